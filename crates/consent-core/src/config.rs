@@ -1,0 +1,535 @@
+//! Typed configuration, read once per isolate from `wrangler.toml` vars and secrets.
+//!
+//! Parsing never fails as a whole: a bad or missing setting becomes a [`ConfigProblem`], the
+//! site keeps being served, and only the routes that need the setting refuse to work
+//! (CONTRACT.md, "Configuration"). Problems never carry a secret's value.
+
+use base64::Engine as _;
+use std::fmt;
+
+/// Where the worker sends requests that are not its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `ORIGIN_URL` empty: the demo site bundled in `www/`, for local development only.
+    Demo,
+    /// `ORIGIN_URL = "route"`: forward each request unchanged to the origin behind the route.
+    Route,
+    /// `ORIGIN_URL = "http(s)://host[:port]"`: proxy to this base URL (no trailing slash).
+    Url(String),
+}
+
+impl Origin {
+    /// True only for the bundled demo site, the one setting where development defaults for
+    /// secrets are accepted.
+    #[must_use]
+    pub fn is_development(&self) -> bool {
+        matches!(self, Origin::Demo)
+    }
+}
+
+/// A problem with one setting, safe to show on the health route and in logs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigProblem {
+    /// The setting's name, as in `wrangler.toml` or `wrangler secret put`.
+    pub setting: &'static str,
+    /// What is wrong and how to fix it; never the secret's value.
+    pub message: String,
+    /// `error`: the routes needing the setting are refused; `warning`: it works, but
+    /// should not be deployed like this.
+    pub severity: Severity,
+}
+
+/// How serious a [`ConfigProblem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Works for development, must not be deployed as is.
+    Warning,
+    /// The feature that needs this setting is off until it is fixed.
+    Error,
+}
+
+/// Key material that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// The raw key bytes.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// The worker's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ORIGIN_URL`.
+    pub origin: Origin,
+    /// `GA4_MEASUREMENT_ID`, `None` when empty.
+    pub ga4_measurement_id: Option<String>,
+    /// `GTM_CONTAINER_ID`, `None` when empty.
+    pub gtm_container_id: Option<String>,
+    /// `POLICY_VERSION`; a decision given under another version counts as no decision.
+    pub policy_version: String,
+    /// `CONSENT_MAX_AGE_DAYS`, 1..=365 (COMPLIANCE.md rule 10: ask again within 12 months).
+    pub consent_max_age_days: u32,
+    /// `RECORD_RETENTION_DAYS`, sealed into each proof record when written.
+    pub record_retention_days: u32,
+    /// `CONSENT_SIGNING_KEY`; `None` when missing or unusable.
+    pub signing_key: Option<SecretBytes>,
+    /// `RECORD_ENCRYPTION_KEY`, exactly 32 bytes; `None` when missing or unusable.
+    pub record_key: Option<SecretBytes>,
+    /// Everything that is wrong, in the order the settings are read.
+    pub problems: Vec<ConfigProblem>,
+}
+
+/// The default of `POLICY_VERSION`.
+pub const DEFAULT_POLICY_VERSION: &str = "1";
+/// The default of `CONSENT_MAX_AGE_DAYS`: 12 months, AEPD's "ask again" horizon.
+pub const DEFAULT_CONSENT_MAX_AGE_DAYS: u32 = 365;
+/// The default of `RECORD_RETENTION_DAYS`: the consent's life plus the 3-year limitation
+/// period for LOPDGDD infringements (art. 72), so a consent can be shown while it can be
+/// challenged.
+pub const DEFAULT_RECORD_RETENTION_DAYS: u32 = 365 * 4;
+/// COMPLIANCE.md rule 10: ask again after at most 12 months (stricter than CNIL's 13).
+pub const MAX_CONSENT_MAX_AGE_DAYS: u32 = 365;
+/// Ten years: beyond that a retention setting is surely a typo.
+pub const MAX_RECORD_RETENTION_DAYS: u32 = 3650;
+
+/// Development-only signing key, accepted only with the demo origin.
+const DEV_SIGNING_KEY: &[u8] = b"sivo-consent development signing key - never deploy";
+/// Development-only record key (32 bytes), accepted only with the demo origin.
+const DEV_RECORD_KEY: [u8; 32] = *b"sivo-consent dev record key 32by";
+
+/// Reads every setting through `var` (plain vars) and `secret` (secrets); each returns
+/// `None` when the setting is absent.
+#[must_use]
+pub fn parse_config(
+    var: impl Fn(&str) -> Option<String>,
+    secret: impl Fn(&str) -> Option<String>,
+) -> Config {
+    let mut problems = Vec::new();
+    let origin = parse_origin(var("ORIGIN_URL").as_deref(), &mut problems);
+    let ga4_measurement_id = parse_tag_id(
+        "GA4_MEASUREMENT_ID",
+        "G-",
+        var("GA4_MEASUREMENT_ID"),
+        &mut problems,
+    );
+    let gtm_container_id = parse_tag_id(
+        "GTM_CONTAINER_ID",
+        "GTM-",
+        var("GTM_CONTAINER_ID"),
+        &mut problems,
+    );
+    let policy_version = parse_policy_version(var("POLICY_VERSION"), &mut problems);
+    let consent_max_age_days = parse_days(
+        "CONSENT_MAX_AGE_DAYS",
+        var("CONSENT_MAX_AGE_DAYS"),
+        DEFAULT_CONSENT_MAX_AGE_DAYS,
+        MAX_CONSENT_MAX_AGE_DAYS,
+        &mut problems,
+    );
+    let record_retention_days = parse_days(
+        "RECORD_RETENTION_DAYS",
+        var("RECORD_RETENTION_DAYS"),
+        DEFAULT_RECORD_RETENTION_DAYS,
+        MAX_RECORD_RETENTION_DAYS,
+        &mut problems,
+    );
+    let dev = origin.is_development();
+    let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
+    let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
+    Config {
+        origin,
+        ga4_measurement_id,
+        gtm_container_id,
+        policy_version,
+        consent_max_age_days,
+        record_retention_days,
+        signing_key,
+        record_key,
+        problems,
+    }
+}
+
+fn error(setting: &'static str, message: impl Into<String>) -> ConfigProblem {
+    ConfigProblem {
+        setting,
+        message: message.into(),
+        severity: Severity::Error,
+    }
+}
+
+fn warning(setting: &'static str, message: impl Into<String>) -> ConfigProblem {
+    ConfigProblem {
+        setting,
+        message: message.into(),
+        severity: Severity::Warning,
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_origin(raw: Option<&str>, problems: &mut Vec<ConfigProblem>) -> Origin {
+    let raw = raw.map(str::trim).unwrap_or_default();
+    if raw.is_empty() {
+        problems.push(warning(
+            "ORIGIN_URL",
+            "empty: serving the bundled demo site with development keys; for local development only",
+        ));
+        return Origin::Demo;
+    }
+    if raw == "route" {
+        return Origin::Route;
+    }
+    match validate_origin_url(raw) {
+        Ok(url) => Origin::Url(url),
+        Err(why) => {
+            // A deployed worker must never fall back to the demo site: route mode forwards
+            // to whatever origin sits behind the route, which is what production means.
+            problems.push(error(
+                "ORIGIN_URL",
+                format!("{why}; expected http(s)://host[:port], \"route\" or empty. Forwarding to the route's origin instead"),
+            ));
+            Origin::Route
+        }
+    }
+}
+
+fn validate_origin_url(raw: &str) -> Result<String, &'static str> {
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .ok_or("not an http(s) URL")?;
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty() {
+        return Err("no host");
+    }
+    if host.contains(['/', '?', '#', '@', ' ']) {
+        return Err("a path, query, fragment or credentials are not allowed");
+    }
+    Ok(raw.strip_suffix('/').unwrap_or(raw).to_owned())
+}
+
+fn parse_tag_id(
+    setting: &'static str,
+    prefix: &str,
+    raw: Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<String> {
+    let raw = non_empty(raw)?;
+    let ok = raw
+        .strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok {
+        Some(raw)
+    } else {
+        problems.push(error(
+            setting,
+            format!("must look like {prefix}XXXXXXX (letters and digits); the tag stays off"),
+        ));
+        None
+    }
+}
+
+fn parse_policy_version(raw: Option<String>, problems: &mut Vec<ConfigProblem>) -> String {
+    let Some(raw) = non_empty(raw) else {
+        return DEFAULT_POLICY_VERSION.to_owned();
+    };
+    // The version travels inside the cookie and the records: keep it short and plain.
+    let ok = raw.len() <= 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        raw
+    } else {
+        problems.push(error(
+            "POLICY_VERSION",
+            format!("must be 1-32 of A-Z a-z 0-9 . - _; using \"{DEFAULT_POLICY_VERSION}\""),
+        ));
+        DEFAULT_POLICY_VERSION.to_owned()
+    }
+}
+
+fn parse_days(
+    setting: &'static str,
+    raw: Option<String>,
+    default: u32,
+    max: u32,
+    problems: &mut Vec<ConfigProblem>,
+) -> u32 {
+    let Some(raw) = non_empty(raw) else {
+        return default;
+    };
+    match raw.parse::<u32>() {
+        Ok(days) if (1..=max).contains(&days) => days,
+        _ => {
+            problems.push(error(
+                setting,
+                format!("must be a whole number of days from 1 to {max}; using {default}"),
+            ));
+            default
+        }
+    }
+}
+
+fn parse_signing_key(
+    raw: Option<String>,
+    dev: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "CONSENT_SIGNING_KEY";
+    match non_empty(raw) {
+        Some(key) if key.len() >= 32 => Some(SecretBytes(key.into_bytes())),
+        Some(_) => {
+            problems.push(error(SETTING, "too short: use at least 32 characters (for instance `openssl rand -base64 32`); consent cannot be recorded"));
+            None
+        }
+        None if dev => {
+            problems.push(warning(SETTING, "not set: using the development key"));
+            Some(SecretBytes(DEV_SIGNING_KEY.to_vec()))
+        }
+        None => {
+            problems.push(error(SETTING, "not set: run `wrangler secret put CONSENT_SIGNING_KEY`; consent cannot be recorded"));
+            None
+        }
+    }
+}
+
+fn parse_record_key(
+    raw: Option<String>,
+    dev: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "RECORD_ENCRYPTION_KEY";
+    match non_empty(raw) {
+        Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+            Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
+            _ => {
+                problems.push(error(SETTING, "must be 32 bytes in base64 (`openssl rand -base64 32`); consent cannot be recorded"));
+                None
+            }
+        },
+        None if dev => {
+            problems.push(warning(SETTING, "not set: using the development key"));
+            Some(SecretBytes(DEV_RECORD_KEY.to_vec()))
+        }
+        None => {
+            problems.push(error(SETTING, "not set: run `wrangler secret put RECORD_ENCRYPTION_KEY`; consent cannot be recorded"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY32: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+    const SIGN: &str = "a-signing-key-of-at-least-32-characters!";
+
+    fn parse(vars: &[(&str, &str)], secrets: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        let secrets: HashMap<String, String> = secrets
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        parse_config(|k| vars.get(k).cloned(), |k| secrets.get(k).cloned())
+    }
+
+    fn settings_with_problems(c: &Config) -> Vec<&'static str> {
+        c.problems.iter().map(|p| p.setting).collect()
+    }
+
+    #[test]
+    fn empty_configuration_is_the_demo_site_with_development_keys() {
+        let c = parse(&[], &[]);
+        assert_eq!(c.origin, Origin::Demo);
+        assert_eq!(c.policy_version, "1");
+        assert_eq!(c.consent_max_age_days, 365);
+        assert_eq!(c.record_retention_days, 1460);
+        assert!(c.signing_key.is_some() && c.record_key.is_some());
+        assert!(c.problems.iter().all(|p| p.severity == Severity::Warning));
+        assert_eq!(
+            settings_with_problems(&c),
+            ["ORIGIN_URL", "CONSENT_SIGNING_KEY", "RECORD_ENCRYPTION_KEY"]
+        );
+    }
+
+    #[test]
+    fn a_deployed_worker_never_gets_development_keys() {
+        let c = parse(&[("ORIGIN_URL", "route")], &[]);
+        assert_eq!(c.origin, Origin::Route);
+        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
+        let c = parse(&[("ORIGIN_URL", "https://origin.sivocenter.com")], &[]);
+        assert!(c.signing_key.is_none() && c.record_key.is_none());
+    }
+
+    #[test]
+    fn a_complete_production_configuration_has_no_problems() {
+        let c = parse(
+            &[
+                ("ORIGIN_URL", "https://origin.sivocenter.com/"),
+                ("GA4_MEASUREMENT_ID", "G-ABC123XYZ"),
+                ("GTM_CONTAINER_ID", "GTM-K9P2Q7"),
+                ("POLICY_VERSION", "2026-11.b"),
+                ("CONSENT_MAX_AGE_DAYS", "180"),
+                ("RECORD_RETENTION_DAYS", "1825"),
+            ],
+            &[
+                ("CONSENT_SIGNING_KEY", SIGN),
+                ("RECORD_ENCRYPTION_KEY", KEY32),
+            ],
+        );
+        assert_eq!(c.problems, []);
+        assert_eq!(
+            c.origin,
+            Origin::Url("https://origin.sivocenter.com".into())
+        );
+        assert_eq!(c.ga4_measurement_id.as_deref(), Some("G-ABC123XYZ"));
+        assert_eq!(c.gtm_container_id.as_deref(), Some("GTM-K9P2Q7"));
+        assert_eq!(c.policy_version, "2026-11.b");
+        assert_eq!(
+            (c.consent_max_age_days, c.record_retention_days),
+            (180, 1825)
+        );
+        assert_eq!(
+            c.signing_key.map(|k| k.expose().to_vec()),
+            Some(SIGN.as_bytes().to_vec())
+        );
+        assert_eq!(c.record_key.map(|k| k.expose().len()), Some(32));
+    }
+
+    #[test]
+    fn bad_values_are_problems_with_safe_fallbacks() {
+        let c = parse(
+            &[
+                ("ORIGIN_URL", "ftp://x"),
+                ("GA4_MEASUREMENT_ID", "UA-1234-1"),
+                ("GTM_CONTAINER_ID", "GTM-<script>"),
+                ("POLICY_VERSION", "v1; drop"),
+                ("CONSENT_MAX_AGE_DAYS", "800"),
+                ("RECORD_RETENTION_DAYS", "-3"),
+            ],
+            &[
+                ("CONSENT_SIGNING_KEY", "short"),
+                ("RECORD_ENCRYPTION_KEY", "not base64!"),
+            ],
+        );
+        assert_eq!(
+            c.origin,
+            Origin::Route,
+            "a bad origin never means the demo site"
+        );
+        assert_eq!(c.ga4_measurement_id, None);
+        assert_eq!(c.gtm_container_id, None);
+        assert_eq!(c.policy_version, "1");
+        assert_eq!(c.consent_max_age_days, 365);
+        assert_eq!(c.record_retention_days, 1460);
+        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert_eq!(
+            settings_with_problems(&c),
+            [
+                "ORIGIN_URL",
+                "GA4_MEASUREMENT_ID",
+                "GTM_CONTAINER_ID",
+                "POLICY_VERSION",
+                "CONSENT_MAX_AGE_DAYS",
+                "RECORD_RETENTION_DAYS",
+                "CONSENT_SIGNING_KEY",
+                "RECORD_ENCRYPTION_KEY"
+            ]
+        );
+        assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
+    }
+
+    #[test]
+    fn origin_urls_are_validated() {
+        for ok in [
+            "http://127.0.0.1:9000",
+            "https://example.com",
+            "http://[::1]:8080/",
+        ] {
+            assert!(
+                matches!(parse(&[("ORIGIN_URL", ok)], &[]).origin, Origin::Url(_)),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "example.com",
+            "http://",
+            "https://a.com/path",
+            "https://u:p@a.com",
+            "https://a.com?x",
+        ] {
+            assert_eq!(
+                parse(&[("ORIGIN_URL", bad)], &[]).origin,
+                Origin::Route,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_key_of_the_wrong_length_is_refused() {
+        let c = parse(&[], &[("RECORD_ENCRYPTION_KEY", "c2hvcnQ=")]);
+        assert!(c.record_key.is_none());
+    }
+
+    #[test]
+    fn problems_and_debug_output_never_show_a_secret() {
+        let c = parse(
+            &[("ORIGIN_URL", "route")],
+            &[
+                ("CONSENT_SIGNING_KEY", "tiny-secret"),
+                ("RECORD_ENCRYPTION_KEY", "dG9vIHNob3J0IGtleQ=="),
+            ],
+        );
+        let shown = format!(
+            "{:?} {}",
+            c,
+            serde_json::to_string(&c.problems).unwrap_or_default()
+        );
+        assert!(!shown.contains("tiny-secret") && !shown.contains("dG9vIHNob3J0IGtleQ=="));
+        let c = parse(&[], &[("CONSENT_SIGNING_KEY", SIGN)]);
+        assert!(!format!("{c:?}").contains(SIGN));
+    }
+
+    #[test]
+    fn max_age_is_capped_at_twelve_months() {
+        assert_eq!(
+            parse(&[("CONSENT_MAX_AGE_DAYS", "365")], &[]).consent_max_age_days,
+            365
+        );
+        assert_eq!(
+            parse(&[("CONSENT_MAX_AGE_DAYS", "30")], &[]).consent_max_age_days,
+            30
+        );
+        let c = parse(&[("CONSENT_MAX_AGE_DAYS", "366")], &[]);
+        assert_eq!(c.consent_max_age_days, 365);
+        assert!(c
+            .problems
+            .iter()
+            .any(|p| p.setting == "CONSENT_MAX_AGE_DAYS"));
+        assert_eq!(
+            parse(&[("CONSENT_MAX_AGE_DAYS", "0")], &[]).consent_max_age_days,
+            365
+        );
+    }
+}

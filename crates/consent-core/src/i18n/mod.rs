@@ -1,0 +1,135 @@
+//! The visitor's language, and every text the worker shows, one file per language.
+
+mod en;
+mod es;
+
+/// A language the banner and pages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English, the default.
+    En,
+    /// Spanish.
+    Es,
+}
+
+impl Lang {
+    /// Every supported language.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+
+    /// The BCP 47 tag, for `lang` attributes.
+    #[must_use]
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    /// Every text in this language.
+    #[must_use]
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &en::TEXTS,
+            Lang::Es => &es::TEXTS,
+        }
+    }
+}
+
+/// Picks the language from an `Accept-Language` header: the supported language with the
+/// highest quality, the earlier one on a tie, English when none is acceptable.
+#[must_use]
+pub fn negotiate(accept_language: Option<&str>) -> Lang {
+    let Some(header) = accept_language else {
+        return Lang::En;
+    };
+    let mut best: Option<(Lang, u16)> = None;
+    for item in header.split(',').take(32) {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        let primary = range.split('-').next().unwrap_or("");
+        let lang = if primary.eq_ignore_ascii_case("es") {
+            Lang::Es
+        } else if primary.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            continue;
+        };
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1000), parse_quality);
+        let Some(quality) = quality else { continue };
+        if quality > 0 && best.is_none_or(|(_, q)| quality > q) {
+            best = Some((lang, quality));
+        }
+    }
+    best.map_or(Lang::En, |(lang, _)| lang)
+}
+
+/// `q` values in thousandths; `None` when malformed.
+fn parse_quality(raw: &str) -> Option<u16> {
+    let q: f32 = raw.trim().parse().ok()?;
+    if (0.0..=1.0).contains(&q) {
+        // In range 0..=1000 after the check above, so the cast is exact enough.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some((q * 1000.0).round() as u16)
+    } else {
+        None
+    }
+}
+
+/// Every text of one language. Adding a language is one file filling this in.
+#[derive(Debug)]
+pub struct Texts {
+    /// The persistent link to the preferences page, on every page.
+    pub settings_link: &'static str,
+    /// Title of the page shown when the origin fails.
+    pub origin_title: &'static str,
+    /// The origin could not be reached.
+    pub origin_down: &'static str,
+    /// The origin did not answer in time.
+    pub origin_timeout: &'static str,
+    /// A link or button to try again.
+    pub try_again: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_quality_and_defaults_to_english() {
+        assert_eq!(negotiate(None), Lang::En);
+        assert_eq!(negotiate(Some("")), Lang::En);
+        assert_eq!(negotiate(Some("es-ES,es;q=0.9,en;q=0.8")), Lang::Es);
+        assert_eq!(negotiate(Some("en-GB,en;q=0.9,es;q=0.8")), Lang::En);
+        assert_eq!(
+            negotiate(Some("fr-FR,fr;q=0.9,es;q=0.5,en;q=0.4")),
+            Lang::Es
+        );
+        assert_eq!(negotiate(Some("de,fr")), Lang::En);
+        assert_eq!(negotiate(Some("en;q=0.2, es;q=0.8")), Lang::Es);
+        assert_eq!(negotiate(Some("ES-mx")), Lang::Es);
+        assert_eq!(negotiate(Some("es;q=0, en;q=0.1")), Lang::En);
+        assert_eq!(negotiate(Some("es;q=abc, en;q=0.1")), Lang::En);
+        assert_eq!(negotiate(Some("es;q=7")), Lang::En);
+        assert_eq!(negotiate(Some("*")), Lang::En);
+        assert_eq!(
+            negotiate(Some("es, en")),
+            Lang::Es,
+            "a tie goes to the first"
+        );
+    }
+
+    #[test]
+    fn every_language_fills_every_text() {
+        for lang in Lang::ALL {
+            let t = lang.texts();
+            assert!(!t.settings_link.is_empty(), "{lang:?}");
+        }
+        assert_ne!(
+            Lang::En.texts().settings_link,
+            Lang::Es.texts().settings_link
+        );
+    }
+}

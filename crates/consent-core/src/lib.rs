@@ -1,0 +1,13 @@
+#![forbid(unsafe_code)]
+//! The consent domain of sivo-consent, free of any Workers type so that it is tested
+//! natively and fast with `cargo test`. Time and randomness come in as arguments; the worker
+//! crate owns the platform (KV, fetch, the clock, `getrandom`).
+
+pub mod clock;
+pub mod config;
+pub mod i18n;
+pub mod inject;
+pub mod ip;
+pub mod log;
+pub mod pages;
+pub mod rewrite;

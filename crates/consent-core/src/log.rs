@@ -1,0 +1,239 @@
+//! One JSON object per line for every request (CONTRACT.md, "Logs").
+//!
+//! The line never holds a whole IP address (rule 17), a query string (it may carry e-mail
+//! addresses or campaign ids), a cookie value or a secret.
+
+use crate::clock::{rfc3339, EpochMillis};
+use crate::ip::truncate_ip;
+use serde::Serialize;
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A request served as intended.
+    Info,
+    /// Served, but something needs an operator's eye (e.g. configuration).
+    Warn,
+    /// Something failed: the origin, KV, a binding.
+    Error,
+}
+
+/// Longest path kept in a log line; longer ones are cut, marked with `…`.
+pub const MAX_LOGGED_PATH: usize = 512;
+
+/// What is known about a request once it has been answered.
+#[derive(Debug, Clone)]
+pub struct RequestLog<'a> {
+    /// When the request arrived.
+    pub received_at: EpochMillis,
+    /// HTTP method.
+    pub method: &'a str,
+    /// The request URL, whole; only its path is logged.
+    pub url: &'a str,
+    /// The answer's status code.
+    pub status: u16,
+    /// The client address as the platform gave it (`CF-Connecting-IP`), untruncated.
+    pub client_ip: Option<&'a str>,
+    /// The visitor's consent state, as [`crate::consent::ConsentState::log_label`] names it.
+    pub consent: &'a str,
+    /// Two-letter country code from the platform, if any.
+    pub country: Option<&'a str>,
+    /// Milliseconds from arrival to the response head.
+    pub duration_ms: u64,
+    /// Severity.
+    pub level: Level,
+    /// A short, safe description of a failure; never a secret or personal data.
+    pub error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    ts: String,
+    level: Level,
+    msg: &'static str,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    ip: Option<String>,
+    consent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<&'a str>,
+    ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+impl RequestLog<'_> {
+    /// The JSON line, without a trailing newline.
+    #[must_use]
+    pub fn to_json_line(&self) -> String {
+        let path = log_path(self.url);
+        let line = Line {
+            ts: rfc3339(self.received_at),
+            level: self.level,
+            msg: "request",
+            method: self.method,
+            path: &path,
+            status: self.status,
+            ip: self
+                .client_ip
+                .and_then(truncate_ip)
+                .map(|ip| ip.to_string()),
+            consent: self.consent,
+            country: self
+                .country
+                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric())),
+            ms: self.duration_ms,
+            error: self.error,
+        };
+        serde_json::to_string(&line).unwrap_or_else(|_| {
+            String::from("{\"msg\":\"request\",\"error\":\"log serialisation failed\"}")
+        })
+    }
+}
+
+/// The path of a request URL, without scheme, host, query string or fragment, and cut to
+/// [`MAX_LOGGED_PATH`] bytes.
+#[must_use]
+pub fn log_path(url: &str) -> String {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_and_more = match without_scheme.find('/') {
+        Some(i) if url.contains("://") => &without_scheme[i..],
+        Some(_) => without_scheme,
+        None if url.contains("://") => "/",
+        None => without_scheme,
+    };
+    let path = path_and_more.split(['?', '#']).next().unwrap_or("/");
+    if path.len() <= MAX_LOGGED_PATH {
+        return path.to_owned();
+    }
+    let mut cut = MAX_LOGGED_PATH;
+    while !path.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &path[..cut])
+}
+
+/// A log line for an event that is not a request (an error in the background, an admin
+/// action): `fields` is merged after `ts`, `level` and `msg`.
+#[must_use]
+pub fn event_line(at: EpochMillis, level: Level, msg: &str, fields: serde_json::Value) -> String {
+    let mut line = serde_json::json!({ "ts": rfc3339(at), "level": level, "msg": msg });
+    if let (Some(obj), serde_json::Value::Object(extra)) = (line.as_object_mut(), fields) {
+        obj.extend(extra);
+    }
+    line.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn sample() -> RequestLog<'static> {
+        RequestLog {
+            received_at: 1_795_810_796_123,
+            method: "GET",
+            url: "https://sivocenter.com/precios?email=ana%40example.com#plans",
+            status: 200,
+            client_ip: Some("203.0.113.77"),
+            consent: "undecided",
+            country: Some("ES"),
+            duration_ms: 7,
+            level: Level::Info,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_request_line_has_every_contract_field() {
+        let v: Value = serde_json::from_str(&sample().to_json_line()).unwrap_or_default();
+        assert_eq!(v["ts"], "2026-11-27T20:19:56.123Z");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["path"], "/precios");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["ip"], "203.0.113.0");
+        assert_eq!(v["consent"], "undecided");
+        assert_eq!(v["country"], "ES");
+        assert_eq!(v["ms"], 7);
+        assert!(v.get("error").is_none());
+    }
+
+    #[test]
+    fn the_line_holds_no_query_no_whole_ip_and_is_one_line() {
+        let mut log = sample();
+        log.client_ip = Some("2001:db8:85a3:8d3:1319:8a2e:370:7348");
+        let line = log.to_json_line();
+        assert!(!line.contains('\n'));
+        assert!(!line.contains("ana"), "{line}");
+        assert!(!line.contains("plans"), "{line}");
+        assert!(
+            !line.contains("1319") && line.contains("\"ip\":\"2001:db8:85a3::\""),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn an_unparseable_ip_is_logged_as_null_never_echoed() {
+        let mut log = sample();
+        log.client_ip = Some("evil\", \"admin\": true");
+        let v: Value = serde_json::from_str(&log.to_json_line()).unwrap_or_default();
+        assert_eq!(v["ip"], Value::Null);
+        log.client_ip = None;
+        let v: Value = serde_json::from_str(&log.to_json_line()).unwrap_or_default();
+        assert_eq!(v["ip"], Value::Null);
+    }
+
+    #[test]
+    fn paths_are_extracted_from_urls() {
+        assert_eq!(log_path("https://a.com"), "/");
+        assert_eq!(log_path("https://a.com/"), "/");
+        assert_eq!(
+            log_path("http://127.0.0.1:8787/_consent/state?x=1"),
+            "/_consent/state"
+        );
+        assert_eq!(log_path("/relative/path?q"), "/relative/path");
+        assert_eq!(log_path("https://a.com/a%20b#frag"), "/a%20b");
+        let long = format!("https://a.com/{}", "é".repeat(400));
+        let p = log_path(&long);
+        assert!(p.len() <= MAX_LOGGED_PATH + "…".len() && p.ends_with('…'));
+    }
+
+    #[test]
+    fn errors_and_events_are_json_too() {
+        let mut log = sample();
+        log.level = Level::Error;
+        log.status = 502;
+        log.error = Some("origin unreachable");
+        let v: Value = serde_json::from_str(&log.to_json_line()).unwrap_or_default();
+        assert_eq!(
+            (v["level"].as_str(), v["error"].as_str()),
+            (Some("error"), Some("origin unreachable"))
+        );
+        let e = event_line(
+            0,
+            Level::Warn,
+            "config",
+            serde_json::json!({"setting": "ORIGIN_URL"}),
+        );
+        let v: Value = serde_json::from_str(&e).unwrap_or_default();
+        assert_eq!(
+            (
+                v["msg"].as_str(),
+                v["setting"].as_str(),
+                v["level"].as_str()
+            ),
+            (Some("config"), Some("ORIGIN_URL"), Some("warn"))
+        );
+    }
+
+    #[test]
+    fn a_bogus_country_is_dropped() {
+        let mut log = sample();
+        log.country = Some("<script>");
+        let v: Value = serde_json::from_str(&log.to_json_line()).unwrap_or_default();
+        assert!(v.get("country").is_none());
+    }
+}

@@ -1,0 +1,96 @@
+//! Getting the page from the origin: a URL, the route's own origin, or the bundled demo site.
+
+use consent_core::config::Origin;
+use futures_util::future::{select, Either};
+use js_sys::Promise;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, RequestRedirect, Response};
+use worker::{Delay, Env};
+
+/// How long the origin may take to send its response head; the body then streams at its
+/// own pace. Past this the visitor gets a clear 504 page rather than a spinning tab.
+pub const ORIGIN_HEAD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The `ASSETS` binding's name (`wrangler.toml`).
+pub const ASSETS_BINDING: &str = "ASSETS";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(request: &Request) -> Result<Promise, JsValue>;
+}
+
+/// Why the origin gave no response.
+#[derive(Debug)]
+pub enum OriginError {
+    /// It did not answer within [`ORIGIN_HEAD_TIMEOUT`].
+    Timeout,
+    /// The connection failed, or the runtime refused the request; the detail is for the log.
+    Unreachable(String),
+    /// The configuration names no usable origin (the `ASSETS` binding is missing).
+    Misconfigured(&'static str),
+}
+
+/// Sends `request` to the configured origin and waits for the response head.
+///
+/// # Errors
+/// See [`OriginError`].
+pub async fn fetch_from_origin(
+    env: &Env,
+    origin: &Origin,
+    request: &Request,
+) -> Result<Response, OriginError> {
+    let promise = match origin {
+        Origin::Demo => {
+            let assets = env
+                .assets(ASSETS_BINDING)
+                .map_err(|_| OriginError::Misconfigured("the ASSETS binding is missing"))?
+                .into_rpc::<worker_sys::Fetcher>();
+            assets.fetch(request)
+        }
+        Origin::Route => global_fetch(request),
+        Origin::Url(base) => proxied_request(base, request).and_then(|r| global_fetch(&r)),
+    }
+    .map_err(|e| OriginError::Unreachable(describe(&e)))?;
+
+    let response = JsFuture::from(promise);
+    let timeout = Delay::from(ORIGIN_HEAD_TIMEOUT);
+    match select(response, timeout).await {
+        Either::Left((Ok(value), _)) => value.dyn_into::<Response>().map_err(|_| {
+            OriginError::Unreachable("fetch resolved to something that is not a Response".into())
+        }),
+        Either::Left((Err(e), _)) => Err(OriginError::Unreachable(describe(&e))),
+        Either::Right(((), _)) => Err(OriginError::Timeout),
+    }
+}
+
+/// The incoming request re-addressed to `base`: same method, path, query, headers and body;
+/// redirects are handed to the browser, not followed here.
+fn proxied_request(base: &str, request: &Request) -> Result<Request, JsValue> {
+    let url = web_sys::Url::new(&request.url())?;
+    let target = format!("{base}{}{}", url.pathname(), url.search());
+    let init = RequestInit::new();
+    init.set_method(&request.method());
+    init.set_headers(&request.headers());
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(body) = request.body() {
+        init.set_body(&body);
+    }
+    let proxied = Request::new_with_str_and_init(&target, &init)?;
+    let headers = proxied.headers();
+    headers.set("x-forwarded-host", &url.host())?;
+    headers.set("x-forwarded-proto", url.protocol().trim_end_matches(':'))?;
+    Ok(proxied)
+}
+
+/// A short description of a JavaScript error, for the log.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
