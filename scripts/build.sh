@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Builds the worker into build/ with worker-build (release: opt-level z, LTO, wasm-opt).
-# wrangler runs this as its [build] command; SIVO_NO_OPT=1 skips wasm-opt for fast rebuilds.
+# wrangler runs this as its [build] command. Skipped when nothing it depends on changed
+# since the last build (build/.inputs-sha). SIVO_NO_OPT=1 skips wasm-opt for fast rebuilds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 flags=(--release)
 [[ "${SIVO_NO_OPT:-}" == 1 ]] && flags+=(--no-opt)
-exec worker-build "${flags[@]}"
+inputs_sha="$( { echo "${flags[*]}"; find src crates -type f -name '*.rs' -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
+if [[ -f build/index_bg.wasm && -f build/.inputs-sha && "$(cat build/.inputs-sha)" == "$inputs_sha" ]]; then
+  say "build/ is up to date"
+  exit 0
+fi
+worker-build "${flags[@]}"
+echo "$inputs_sha" > build/.inputs-sha

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test the project has:
+#   lints (fmt, clippy host + wasm32) -> domain unit tests -> release build ->
+#   the worker in workerd with real KV and a loopback origin -> Chromium against wrangler dev
+#   -> wrangler deploy --dry-run.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$ROOT/scripts/setup.sh" --test
+cd "$ROOT"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check || die "cargo fmt: run 'cargo fmt --all'"
+say "cargo clippy (host)"
+cargo clippy --workspace --all-targets -q -- -D warnings
+say "cargo clippy (wasm32)"
+cargo clippy --workspace --target wasm32-unknown-unknown -q -- -D warnings
+
+say "domain tests (cargo test)"
+cargo test --workspace -q
+
+say "release build"
+scripts/build.sh
+
+node_test() { node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=spec "$@"; }
+say "the worker in workerd (miniflare, real local KV, loopback origin)"
+node_test tests/workerd/*.test.mjs
+say "the browser (Chromium, wrangler dev, demo site)"
+node_test tests/browser/*.test.mjs
+
+say "wrangler deploy --dry-run (production environment)"
+rm -rf .wrangler/dry-run
+wrangler deploy --dry-run --env production --outdir .wrangler/dry-run 2>&1 | grep -E "Total Upload|--dry-run|error" || die "wrangler deploy --dry-run failed"
+
+say "all tests passed"

@@ -1,0 +1,74 @@
+// Runs the built worker (build/index.js + build/index_bg.wasm) in workerd through Miniflare,
+// with real local KV persisted to a temporary directory.
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SIGNING_KEY = 'test-signing-key-0123456789-abcdefghijklmnop';
+export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/**
+ * Starts the worker. `vars` override the configuration; by default the origin is `origin`
+ * and both secrets are set, as in production.
+ */
+export async function startWorker({ origin, vars = {}, kvDir } = {}) {
+  const build = path.join(ROOT, 'build');
+  if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
+    throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
+  }
+  const logs = [];
+  const persist = kvDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-'));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: [
+        { type: 'ESModule', path: path.join(build, 'index.js') },
+        { type: 'CompiledWasm', path: path.join(build, 'index_bg.wasm') },
+      ],
+      modulesRoot: build,
+      compatibilityDate: '2026-11-01',
+      kvNamespaces: { CONSENT_KV: 'consent-kv' },
+      kvPersist: persist,
+      cf: { country: 'ES' },
+      bindings: {
+        ORIGIN_URL: origin ?? '',
+        GA4_MEASUREMENT_ID: '',
+        GTM_CONTAINER_ID: '',
+        POLICY_VERSION: '1',
+        CONSENT_MAX_AGE_DAYS: '365',
+        RECORD_RETENTION_DAYS: '1460',
+        CONSENT_SIGNING_KEY: SIGNING_KEY,
+        RECORD_ENCRYPTION_KEY: RECORD_KEY,
+        ...vars,
+      },
+      handleStructuredLogs: (log) => logs.push(log),
+    }),
+  );
+  await mf.ready;
+  return {
+    mf,
+    logs,
+    kvDir: persist,
+    /** Log lines the worker printed as JSON objects. */
+    jsonLogs() {
+      return logs.flatMap((l) => {
+        try {
+          return [JSON.parse(l.message)];
+        } catch {
+          return [];
+        }
+      });
+    },
+    fetch(url, init) {
+      return mf.dispatchFetch(new URL(url, 'https://sivocenter.com').href, init);
+    },
+    kv() {
+      return mf.getKVNamespace('CONSENT_KV');
+    },
+    async close() {
+      await mf.dispose();
+    },
+  };
+}
