@@ -53,7 +53,7 @@ extern "C" {
 
 /// What a handler does to each element its selector matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(dead_code)] // PrependHtml and Remove serve the banner and the gating, still to come.
+#[allow(dead_code)] // Remove serves the analytics gating, still to come.
 pub enum Edit {
     /// Insert HTML just before the element's end tag.
     AppendHtml,

@@ -4,6 +4,9 @@
 //! domain: it reads requests, the clock, KV and the origin, asks the domain what to do,
 //! and turns the answers into responses. Every request ends in exactly one log line.
 
+mod banner_cache;
+mod consent_store;
+mod decision;
 mod html_rewriter;
 mod origin;
 mod page;
@@ -11,6 +14,8 @@ mod respond;
 mod routes;
 mod settings;
 
+use consent_core::consent::ConsentState;
+use consent_core::consent_cookie::state_from_cookie_header;
 use consent_core::i18n::{negotiate, Lang};
 use consent_core::log::{Level, RequestLog};
 use wasm_bindgen::JsValue;
@@ -31,6 +36,12 @@ pub struct Visit {
     pub path: String,
     /// The visitor's language.
     pub lang: Lang,
+    /// The decision their signed cookie carries, verified without any KV read.
+    pub consent: ConsentState,
+    /// Whether the browser sent `Sec-GPC: 1` (Global Privacy Control).
+    pub gpc: bool,
+    /// Two-letter country from the platform.
+    pub country: Option<String>,
 }
 
 /// An answer and what the log should say about it.
@@ -42,6 +53,8 @@ pub struct Served {
     pub level: Level,
     /// A safe description of a failure, for the log.
     pub error: Option<String>,
+    /// The consent state this answer leaves the visitor in, when it changed it.
+    pub consent_after: Option<&'static str>,
 }
 
 impl Served {
@@ -51,6 +64,7 @@ impl Served {
             response,
             level: Level::Info,
             error: None,
+            consent_after: None,
         }
     }
 
@@ -60,6 +74,7 @@ impl Served {
             response,
             level: Level::Error,
             error: Some(error.into()),
+            consent_after: None,
         }
     }
 }
@@ -74,11 +89,25 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         .unwrap_or_else(|_| "/".to_owned());
     let headers = request.headers();
     let lang = negotiate(headers.get("accept-language").ok().flatten().as_deref());
+    let (consent, _rejected) = state_from_cookie_header(
+        headers.get("cookie").ok().flatten().as_deref(),
+        config.signing_key.as_ref().map(|k| k.expose()),
+        &config.policy_version,
+        now,
+    );
+    let gpc = headers
+        .get("sec-gpc")
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.trim() == "1");
     let visit = Visit {
         now,
         url,
         path,
         lang,
+        consent,
+        gpc,
+        country: request_country(&request),
     };
 
     let outcome = if visit.path == OWN_PREFIX || visit.path.starts_with("/_consent/") {
@@ -97,15 +126,16 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         }
     };
 
-    let country = request_country(&request);
     let line = RequestLog {
         received_at: now,
         method: &request.method(),
         url: &visit.url,
         status: served.response.status(),
         client_ip: headers.get("cf-connecting-ip").ok().flatten().as_deref(),
-        consent: "undecided",
-        country: country.as_deref(),
+        consent: served
+            .consent_after
+            .unwrap_or_else(|| visit.consent.log_label()),
+        country: visit.country.as_deref(),
         duration_ms: now_ms().saturating_sub(now),
         level: served.level,
         error: served.error.as_deref(),

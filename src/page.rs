@@ -1,10 +1,13 @@
 //! Every request that is not the worker's own: fetched from the origin, and, when it is an
 //! HTML page, rewritten as it streams.
 
+use crate::banner_cache::banner;
 use crate::html_rewriter::{Edit, HtmlRewriter};
 use crate::origin::{fetch_from_origin, OriginError};
 use crate::{respond, Served, Visit};
+use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
+use consent_core::consent::ConsentState;
 use consent_core::i18n::Lang;
 use consent_core::inject::settings_link;
 use consent_core::pages::origin_unavailable;
@@ -47,7 +50,7 @@ pub async fn serve(
     };
     match treatment(&head) {
         Treatment::PassThrough => Ok(Served::ok(response)),
-        Treatment::Rewrite => rewrite(&response, visit.lang).map(Served::ok),
+        Treatment::Rewrite => rewrite(&response, visit).map(Served::ok),
     }
 }
 
@@ -64,7 +67,8 @@ fn origin_failure(lang: Lang, err: &OriginError) -> Result<Served, JsValue> {
 }
 
 /// Streams `response` through the rewriter with the page's injections.
-fn rewrite(response: &Response, lang: Lang) -> Result<Response, JsValue> {
+fn rewrite(response: &Response, visit: &Visit) -> Result<Response, JsValue> {
+    let lang = visit.lang;
     let headers = Headers::new_with_headers(&response.headers())?;
     for name in HEADERS_DROPPED_WHEN_REWRITTEN {
         headers.delete(name)?;
@@ -84,7 +88,23 @@ fn rewrite(response: &Response, lang: Lang) -> Result<Response, JsValue> {
             .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     });
-    HtmlRewriter::new()?
-        .on("body", Edit::AppendHtml, &link)?
-        .transform(&fresh)
+    let mut rewriter = HtmlRewriter::new()?.on("body", Edit::AppendHtml, &link)?;
+    if visit.consent == ConsentState::Undecided {
+        // First in the body, so it is first in the keyboard's tab order.
+        let banner = banner(BannerVariant {
+            lang,
+            gpc: visit.gpc,
+        })
+        .render(&return_path(&visit.url));
+        rewriter = rewriter.on("body", Edit::PrependHtml, &banner)?;
+    }
+    rewriter.transform(&fresh)
+}
+
+/// Path and query of the page, where the banner's form sends the browser back to.
+fn return_path(url: &str) -> String {
+    web_sys::Url::new(url).map_or_else(
+        |_| "/".to_owned(),
+        |u| format!("{}{}", u.pathname(), u.search()),
+    )
 }

@@ -12,12 +12,20 @@ use worker::Env;
 /// Only when the runtime cannot build a response.
 pub async fn handle(
     request: &Request,
-    _env: &Env,
+    env: &Env,
     config: &Config,
     visit: &Visit,
 ) -> Result<Served, JsValue> {
     let method = request.method();
     match visit.path.as_str() {
+        "/_consent" | "/_consent/" => match method.as_str() {
+            "POST" => crate::decision::record(request, env, config, visit).await,
+            _ => method_not_allowed("POST"),
+        },
+        "/_consent/state" => match method.as_str() {
+            "GET" | "HEAD" => crate::decision::state(visit).map(Served::ok),
+            _ => method_not_allowed("GET, HEAD"),
+        },
         "/_consent/health" => match method.as_str() {
             "GET" | "HEAD" => health(config).map(Served::ok),
             _ => method_not_allowed("GET, HEAD"),

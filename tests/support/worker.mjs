@@ -14,7 +14,7 @@ export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
  * and both secrets are set, as in production.
  */
-export async function startWorker({ origin, vars = {}, kvDir } = {}) {
+export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { country: 'ES' } } = {}) {
   const build = path.join(ROOT, 'build');
   if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
     throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
@@ -29,9 +29,9 @@ export async function startWorker({ origin, vars = {}, kvDir } = {}) {
       ],
       modulesRoot: build,
       compatibilityDate: '2026-11-01',
-      kvNamespaces: { CONSENT_KV: 'consent-kv' },
+      kvNamespaces: kv ? { CONSENT_KV: 'consent-kv' } : {},
       kvPersist: persist,
-      cf: { country: 'ES' },
+      cf,
       bindings: {
         ORIGIN_URL: origin ?? '',
         GA4_MEASUREMENT_ID: '',
@@ -47,6 +47,7 @@ export async function startWorker({ origin, vars = {}, kvDir } = {}) {
     }),
   );
   await mf.ready;
+  const kvNamespace = kv ? await mf.getKVNamespace('CONSENT_KV') : undefined;
   return {
     mf,
     logs,
@@ -64,8 +65,9 @@ export async function startWorker({ origin, vars = {}, kvDir } = {}) {
     fetch(url, init) {
       return mf.dispatchFetch(new URL(url, 'https://sivocenter.com').href, init);
     },
+    /** The worker's KV namespace, as the worker sees it. */
     kv() {
-      return mf.getKVNamespace('CONSENT_KV');
+      return kvNamespace;
     },
     async close() {
       await mf.dispose();

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, PAGE, IMAGE } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
+import { signedCookie } from '../support/consent.mjs';
 
 const LINK = 'href="/_consent/preferences"';
 let origin;
@@ -23,7 +24,8 @@ function count(haystack, needle) {
 }
 
 test('an HTML page is proxied with the settings link injected once, before </body>', async () => {
-  const res = await worker.fetch('/page', { headers: { 'accept-language': 'en-GB,en;q=0.9' } });
+  // A visitor who has decided: no banner, so the link is the only change.
+  const res = await worker.fetch('/page', { headers: { 'accept-language': 'en-GB,en;q=0.9', cookie: signedCookie({ analytics: false, marketing: false }) } });
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.equal(count(html, LINK), 1);

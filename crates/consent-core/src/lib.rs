@@ -3,11 +3,16 @@
 //! natively and fast with `cargo test`. Time and randomness come in as arguments; the worker
 //! crate owns the platform (KV, fetch, the clock, `getrandom`).
 
+pub mod banner;
 pub mod clock;
 pub mod config;
+pub mod consent;
+pub mod consent_cookie;
+pub mod decision_request;
 pub mod i18n;
 pub mod inject;
 pub mod ip;
 pub mod log;
 pub mod pages;
+pub mod record;
 pub mod rewrite;

@@ -4,7 +4,7 @@ mod en;
 mod es;
 
 /// A language the banner and pages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English, the default.
@@ -91,6 +91,44 @@ pub struct Texts {
     pub origin_timeout: &'static str,
     /// A link or button to try again.
     pub try_again: &'static str,
+    /// The banner region's accessible name.
+    pub banner_label: &'static str,
+    /// The banner's heading.
+    pub banner_title: &'static str,
+    /// The banner's first-layer text: purposes, who receives the data, how to withdraw.
+    pub banner_text: &'static str,
+    /// Link text to the cookie policy.
+    pub cookie_policy: &'static str,
+    /// "Accept all".
+    pub accept_all: &'static str,
+    /// "Reject all".
+    pub reject_all: &'static str,
+    /// "Customise".
+    pub customise: &'static str,
+    /// "Save choices".
+    pub save: &'static str,
+    /// Necessary cookies' heading.
+    pub necessary_title: &'static str,
+    /// What the necessary cookie is.
+    pub necessary_text: &'static str,
+    /// "Always on".
+    pub always_on: &'static str,
+    /// Analytics heading.
+    pub analytics_title: &'static str,
+    /// What analytics means, who gets the data, how long.
+    pub analytics_text: &'static str,
+    /// Marketing heading.
+    pub marketing_title: &'static str,
+    /// What marketing means, who gets the data, how long.
+    pub marketing_text: &'static str,
+    /// Shown when the browser sent Global Privacy Control.
+    pub gpc_note: &'static str,
+    /// Title of the page shown when a consent could not be stored.
+    pub save_failed_title: &'static str,
+    /// Its text.
+    pub save_failed_text: &'static str,
+    /// Link back to the page.
+    pub back_to_page: &'static str,
 }
 
 #[cfg(test)]

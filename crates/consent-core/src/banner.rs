@@ -1,0 +1,269 @@
+//! The consent banner, rendered on the server into the page itself.
+//!
+//! A form that posts to `/_consent`, so it works with JavaScript off; a few hundred bytes of
+//! script only let it close without a reload. A fixed panel: it covers part of the viewport
+//! but never moves the page (no layout shift). Reject sits beside Accept with the same size
+//! and colours (COMPLIANCE.md rule 3); the category boxes are never pre-ticked (rule 4).
+
+use crate::i18n::Lang;
+use crate::inject::escape_html;
+use sha2::{Digest, Sha256};
+
+/// What the banner depends on besides the page it is shown on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BannerVariant {
+    /// Its language.
+    pub lang: Lang,
+    /// Whether the browser sent `Sec-GPC: 1` (marketing shown off, with a note).
+    pub gpc: bool,
+}
+
+/// The banner split around the one per-page value, the `return_to` path: render
+/// `head + escape_html(path) + tail`. Both parts are the same for every page of a variant,
+/// so they are built once per isolate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BannerTemplate {
+    /// Everything before the path.
+    pub head: String,
+    /// Everything after it.
+    pub tail: String,
+    /// SHA-256 (hex) of `head`, a path placeholder, and `tail`: names exactly the text,
+    /// style and script shown, for the proof record.
+    pub sha256: String,
+}
+
+const STYLE: &str = concat!(
+    "#sivo-cb{position:fixed;left:0;right:0;bottom:0;z-index:2147483001;box-sizing:border-box;max-height:85vh;overflow:auto;",
+    "background:#fff;color:#1a1a2e;border-top:3px solid #12264f;box-shadow:0 -4px 24px rgba(0,0,0,.18);",
+    "font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;text-align:left}",
+    "#sivo-cb *{box-sizing:border-box}#sivo-cb form{max-width:960px;margin:0 auto;padding:16px 20px}",
+    "#sivo-cb h2{font-size:18px;line-height:1.3;margin:0 0 6px;color:#12264f}#sivo-cb p{margin:0 0 12px}",
+    "#sivo-cb a{color:#0b57d0;text-decoration:underline}",
+    "#sivo-cb .sivo-row{display:flex;flex-wrap:wrap;gap:10px;align-items:center}",
+    "#sivo-cb button,#sivo-cb summary{font:600 15px/1.2 inherit;font-family:inherit;min-height:44px;padding:11px 20px;border-radius:8px;cursor:pointer}",
+    "#sivo-cb .sivo-choice{flex:1 1 160px;border:2px solid #12264f;background:#12264f;color:#fff}",
+    "#sivo-cb summary{display:inline-block;list-style:none;border:2px solid #12264f;background:#fff;color:#12264f;margin-top:10px}",
+    "#sivo-cb summary::-webkit-details-marker{display:none}",
+    "#sivo-cb .sivo-save{border:2px solid #12264f;background:#fff;color:#12264f}",
+    "#sivo-cb fieldset{border:1px solid #c4c8d4;border-radius:8px;margin:12px 0;padding:8px 14px}",
+    "#sivo-cb legend{font-weight:600;padding:0 4px}#sivo-cb label{display:block;padding:8px 0}",
+    "#sivo-cb label+label{border-top:1px solid #e3e5ec}#sivo-cb input{width:20px;height:20px;margin:0 8px 0 0;vertical-align:-4px}",
+    "#sivo-cb small{display:block;color:#4a4f63;margin-left:28px}#sivo-cb .sivo-gpc{color:#7a2e00;font-weight:600}",
+    "#sivo-cb :focus-visible{outline:3px solid #b45309;outline-offset:2px}"
+);
+
+/// Closes the banner without a reload when scripts run; the form works without it.
+const SCRIPT: &str = concat!(
+    "(function(){var b=document.getElementById('sivo-cb'),f=b&&b.querySelector('form');",
+    "if(!f||!window.fetch||!window.URLSearchParams)return;",
+    "f.addEventListener('submit',function(e){var s=e.submitter;if(!s||!s.value)return;e.preventDefault();",
+    "var d=new URLSearchParams(new FormData(f));d.set('action',s.value);",
+    "fetch(f.action,{method:'POST',body:d,credentials:'same-origin',redirect:'manual'})",
+    ".then(function(r){if(r.type!=='opaqueredirect'&&!r.ok)throw 0;",
+    "var on=s.value==='accept_all'||(s.value==='save'&&(d.has('analytics')||d.has('marketing')));",
+    "if(on){location.reload()}else{b.remove()}})",
+    ".catch(function(){var i=document.createElement('input');i.type='hidden';i.name='action';i.value=s.value;f.appendChild(i);f.submit()})})})();"
+);
+
+/// The marker the hash is computed over in place of the per-page path.
+const PATH_PLACEHOLDER: &str = "{return_to}";
+
+/// Renders the banner template for `variant`.
+#[must_use]
+pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
+    let t = variant.lang.texts();
+    let e = escape_html;
+    let head = format!(
+        concat!(
+            r#"<div id="sivo-cb" data-consent-banner role="region" aria-labelledby="sivo-cb-title" lang="{lang}">"#,
+            "<style>{style}</style>",
+            r#"<form method="post" action="/_consent"><input type="hidden" name="return_to" value=""#
+        ),
+        lang = variant.lang.tag(),
+        style = STYLE,
+    );
+    let marketing_input = if variant.gpc {
+        format!(
+            r#"<input type="checkbox" name="marketing" disabled aria-describedby="sivo-cb-gpc">{}</label><p id="sivo-cb-gpc" class="sivo-gpc">{}</p>"#,
+            e(t.marketing_title),
+            e(t.gpc_note)
+        )
+    } else {
+        format!(
+            r#"<input type="checkbox" name="marketing">{}</label>"#,
+            e(t.marketing_title)
+        )
+    };
+    let tail = format!(
+        concat!(
+            r#""><h2 id="sivo-cb-title">{title}</h2><p>{text} <a href="/_consent/cookies">{policy}</a></p>"#,
+            r#"<div class="sivo-row"><button type="submit" class="sivo-choice" name="action" value="reject_all">{reject}</button>"#,
+            r#"<button type="submit" class="sivo-choice" name="action" value="accept_all">{accept}</button></div>"#,
+            r#"<details><summary>{customise}</summary><fieldset><legend>{customise}</legend>"#,
+            r#"<label><input type="checkbox" checked disabled>{necessary} ({always_on})<small>{necessary_text}</small></label>"#,
+            r#"<label><input type="checkbox" name="analytics">{analytics}<small>{analytics_text}</small></label>"#,
+            r#"<label>{marketing_input}<small>{marketing_text}</small></label></fieldset>"#,
+            r#"<button type="submit" class="sivo-save" name="action" value="save">{save}</button></details>"#,
+            "</form><script>{script}</script></div>"
+        ),
+        title = e(t.banner_title),
+        text = e(t.banner_text),
+        policy = e(t.cookie_policy),
+        reject = e(t.reject_all),
+        accept = e(t.accept_all),
+        customise = e(t.customise),
+        necessary = e(t.necessary_title),
+        always_on = e(t.always_on),
+        necessary_text = e(t.necessary_text),
+        analytics = e(t.analytics_title),
+        analytics_text = e(t.analytics_text),
+        marketing_input = marketing_input,
+        marketing_text = e(t.marketing_text),
+        save = e(t.save),
+        script = SCRIPT,
+    );
+    let sha256 = hex(&Sha256::new()
+        .chain_update(&head)
+        .chain_update(PATH_PLACEHOLDER)
+        .chain_update(&tail)
+        .finalize());
+    BannerTemplate { head, tail, sha256 }
+}
+
+impl BannerTemplate {
+    /// The banner for the page at `path`.
+    #[must_use]
+    pub fn render(&self, path: &str) -> String {
+        format!("{}{}{}", self.head, escape_html(path), self.tail)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en() -> BannerTemplate {
+        banner_template(BannerVariant {
+            lang: Lang::En,
+            gpc: false,
+        })
+    }
+
+    #[test]
+    fn the_banner_is_a_form_with_the_contract_fields() {
+        let html = en().render("/pricing.html");
+        assert!(html.starts_with(r#"<div id="sivo-cb" data-consent-banner role="region""#));
+        assert!(html.contains(r#"<form method="post" action="/_consent">"#));
+        assert!(html.contains(r#"name="return_to" value="/pricing.html""#));
+        for value in ["accept_all", "reject_all", "save"] {
+            assert_eq!(
+                html.matches(&format!(r#"name="action" value="{value}""#))
+                    .count(),
+                1,
+                "{value}"
+            );
+        }
+        assert!(html.contains(r#"<input type="checkbox" name="analytics">"#));
+        assert!(html.contains(r#"<input type="checkbox" name="marketing">"#));
+        assert!(html.contains(r#"href="/_consent/cookies""#));
+        assert!(html.ends_with("</script></div>"));
+    }
+
+    #[test]
+    fn no_category_is_pre_ticked() {
+        let html = en().render("/");
+        for name in ["analytics", "marketing"] {
+            let at = html.find(&format!(r#"name="{name}""#)).unwrap_or(0);
+            let tag_start = html[..at].rfind('<').unwrap_or(0);
+            let tag_end = at + html[at..].find('>').unwrap_or(0);
+            assert!(
+                !html[tag_start..tag_end].contains("checked"),
+                "{name} is pre-ticked"
+            );
+        }
+    }
+
+    #[test]
+    fn reject_and_accept_look_the_same_and_sit_side_by_side() {
+        let html = en().render("/");
+        let reject = html.find(r#"value="reject_all""#).unwrap_or(0);
+        let accept = html.find(r#"value="accept_all""#).unwrap_or(0);
+        let button = |at: usize| {
+            let start = html[..at].rfind("<button").unwrap_or(0);
+            html[start..at].to_owned()
+        };
+        assert_eq!(button(reject), button(accept), "same element, same class");
+        assert!(reject < accept, "reject first");
+        let between = &html[reject..accept];
+        assert!(
+            !between.contains("<details") && !between.contains("</div>"),
+            "same row"
+        );
+    }
+
+    #[test]
+    fn spanish_and_english_differ_only_in_words() {
+        let es = banner_template(BannerVariant {
+            lang: Lang::Es,
+            gpc: false,
+        })
+        .render("/");
+        assert!(
+            es.contains(r#"lang="es""#)
+                && es.contains(">Rechazar todo<")
+                && es.contains(">Aceptar todo<")
+                && es.contains(">Personalizar<")
+        );
+        assert!(en().render("/").contains(">Reject all<"));
+    }
+
+    #[test]
+    fn the_banner_names_purposes_recipient_and_withdrawal() {
+        for lang in Lang::ALL {
+            let html = banner_template(BannerVariant { lang, gpc: false }).render("/");
+            assert!(html.contains("Google Ireland"), "{lang:?}: recipient");
+            assert!(html.contains("26"), "{lang:?}: lifetime");
+            assert!(
+                html.contains("_ga") && html.contains("_gcl_"),
+                "{lang:?}: cookies"
+            );
+        }
+    }
+
+    #[test]
+    fn gpc_shows_marketing_off_with_a_reason() {
+        let html = banner_template(BannerVariant {
+            lang: Lang::En,
+            gpc: true,
+        })
+        .render("/");
+        assert!(html.contains(r#"name="marketing" disabled"#));
+        assert!(html.contains("Global Privacy Control"));
+    }
+
+    #[test]
+    fn the_path_is_escaped_and_does_not_change_the_hash() {
+        let t = en();
+        let html = t.render(r#"/"><script>alert(1)</script>"#);
+        assert!(!html.contains("<script>alert"));
+        let other = banner_template(BannerVariant {
+            lang: Lang::Es,
+            gpc: false,
+        });
+        assert_ne!(t.sha256, other.sha256);
+        assert_eq!(t.sha256, en().sha256, "stable");
+        assert_eq!(t.sha256.len(), 64);
+    }
+
+    #[test]
+    fn the_banner_stays_small() {
+        // Budget: 3 KB gzipped for HTML + CSS + JS (issue 6); raw size as a cheap guard here,
+        // the gzipped figure is measured by the benchmark.
+        let html = en().render("/pricing.html");
+        assert!(html.len() < 6500, "{} bytes", html.len());
+    }
+}

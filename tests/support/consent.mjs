@@ -1,0 +1,57 @@
+// Reading what the worker wrote, the way an operator proving a consent would: the cookie,
+// the records in KV (decrypted with the record key) and the day index.
+import crypto from 'node:crypto';
+import { SIGNING_KEY, RECORD_KEY } from './worker.mjs';
+
+/** The `name=value` pair of the consent cookie in a response's Set-Cookie headers. */
+export function consentCookie(res) {
+  const sc = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  return sc ? sc.split(';')[0] : undefined;
+}
+
+/** Decrypts a stored record value read from `kvKey`. */
+export function openRecord(stored, kvKey, key = RECORD_KEY) {
+  const bytes = Buffer.from(stored, 'base64');
+  const nonce = bytes.subarray(0, 12);
+  const tag = bytes.subarray(bytes.length - 16);
+  const ciphertext = bytes.subarray(12, bytes.length - 16);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', Buffer.from(key, 'base64'), nonce);
+  decipher.setAAD(Buffer.from(kvKey));
+  decipher.setAuthTag(tag);
+  return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8'));
+}
+
+/** Every key in the namespace, with metadata and expiration. */
+export async function allKeys(kv, prefix = '') {
+  const keys = [];
+  let cursor;
+  do {
+    const page = await kv.list({ prefix, cursor });
+    keys.push(...page.keys);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return keys;
+}
+
+/** The records of one consent id, decrypted, oldest first. */
+export async function recordsOf(kv, id) {
+  const keys = await allKeys(kv, `rec:${id}:`);
+  return Promise.all(keys.map(async (k) => ({ key: k, record: openRecord(await kv.get(k.name), k.name) })));
+}
+
+/** A consent cookie signed with the test key, for cookies the worker would never issue. */
+export function signedCookie({ id = 'ab'.repeat(16), analytics = true, marketing = true, givenAt = Date.now(), expiresAt = Date.now() + 86_400_000, policy = '1', key = SIGNING_KEY }) {
+  const payload = `v1|${id}|${analytics ? 1 : 0}${marketing ? 1 : 0}|${givenAt}|${expiresAt}|${policy}`;
+  const tag = crypto.createHmac('sha256', key).update('sivo-consent cookie\n').update(payload).digest();
+  return `sivo_consent=${Buffer.from(payload).toString('base64url')}.${tag.toString('base64url')}`;
+}
+
+/** Posts a form to /_consent as the banner does, from a same-origin page. */
+export function postForm(worker, fields, headers = {}) {
+  return worker.fetch('/_consent', {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', origin: 'https://sivocenter.com', ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+}

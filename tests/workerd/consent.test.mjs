@@ -1,0 +1,285 @@
+// The banner, the decision endpoint, the signed cookie and the encrypted proof records, in
+// workerd with real local KV (issue 3).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startOrigin } from '../support/origin.mjs';
+import { startWorker } from '../support/worker.mjs';
+import { consentCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
+
+const BANNER = 'data-consent-banner';
+let origin;
+let worker;
+
+before(async () => {
+  origin = await startOrigin();
+  worker = await startWorker({ origin: origin.url });
+});
+after(async () => {
+  await worker?.close();
+  await origin?.close();
+});
+
+async function page(headers = {}, path = '/page') {
+  const res = await worker.fetch(path, { headers });
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+async function state(cookie) {
+  return (await worker.fetch('/_consent/state', { headers: cookie ? { cookie } : {} })).json();
+}
+
+test('a visitor with no decision gets the banner inside the page, first in <body>', async () => {
+  const html = await page({ 'accept-language': 'en' }, '/page?plan=growth');
+  assert.equal(html.split(BANNER).length - 1, 1);
+  assert.match(html, /<body><div id="sivo-cb" data-consent-banner role="region"/);
+  assert.match(html, /<form method="post" action="\/_consent">/);
+  assert.match(html, /name="return_to" value="\/page\?plan=growth"/);
+  for (const action of ['accept_all', 'reject_all', 'save']) assert.match(html, new RegExp(`name="action" value="${action}"`));
+  assert.match(html, /<input type="checkbox" name="analytics">/);
+  assert.match(html, /<input type="checkbox" name="marketing">/);
+  assert.doesNotMatch(html, /name="(analytics|marketing)"[^>]*checked/);
+  assert.match(html, />Reject all</);
+  assert.match(html, /href="\/_consent\/preferences"/, 'and the settings link');
+});
+
+test('the banner speaks Spanish to a Spanish browser', async () => {
+  const html = await page({ 'accept-language': 'es-ES,es;q=0.9' });
+  assert.match(html, /lang="es"/);
+  assert.match(html, />Rechazar todo</);
+  assert.match(html, />Aceptar todo</);
+});
+
+test('Accept all: 303 back to the page, a signed cookie, one encrypted record, no banner after', async () => {
+  const res = await postForm(worker, { action: 'accept_all', return_to: '/page?plan=growth' }, {
+    'cf-connecting-ip': '203.0.113.77',
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0',
+    'accept-language': 'es',
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/page?plan=growth');
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  for (const attr of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/', 'Max-Age=31536000']) assert.ok(setCookie.includes(attr), attr);
+  const cookie = consentCookie(res);
+
+  const s = await state(cookie);
+  assert.equal(s.decided, true);
+  assert.deepEqual([s.analytics, s.marketing, s.policy_version], [true, true, '1']);
+  assert.match(s.id, /^[0-9a-f]{32}$/);
+  assert.equal(Date.parse(s.expires_at) - Date.parse(s.given_at), 365 * 86_400_000);
+
+  const records = await recordsOf(worker.kv(), s.id);
+  assert.equal(records.length, 1);
+  const { key, record } = records[0];
+  assert.equal(record.id, s.id);
+  assert.deepEqual(record.choices, { analytics: true, marketing: true });
+  assert.equal(record.method, 'accept_all');
+  assert.equal(record.policy_version, '1');
+  assert.match(record.banner_sha256, /^[0-9a-f]{64}$/);
+  assert.equal(record.lang, 'es');
+  assert.equal(record.country, 'ES');
+  assert.equal(record.path, '/page');
+  assert.equal(record.ip_truncated, '203.0.113.0');
+  assert.equal(record.user_agent, 'Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0');
+  assert.equal(record.at, s.given_at);
+  assert.equal(record.expires_at_ms - record.at_ms, 1460 * 86_400_000, 'retention sealed in');
+  assert.equal(key.expiration, Math.floor(record.expires_at_ms / 1000), 'and set as the KV expiration');
+  assert.deepEqual(Object.keys(key.metadata).sort(), ['analytics', 'country', 'day', 'marketing', 'method', 'policy_version']);
+
+  const raw = await worker.kv().get(key.name);
+  assert.ok(!raw.includes('203.0.113') && !raw.includes('TestBrowser'), 'KV holds no readable personal data');
+  const day = await allKeys(worker.kv(), `day:${record.at.slice(0, 10)}:`);
+  assert.ok(day.some((k) => key.name.endsWith(k.name.split(':').pop())), 'a day index entry');
+  assert.ok(day.every((k) => !k.name.includes(s.id)), 'that names no visitor');
+
+  const after = await page({ cookie });
+  assert.ok(!after.includes(BANNER), 'the banner does not come back');
+  assert.ok(after.includes('href="/_consent/preferences"'));
+});
+
+test('Reject all is recorded too, and the banner stays away', async () => {
+  const res = await postForm(worker, { action: 'reject_all', return_to: '/page' });
+  assert.equal(res.status, 303);
+  const cookie = consentCookie(res);
+  const s = await state(cookie);
+  assert.deepEqual([s.decided, s.analytics, s.marketing], [true, false, false]);
+  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  assert.deepEqual([record.method, record.choices.analytics, record.choices.marketing], ['reject_all', false, false]);
+  assert.ok(!(await page({ cookie })).includes(BANNER));
+});
+
+test('Customise + Save grants only what was ticked', async () => {
+  const res = await postForm(worker, { action: 'save', analytics: 'on', return_to: '/' });
+  const s = await state(consentCookie(res));
+  assert.deepEqual([s.analytics, s.marketing], [true, false]);
+  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  assert.equal(record.method, 'save');
+});
+
+test('JSON decisions answer 200 with the state', async () => {
+  const res = await worker.fetch('/_consent', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+    body: JSON.stringify({ analytics: false, marketing: true }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual([body.decided, body.analytics, body.marketing], [true, false, true]);
+  assert.deepEqual(await state(consentCookie(res)), body);
+  const [{ record }] = await recordsOf(worker.kv(), body.id);
+  assert.equal(record.method, 'api');
+});
+
+test('a change of mind is a new record under the same id; the first is never rewritten', async () => {
+  const first = await postForm(worker, { action: 'accept_all', return_to: '/' });
+  const cookieA = consentCookie(first);
+  const { id } = await state(cookieA);
+  const [{ key: firstKey }] = await recordsOf(worker.kv(), id);
+  const before = await worker.kv().get(firstKey.name);
+  await new Promise((r) => setTimeout(r, 5));
+  const second = await postForm(worker, { action: 'reject_all', return_to: '/' }, { cookie: cookieA });
+  const s = await state(consentCookie(second));
+  assert.equal(s.id, id);
+  assert.equal(s.analytics, false);
+  const records = await recordsOf(worker.kv(), id);
+  assert.deepEqual(records.map((r) => r.record.method), ['accept_all', 'reject_all']);
+  assert.equal(await worker.kv().get(firstKey.name), before, 'the first record is unchanged');
+});
+
+test('malformed, oversized and cross-site requests are refused and write nothing', async () => {
+  const keysBefore = (await allKeys(worker.kv())).length;
+  const cases = [
+    [{ action: 'accept' }, 400],
+    [{ action: 'save', analytics: 'yes' }, 400],
+    [{ action: 'accept_all', return_to: 'https://evil.example/' }, 400],
+    [{ action: 'accept_all', return_to: '//evil.example/' }, 400],
+    [{ action: 'accept_all', admin: '1' }, 400],
+    [{}, 400],
+  ];
+  for (const [fields, status] of cases) {
+    const res = await postForm(worker, fields);
+    assert.equal(res.status, status, JSON.stringify(fields));
+    assert.equal(typeof (await res.json()).error, 'string');
+    assert.equal(consentCookie(res), undefined);
+  }
+  const json = (body, headers = {}) => worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  for (const body of ['{}', '{"analytics":"yes","marketing":false}', '{"analytics":true,"marketing":false,"x":1}', 'not json']) {
+    assert.equal((await json(body)).status, 400, body);
+  }
+  const plain = await worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'action=accept_all' });
+  assert.equal(plain.status, 400);
+  assert.equal((await plain.json()).error, 'unsupported_media_type');
+
+  const big = 'action=accept_all&return_to=/' + 'a'.repeat(5000);
+  assert.equal((await worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: big })).status, 413);
+  const chunked = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode('a'.repeat(1000)));
+      c.close();
+    },
+  });
+  const streamed = await worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: chunked, duplex: 'half' });
+  assert.equal(streamed.status, 413, 'a chunked body with no length is cut off too');
+
+  const evil = await postForm(worker, { action: 'accept_all' }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+  assert.equal(evil.status, 403);
+  const sameSite = await postForm(worker, { action: 'accept_all' }, { 'sec-fetch-site': 'same-site' });
+  assert.equal(sameSite.status, 403);
+  assert.equal(consentCookie(evil), undefined);
+
+  const get = await worker.fetch('/_consent');
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.get('allow'), 'POST');
+  assert.equal((await allKeys(worker.kv())).length, keysBefore, 'nothing written');
+});
+
+test('forged, edited, expired and old-policy cookies count as no decision, never as consent', async () => {
+  const res = await postForm(worker, { action: 'reject_all' });
+  const genuine = consentCookie(res);
+  const [name, value] = genuine.split('=');
+  const [payload, tag] = value.split('.');
+  const edited = Buffer.from(payload, 'base64url').toString().replace('|00|', '|11|');
+  const cases = {
+    'edited payload': `${name}=${Buffer.from(edited).toString('base64url')}.${tag}`,
+    'truncated': genuine.slice(0, -5),
+    'garbage': 'sivo_consent=hello',
+    'wrong key': signedCookie({ key: 'another-signing-key-that-is-long-enough!' }),
+    'expired': signedCookie({ givenAt: Date.now() - 10 * 86_400_000, expiresAt: Date.now() - 1000 }),
+    'old policy': signedCookie({ policy: '0' }),
+  };
+  for (const [label, cookie] of Object.entries(cases)) {
+    assert.deepEqual(await state(cookie), { decided: false }, label);
+    assert.ok((await page({ cookie })).includes(BANNER), `${label}: the banner is back`);
+  }
+  assert.equal((await state(signedCookie({}))).decided, true, 'control: a well-signed cookie is accepted');
+});
+
+test('changing POLICY_VERSION asks every visitor again', async () => {
+  const res = await postForm(worker, { action: 'accept_all' });
+  const cookie = consentCookie(res);
+  const v2 = await startWorker({ origin: origin.url, vars: { POLICY_VERSION: '2' } });
+  try {
+    const html = await (await v2.fetch('/page', { headers: { cookie } })).text();
+    assert.ok(html.includes(BANNER));
+    assert.deepEqual(await (await v2.fetch('/_consent/state', { headers: { cookie } })).json(), { decided: false });
+  } finally {
+    await v2.close();
+  }
+});
+
+test('Global Privacy Control refuses marketing, on the banner and in the record', async () => {
+  const html = await page({ 'sec-gpc': '1' });
+  assert.match(html, /name="marketing" disabled/);
+  assert.match(html, /Global Privacy Control/);
+  const res = await postForm(worker, { action: 'accept_all' }, { 'sec-gpc': '1' });
+  const s = await state(consentCookie(res));
+  assert.deepEqual([s.analytics, s.marketing], [true, false]);
+  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  assert.equal(record.sec_gpc, '1');
+  assert.equal(record.gpc_refused_marketing, true);
+  assert.deepEqual(record.choices, { analytics: true, marketing: false });
+});
+
+test('page views cost no KV operation: pages work without the KV binding at all', async () => {
+  const noKv = await startWorker({ origin: origin.url, kv: false });
+  try {
+    for (const cookie of [undefined, signedCookie({})]) {
+      const res = await noKv.fetch('/page', { headers: cookie ? { cookie } : {} });
+      assert.equal(res.status, 200);
+      assert.equal((await res.text()).includes(BANNER), cookie === undefined);
+    }
+    assert.equal((await noKv.fetch('/_consent/state', { headers: { cookie: signedCookie({}) } })).status, 200);
+  } finally {
+    await noKv.close();
+  }
+});
+
+test('when KV fails: a consent is not granted (503, banner stays); a refusal still takes effect', async () => {
+  const noKv = await startWorker({ origin: origin.url, kv: false });
+  try {
+    const consent = await postForm(noKv, { action: 'accept_all', return_to: '/page' }, { 'accept-language': 'en' });
+    assert.equal(consent.status, 503);
+    assert.match(await consent.text(), /Your choice was not saved/);
+    assert.equal(consentCookie(consent), undefined, 'no proof, no consent');
+    const refusal = await postForm(noKv, { action: 'reject_all', return_to: '/page' });
+    assert.equal(refusal.status, 303);
+    const cookie = consentCookie(refusal);
+    assert.equal((await (await noKv.fetch('/_consent/state', { headers: { cookie } })).json()).analytics, false);
+    const errors = noKv.jsonLogs().filter((l) => l.msg === 'request' && l.level === 'error');
+    assert.equal(errors.length, 2);
+    for (const line of errors) assert.match(line.error, /^consent [0-9a-f]{32}: /);
+  } finally {
+    await noKv.close();
+  }
+});
+
+test('the log line carries the consent state, never the cookie', async () => {
+  const res = await postForm(worker, { action: 'save', analytics: 'on' });
+  const cookie = consentCookie(res);
+  await (await worker.fetch('/page', { headers: { cookie } })).text();
+  const lines = worker.jsonLogs().filter((l) => l.msg === 'request');
+  assert.equal(lines.at(-2).consent, 'analytics');
+  assert.equal(lines.at(-1).consent, 'analytics');
+  const raw = worker.logs.map((l) => l.message).join('\n');
+  assert.ok(!raw.includes(cookie.split('=')[1]), 'no cookie value in the logs');
+});
