@@ -40,7 +40,7 @@ const STYLE: &str = concat!(
     "#sivo-cb h2{font-size:18px;line-height:1.3;margin:0 0 6px;color:#12264f}#sivo-cb p{margin:0 0 12px}",
     "#sivo-cb a{color:#0b57d0;text-decoration:underline}",
     "#sivo-cb .sivo-row{display:flex;flex-wrap:wrap;gap:10px;align-items:center}",
-    "#sivo-cb button,#sivo-cb summary{font:600 15px/1.2 inherit;font-family:inherit;min-height:44px;padding:11px 20px;border-radius:8px;cursor:pointer}",
+    "#sivo-cb button,#sivo-cb summary{font-family:inherit;font-size:15px;font-weight:600;line-height:1.2;min-height:44px;padding:11px 20px;border-radius:8px;cursor:pointer}",
     "#sivo-cb .sivo-choice{flex:1 1 160px;border:2px solid #12264f;background:#12264f;color:#fff}",
     "#sivo-cb summary{display:inline-block;list-style:none;border:2px solid #12264f;background:#fff;color:#12264f;margin-top:10px}",
     "#sivo-cb summary::-webkit-details-marker{display:none}",
@@ -99,7 +99,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
             r#""><h2 id="sivo-cb-title">{title}</h2><p>{text} <a href="/_consent/cookies">{policy}</a></p>"#,
             r#"<div class="sivo-row"><button type="submit" class="sivo-choice" name="action" value="reject_all">{reject}</button>"#,
             r#"<button type="submit" class="sivo-choice" name="action" value="accept_all">{accept}</button></div>"#,
-            r#"<details><summary>{customise}</summary><fieldset><legend>{customise}</legend>"#,
+            r#"<details><summary>{customise}</summary><fieldset><legend>{legend}</legend>"#,
             r#"<label><input type="checkbox" checked disabled>{necessary} ({always_on})<small>{necessary_text}</small></label>"#,
             r#"<label><input type="checkbox" name="analytics">{analytics}<small>{analytics_text}</small></label>"#,
             r#"<label>{marketing_input}<small>{marketing_text}</small></label></fieldset>"#,
@@ -120,6 +120,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
         marketing_input = marketing_input,
         marketing_text = e(t.marketing_text),
         save = e(t.save),
+        legend = e(t.categories_legend),
         script = SCRIPT,
     );
     let sha256 = hex(&Sha256::new()

@@ -15,6 +15,7 @@ pub(super) const TEXTS: Texts = Texts {
     accept_all: "Accept all",
     reject_all: "Reject all",
     customise: "Customise",
+    categories_legend: "Cookies by purpose",
     save: "Save choices",
     necessary_title: "Necessary",
     necessary_text: "The sivo_consent cookie remembers your choice for up to 12 months. The site cannot respect your choice without it.",

@@ -15,6 +15,7 @@ pub(super) const TEXTS: Texts = Texts {
     accept_all: "Aceptar todo",
     reject_all: "Rechazar todo",
     customise: "Personalizar",
+    categories_legend: "Cookies por finalidad",
     save: "Guardar selección",
     necessary_title: "Necesarias",
     necessary_text: "La cookie sivo_consent recuerda tu decisión hasta 12 meses. Sin ella el sitio no puede respetar lo que elijas.",

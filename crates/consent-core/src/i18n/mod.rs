@@ -105,6 +105,8 @@ pub struct Texts {
     pub reject_all: &'static str,
     /// "Customise".
     pub customise: &'static str,
+    /// Legend of the per-purpose switches.
+    pub categories_legend: &'static str,
     /// "Save choices".
     pub save: &'static str,
     /// Necessary cookies' heading.
