@@ -7,7 +7,8 @@ use consent_core::banner::BannerVariant;
 use consent_core::clock::rfc3339;
 use consent_core::config::Config;
 use consent_core::consent::{ConsentId, ConsentState, Decision};
-use consent_core::consent_cookie::set_cookie;
+use consent_core::consent_cookie::{cookie_names, set_cookie};
+use consent_core::cookie_inventory::expire_disallowed;
 use consent_core::decision_request::{
     body_kind, is_cross_site, parse_decision, BadDecision, DecisionRequest, MAX_BODY_BYTES,
 };
@@ -169,6 +170,14 @@ pub async fn record(
             &[("set-cookie", &cookie)],
         )?
     };
+    // Rule 9: on refusal or withdrawal, the analytics cookies the browser holds are expired,
+    // for every domain variant GA writes.
+    let present = header("cookie")
+        .map(|h| cookie_names(&h))
+        .unwrap_or_default();
+    for expired in expire_disallowed(&present, wanted.choices, &host) {
+        response.headers().append("set-cookie", &expired)?;
+    }
     let label = ConsentState::Decided(decision).log_label();
     Ok(match failure {
         None => Served {

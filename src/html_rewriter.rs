@@ -10,7 +10,7 @@
 //! is bound to it with `Function.prototype.bind`, which makes an ordinary JavaScript function
 //! the garbage collector frees with the response. No `Closure::forget` per request.
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -49,18 +49,117 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = remove)]
     fn remove(this: &Element) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = onEndTag)]
+    fn on_end_tag(this: &Element, handler: &Function) -> Result<(), JsValue>;
+
+    /// The end tag of an element.
+    #[derive(Debug)]
+    pub type EndTag;
+
+    #[wasm_bindgen(method, catch, js_name = before)]
+    fn before(this: &EndTag, content: &JsValue, options: &JsValue) -> Result<(), JsValue>;
+
+    /// A piece of an element's text (for `<script>`, its source).
+    #[derive(Debug)]
+    pub type TextChunk;
+
+    #[wasm_bindgen(method, getter, js_name = text)]
+    fn text(this: &TextChunk) -> JsString;
+
+    #[wasm_bindgen(method, getter, js_name = lastInTextNode)]
+    fn last_in_text_node(this: &TextChunk) -> bool;
+
+    #[wasm_bindgen(method, catch, js_name = remove)]
+    fn remove_chunk(this: &TextChunk) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = replace)]
+    fn replace_chunk(this: &TextChunk, content: &JsValue, options: &JsValue)
+        -> Result<(), JsValue>;
 }
 
-/// What a handler does to each element its selector matches.
+/// What an element handler does with each element its selector matches. Handlers with
+/// a per-response [`PageState`] read it when they run, so what they do can depend on what
+/// the page held before that point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(dead_code)] // Remove serves the analytics gating, still to come.
 pub enum Edit {
-    /// Insert HTML just before the element's end tag.
+    /// Insert the given HTML just before the element's end tag.
     AppendHtml,
-    /// Insert HTML just after the element's start tag.
+    /// Insert the given HTML just after the element's start tag.
     PrependHtml,
     /// Remove the element and its content.
     Remove,
+    /// Note in the [`PageState`] that the page loads its own tag.
+    MarkOwnTag,
+    /// Before the element's end tag, insert the state's `loaders` unless the page loads its
+    /// own tag.
+    LoadersBeforeEnd,
+    /// After the start tag, insert the state's `noscript` unless the page loads its own tag.
+    NoscriptUnlessOwnTag,
+}
+
+/// What a text handler does with the text of the elements its selector matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextEdit {
+    /// Remove an inline script whose source mentions a blocked host (the state's `blocked`).
+    /// Chunks are held back until the script's last chunk, so a host name split across
+    /// chunks is still seen; a script that passes is written back unchanged.
+    DropBlockedScript,
+    /// Note in the state that an inline script loads Google's tag itself.
+    MarkOwnInlineTag,
+}
+
+/// Per-response state shared by the handlers of one page: a plain JavaScript object, freed
+/// with the response.
+#[derive(Debug, Clone)]
+pub struct PageState(Object);
+
+impl PageState {
+    /// A state with the markup to insert and the hosts to block.
+    ///
+    /// # Errors
+    /// Only if the runtime refuses to set a property on a fresh object.
+    pub fn new(loaders: &str, noscript: &str, blocked: &[&str]) -> Result<Self, JsValue> {
+        let o = Object::new();
+        Reflect::set(&o, &"seen".into(), &JsValue::FALSE)?;
+        Reflect::set(&o, &"loaders".into(), &loaders.into())?;
+        Reflect::set(&o, &"noscript".into(), &noscript.into())?;
+        Reflect::set(&o, &"buf".into(), &JsString::from(""))?;
+        let list = js_sys::Array::new();
+        for host in blocked {
+            list.push(&JsValue::from_str(host));
+        }
+        Reflect::set(&o, &"blocked".into(), &list)?;
+        Ok(Self(o))
+    }
+}
+
+fn get(state: &JsValue, key: &str) -> JsValue {
+    Reflect::get(state, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn set(state: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(state, &JsValue::from_str(key), value);
+}
+
+/// True when `text` mentions one of the state's blocked hosts (checked in JavaScript, so the
+/// script's source is never copied into wasm).
+fn mentions_blocked(state: &JsValue, text: &JsString) -> bool {
+    let lower = text.to_lower_case();
+    get(state, "blocked")
+        .dyn_into::<js_sys::Array>()
+        .map(|hosts| {
+            hosts
+                .iter()
+                .any(|h| h.as_string().is_some_and(|h| lower.includes(&h, 0)))
+        })
+        .unwrap_or(false)
+}
+
+/// True when an inline script's source loads Google's tag.
+fn loads_google_tag(text: &JsString) -> bool {
+    text.includes("googletagmanager.com/gtm.js", 0)
+        || text.includes("googletagmanager.com/gtag/js", 0)
 }
 
 thread_local! {
@@ -77,6 +176,43 @@ thread_local! {
     static PREPEND: Closure<dyn Fn(JsValue, Element)> =
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
     static REMOVE: Closure<dyn Fn(Element)> = Closure::new(|el: Element| report(el.remove()));
+    static MARK: Closure<dyn Fn(JsValue, JsValue)> =
+        Closure::new(|state: JsValue, _el: JsValue| set(&state, "seen", &JsValue::TRUE));
+    static LOADERS_AT_END: Closure<dyn Fn(JsValue, EndTag)> = Closure::new(|state: JsValue, end: EndTag| {
+        if !get(&state, "seen").is_truthy() {
+            HTML_OPTIONS.with(|o| report(end.before(&get(&state, "loaders"), o)));
+        }
+    });
+    static LOADERS_BEFORE_END: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
+        let handler = LOADERS_AT_END.with(|c| bind(c.as_ref(), &state));
+        report(el.on_end_tag(&handler));
+    });
+    static NOSCRIPT: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
+        if !get(&state, "seen").is_truthy() {
+            HTML_OPTIONS.with(|o| report(el.prepend(&get(&state, "noscript"), o)));
+        }
+    });
+    static DROP_BLOCKED_SCRIPT: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
+        let held: JsString = get(&state, "buf").dyn_into().unwrap_or_else(|_| JsString::from(""));
+        let text = if held.length() == 0 { chunk.text() } else { held.concat(&chunk.text()) };
+        if !chunk.last_in_text_node() {
+            set(&state, "buf", &text);
+            report(chunk.remove_chunk());
+            return;
+        }
+        let whole_script_in_one_chunk = held.length() == 0;
+        set(&state, "buf", &JsString::from(""));
+        if mentions_blocked(&state, &text) {
+            report(chunk.remove_chunk());
+        } else if !whole_script_in_one_chunk {
+            HTML_OPTIONS.with(|o| report(chunk.replace_chunk(&text, o)));
+        }
+    });
+    static MARK_INLINE: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
+        if loads_google_tag(&chunk.text()) {
+            set(&state, "seen", &JsValue::TRUE);
+        }
+    });
 }
 
 /// An element method only fails when the element is already gone (removed by an earlier
@@ -107,19 +243,45 @@ impl HtmlRewriter {
         })
     }
 
-    /// Applies `edit` to every element matching the CSS `selector`; `html` is the markup
-    /// for [`Edit::AppendHtml`] and [`Edit::PrependHtml`] and ignored for [`Edit::Remove`].
+    /// Applies `edit` to every element matching the CSS `selector`. `data` is the markup
+    /// for [`Edit::AppendHtml`] and [`Edit::PrependHtml`], the page's [`PageState`] (as a
+    /// value) for the edits that read it, and ignored by [`Edit::Remove`].
     ///
     /// # Errors
     /// When the runtime rejects the selector.
-    pub fn on(self, selector: &str, edit: Edit, html: &JsValue) -> Result<Self, JsValue> {
+    pub fn on(self, selector: &str, edit: Edit, data: &JsValue) -> Result<Self, JsValue> {
         let element: Function = match edit {
-            Edit::AppendHtml => APPEND.with(|c| bind_html(c, html)),
-            Edit::PrependHtml => PREPEND.with(|c| bind_html(c, html)),
+            Edit::AppendHtml => APPEND.with(|c| bind(c.as_ref(), data)),
+            Edit::PrependHtml => PREPEND.with(|c| bind(c.as_ref(), data)),
             Edit::Remove => REMOVE.with(|c| c.as_ref().unchecked_ref::<Function>().clone()),
+            Edit::MarkOwnTag => MARK.with(|c| bind(c.as_ref(), data)),
+            Edit::LoadersBeforeEnd => LOADERS_BEFORE_END.with(|c| bind(c.as_ref(), data)),
+            Edit::NoscriptUnlessOwnTag => NOSCRIPT.with(|c| bind(c.as_ref(), data)),
         };
+        self.with_handler(selector, "element", &element)
+    }
+
+    /// Applies `edit` to the text of every element matching `selector`, with the page's
+    /// state.
+    ///
+    /// # Errors
+    /// When the runtime rejects the selector.
+    pub fn on_text(
+        self,
+        selector: &str,
+        edit: TextEdit,
+        state: &PageState,
+    ) -> Result<Self, JsValue> {
+        let text: Function = match edit {
+            TextEdit::DropBlockedScript => DROP_BLOCKED_SCRIPT.with(|c| bind(c.as_ref(), &state.0)),
+            TextEdit::MarkOwnInlineTag => MARK_INLINE.with(|c| bind(c.as_ref(), &state.0)),
+        };
+        self.with_handler(selector, "text", &text)
+    }
+
+    fn with_handler(self, selector: &str, kind: &str, handler: &Function) -> Result<Self, JsValue> {
         let handlers = Object::new();
-        Reflect::set(&handlers, &JsValue::from_str("element"), &element)?;
+        Reflect::set(&handlers, &JsValue::from_str(kind), handler)?;
         Ok(Self {
             inner: self.inner.on(selector, &handlers)?,
         })
@@ -134,10 +296,18 @@ impl HtmlRewriter {
     }
 }
 
-fn bind_html(closure: &Closure<dyn Fn(JsValue, Element)>, html: &JsValue) -> Function {
+impl PageState {
+    /// The state as a value to hand to [`HtmlRewriter::on`].
+    pub fn as_value(&self) -> &JsValue {
+        &self.0
+    }
+}
+
+/// `closure` with its first argument fixed to `data`: a plain JavaScript function that the
+/// garbage collector frees with the response.
+fn bind(closure: &JsValue, data: &JsValue) -> Function {
     closure
-        .as_ref()
         .unchecked_ref::<Function>()
-        .bind1(&JsValue::NULL, html)
+        .bind1(&JsValue::NULL, data)
         .unchecked_into()
 }

@@ -1,13 +1,20 @@
-//! Every request that is not the worker's own: fetched from the origin, and, when it is an
-//! HTML page, rewritten as it streams.
+//! Every request that is not the worker's own: fetched from the origin, stripped of the
+//! analytics cookies the visitor has not allowed, and, when it is an HTML page, rewritten as
+//! it streams: banner, settings link, Consent Mode and tags, or the removal of the origin's
+//! own Google tags.
 
 use crate::banner_cache::banner;
-use crate::html_rewriter::{Edit, HtmlRewriter};
+use crate::html_rewriter::{Edit, HtmlRewriter, PageState, TextEdit};
 use crate::origin::{fetch_from_origin, OriginError};
 use crate::{respond, Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
-use consent_core::consent::ConsentState;
+use consent_core::consent::{Choices, ConsentState};
+use consent_core::cookie_inventory::{allowed, filter_cookie_header, set_cookie_name};
+use consent_core::gating::{
+    consent_mode_script, extend_csp, gtm_noscript, nonce_from_random, plan, tag_loaders, PagePlan,
+    Tags,
+};
 use consent_core::i18n::Lang;
 use consent_core::inject::settings_link;
 use consent_core::pages::origin_unavailable;
@@ -15,8 +22,9 @@ use consent_core::rewrite::{
     treatment, ResponseHead, Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, REWRITTEN_CACHE_CONTROL,
     REWRITTEN_VARY,
 };
+use js_sys::{Array, Function, JsString, Reflect};
 use std::collections::HashMap;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, Response, ResponseInit};
 use worker::Env;
 
@@ -35,10 +43,14 @@ pub async fn serve(
     config: &Config,
     visit: &Visit,
 ) -> Result<Served, JsValue> {
-    let response = match fetch_from_origin(env, &config.origin, request).await {
-        Ok(response) => response,
-        Err(err) => return origin_failure(visit.lang, &err),
-    };
+    let choices = visit.consent.choices();
+    let outbound = without_disallowed_cookies(request, choices)?;
+    let response =
+        match fetch_from_origin(env, &config.origin, outbound.as_ref().unwrap_or(request)).await {
+            Ok(response) => response,
+            Err(err) => return origin_failure(visit.lang, &err),
+        };
+    let response = without_disallowed_set_cookies(response, choices)?;
     let headers = response.headers();
     let content_type = headers.get("content-type").ok().flatten();
     let content_encoding = headers.get("content-encoding").ok().flatten();
@@ -50,7 +62,7 @@ pub async fn serve(
     };
     match treatment(&head) {
         Treatment::PassThrough => Ok(Served::ok(response)),
-        Treatment::Rewrite => rewrite(&response, visit).map(Served::ok),
+        Treatment::Rewrite => rewrite(&response, visit, config).map(Served::ok),
     }
 }
 
@@ -66,20 +78,99 @@ fn origin_failure(lang: Lang, err: &OriginError) -> Result<Served, JsValue> {
     ))
 }
 
-/// Streams `response` through the rewriter with the page's injections.
-fn rewrite(response: &Response, visit: &Visit) -> Result<Response, JsValue> {
+/// The request to send the origin, when it must differ from the visitor's: analytics
+/// cookies the visitor has not allowed are not forwarded (rule 1: not read before opt-in).
+fn without_disallowed_cookies(
+    request: &Request,
+    choices: Choices,
+) -> Result<Option<Request>, JsValue> {
+    let Some(cookie) = request.headers().get("cookie")? else {
+        return Ok(None);
+    };
+    let filtered = filter_cookie_header(&cookie, choices);
+    if filtered.as_deref() == Some(cookie.as_str()) {
+        return Ok(None);
+    }
+    let copy = Request::new_with_request(request)?;
+    match filtered {
+        Some(kept) => copy.headers().set("cookie", &kept)?,
+        None => copy.headers().delete("cookie")?,
+    }
+    Ok(Some(copy))
+}
+
+/// The origin's response without `Set-Cookie` headers for cookies the visitor has not
+/// allowed. Untouched (and not copied) when there are none.
+fn without_disallowed_set_cookies(
+    response: Response,
+    choices: Choices,
+) -> Result<Response, JsValue> {
+    let headers = response.headers();
+    if headers.get("set-cookie")?.is_none() {
+        return Ok(response);
+    }
+    let all = set_cookies(&headers)?;
+    let keep: Vec<String> = all
+        .iter()
+        .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
+        .cloned()
+        .collect();
+    if keep.len() == all.len() {
+        return Ok(response);
+    }
+    let copy = Headers::new_with_headers(&headers)?;
+    copy.delete("set-cookie")?;
+    for c in &keep {
+        copy.append("set-cookie", c)?;
+    }
+    rebuild(&response, &copy)
+}
+
+/// Every `Set-Cookie` value, separately (`Headers.getSetCookie()`).
+fn set_cookies(headers: &Headers) -> Result<Vec<String>, JsValue> {
+    let get: Function = Reflect::get(headers, &JsValue::from_str("getSetCookie"))?.dyn_into()?;
+    let list: Array = get.call0(headers)?.dyn_into()?;
+    Ok(list.iter().filter_map(|v| v.as_string()).collect())
+}
+
+fn rebuild(response: &Response, headers: &Headers) -> Result<Response, JsValue> {
+    let init = ResponseInit::new();
+    init.set_status(response.status());
+    init.set_status_text(&response.status_text());
+    init.set_headers(headers);
+    Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)
+}
+
+/// Streams `response` through the rewriter with the page's edits.
+fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Response, JsValue> {
     let lang = visit.lang;
+    let choices = visit.consent.choices();
+    let page_plan = plan(
+        choices,
+        Tags {
+            ga4: config.ga4_measurement_id.as_deref(),
+            gtm: config.gtm_container_id.as_deref(),
+        },
+    );
+    let undecided = visit.consent == ConsentState::Undecided;
+    // A nonce only when this response carries scripts of ours.
+    let nonce = (undecided || page_plan.injects_tags())
+        .then(new_nonce)
+        .transpose()?;
+
     let headers = Headers::new_with_headers(&response.headers())?;
     for name in HEADERS_DROPPED_WHEN_REWRITTEN {
         headers.delete(name)?;
     }
     headers.set("cache-control", REWRITTEN_CACHE_CONTROL)?;
     headers.append("vary", REWRITTEN_VARY)?;
-    let init = ResponseInit::new();
-    init.set_status(response.status());
-    init.set_status_text(&response.status_text());
-    init.set_headers(&headers);
-    let fresh = Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)?;
+    if let (Some(nonce), Some(csp)) = (&nonce, headers.get("content-security-policy")?) {
+        headers.set(
+            "content-security-policy",
+            &extend_csp(&csp, nonce, &page_plan),
+        )?;
+    }
+    let fresh = rebuild(response, &headers)?;
 
     let link = SETTINGS_LINK.with(|cache| {
         cache
@@ -89,16 +180,84 @@ fn rewrite(response: &Response, visit: &Visit) -> Result<Response, JsValue> {
             .clone()
     });
     let mut rewriter = HtmlRewriter::new()?.on("body", Edit::AppendHtml, &link)?;
-    if visit.consent == ConsentState::Undecided {
-        // First in the body, so it is first in the keyboard's tab order.
-        let banner = banner(BannerVariant {
-            lang,
-            gpc: visit.gpc,
-        })
-        .render(&return_path(&visit.url));
-        rewriter = rewriter.on("body", Edit::PrependHtml, &banner)?;
+    rewriter = strip_blocked(rewriter, &page_plan)?;
+    if let Some(nonce) = &nonce {
+        if page_plan.injects_tags() {
+            rewriter = add_tags(rewriter, &page_plan, choices, nonce)?;
+        }
+        if undecided {
+            // First in the body, so it is first in the keyboard's tab order.
+            let variant = BannerVariant {
+                lang,
+                gpc: visit.gpc,
+            };
+            let html =
+                banner(variant).render(&return_path(&visit.url), &JsString::from(nonce.as_str()));
+            rewriter = rewriter.on("body", Edit::PrependHtml, &html)?;
+        }
     }
     rewriter.transform(&fresh)
+}
+
+/// Removes what the origin wrote itself that the visitor has not allowed: tags, preconnects,
+/// pixels, GTM's noscript frame, and inline scripts that load them. The selectors match only
+/// such elements, so the runtime calls into wasm for nothing else.
+fn strip_blocked(
+    mut rewriter: HtmlRewriter,
+    page_plan: &PagePlan,
+) -> Result<HtmlRewriter, JsValue> {
+    if page_plan.blocked.is_empty() {
+        return Ok(rewriter);
+    }
+    for host in &page_plan.blocked {
+        let selector = format!(
+            r#"script[src*="{host}"], link[href*="{host}"], img[src*="{host}"], iframe[src*="{host}"]"#
+        );
+        rewriter = rewriter.on(&selector, Edit::Remove, &JsValue::UNDEFINED)?;
+    }
+    let state = PageState::new("", "", &page_plan.blocked)?;
+    // noscript content is raw text to the parser, like a script's: GTM's iframe hides there.
+    rewriter.on_text(
+        "script:not([src]), noscript",
+        TextEdit::DropBlockedScript,
+        &state,
+    )
+}
+
+/// Consent Mode first in `<head>`; the tags at its end, unless the origin loads its own.
+fn add_tags(
+    rewriter: HtmlRewriter,
+    page_plan: &PagePlan,
+    choices: Choices,
+    nonce: &str,
+) -> Result<HtmlRewriter, JsValue> {
+    let noscript = page_plan
+        .gtm
+        .as_deref()
+        .map(gtm_noscript)
+        .unwrap_or_default();
+    let state = PageState::new(&tag_loaders(page_plan, nonce), &noscript, &[])?;
+    let own_tags = r#"script[src*="googletagmanager.com/gtag/js"], script[src*="googletagmanager.com/gtm.js"]"#;
+    let mut rewriter = rewriter
+        .on(
+            "head",
+            Edit::PrependHtml,
+            &JsValue::from_str(&consent_mode_script(choices, nonce)),
+        )?
+        .on(own_tags, Edit::MarkOwnTag, state.as_value())?
+        .on_text("head script:not([src])", TextEdit::MarkOwnInlineTag, &state)?
+        .on("head", Edit::LoadersBeforeEnd, state.as_value())?;
+    if !noscript.is_empty() {
+        rewriter = rewriter.on("body", Edit::NoscriptUnlessOwnTag, state.as_value())?;
+    }
+    Ok(rewriter)
+}
+
+/// A fresh CSP nonce from 16 random bytes.
+fn new_nonce() -> Result<String, JsValue> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| JsValue::from_str(&format!("getrandom: {e}")))?;
+    Ok(nonce_from_random(bytes))
 }
 
 /// Path and query of the page, where the banner's form sends the browser back to.

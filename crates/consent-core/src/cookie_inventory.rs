@@ -1,0 +1,314 @@
+//! Every cookie the site may set: one inventory that both the cookie policy and the code
+//! that drops and expires cookies read, so what visitors are told cannot drift from what the
+//! worker does (COMPLIANCE.md rules 7 and 9).
+
+use crate::consent::Choices;
+use crate::consent_cookie::COOKIE_NAME;
+use cookie::{Cookie, SameSite};
+
+/// The purpose a cookie serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Needs no consent: the site cannot honour the visitor's choice without it.
+    Necessary,
+    /// Audience measurement; consent required in Spain for third-party tools.
+    Analytics,
+    /// Advertising.
+    Marketing,
+}
+
+/// How a cookie's name is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameMatch {
+    /// Exactly this name.
+    Exact(&'static str),
+    /// This name, or this name followed by anything (`_ga_<id>`, `_gat_gtag_…`).
+    Prefix(&'static str),
+}
+
+impl NameMatch {
+    /// True when `name` matches.
+    #[must_use]
+    pub fn matches(self, name: &str) -> bool {
+        match self {
+            NameMatch::Exact(n) => name == n,
+            NameMatch::Prefix(p) => name.starts_with(p),
+        }
+    }
+}
+
+/// One cookie (or family of cookies) of the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieEntry {
+    /// Its name, as shown (`_ga_<container-id>`).
+    pub name: &'static str,
+    /// How the name is matched.
+    pub matches: NameMatch,
+    /// Who sets it.
+    pub provider: &'static str,
+    /// First party (set on the site's own domain) or third party.
+    pub first_party: bool,
+    /// Its purpose category.
+    pub category: Category,
+    /// What it is for, in English.
+    pub purpose_en: &'static str,
+    /// What it is for, in Spanish.
+    pub purpose_es: &'static str,
+    /// How long it lives, in English.
+    pub lifetime_en: &'static str,
+    /// How long it lives, in Spanish.
+    pub lifetime_es: &'static str,
+}
+
+/// The inventory.
+pub const INVENTORY: [CookieEntry; 6] = [
+    CookieEntry {
+        name: COOKIE_NAME,
+        matches: NameMatch::Exact(COOKIE_NAME),
+        provider: "SIVO (sivocenter.com)",
+        first_party: true,
+        category: Category::Necessary,
+        purpose_en: "Remembers your cookie choice, signed so it cannot be forged; unreadable by scripts.",
+        purpose_es: "Recuerda tu decisión sobre cookies, firmada para que no pueda falsificarse; los scripts no pueden leerla.",
+        lifetime_en: "Up to 12 months (CONSENT_MAX_AGE_DAYS)",
+        lifetime_es: "Hasta 12 meses (CONSENT_MAX_AGE_DAYS)",
+    },
+    CookieEntry {
+        name: "_ga",
+        matches: NameMatch::Exact("_ga"),
+        provider: "Google Analytics 4 (Google Ireland Ltd.)",
+        first_party: true,
+        category: Category::Analytics,
+        purpose_en: "Distinguishes visitors to count visits and pages in aggregate.",
+        purpose_es: "Distingue visitantes para contar visitas y páginas de forma agregada.",
+        lifetime_en: "26 months at most",
+        lifetime_es: "26 meses como máximo",
+    },
+    CookieEntry {
+        name: "_ga_<container-id>",
+        matches: NameMatch::Prefix("_ga_"),
+        provider: "Google Analytics 4 (Google Ireland Ltd.)",
+        first_party: true,
+        category: Category::Analytics,
+        purpose_en: "Keeps the state of the current session for GA4.",
+        purpose_es: "Guarda el estado de la sesión actual para GA4.",
+        lifetime_en: "26 months at most",
+        lifetime_es: "26 meses como máximo",
+    },
+    CookieEntry {
+        name: "_gid",
+        matches: NameMatch::Exact("_gid"),
+        provider: "Google Analytics (Google Ireland Ltd.)",
+        first_party: true,
+        category: Category::Analytics,
+        purpose_en: "Distinguishes visitors within one day.",
+        purpose_es: "Distingue visitantes dentro de un mismo día.",
+        lifetime_en: "24 hours",
+        lifetime_es: "24 horas",
+    },
+    CookieEntry {
+        name: "_gat*",
+        matches: NameMatch::Prefix("_gat"),
+        provider: "Google Analytics / Tag Manager (Google Ireland Ltd.)",
+        first_party: true,
+        category: Category::Analytics,
+        purpose_en: "Throttles the rate of measurement requests.",
+        purpose_es: "Limita la frecuencia de las peticiones de medición.",
+        lifetime_en: "1 minute",
+        lifetime_es: "1 minuto",
+    },
+    CookieEntry {
+        name: "_gcl_*",
+        matches: NameMatch::Prefix("_gcl_"),
+        provider: "Google Ads via Tag Manager (Google Ireland Ltd.)",
+        first_party: true,
+        category: Category::Marketing,
+        purpose_en: "Links a visit to the ad that brought it (conversion measurement).",
+        purpose_es: "Relaciona una visita con el anuncio que la originó (medición de conversiones).",
+        lifetime_en: "90 days",
+        lifetime_es: "90 días",
+    },
+];
+
+/// The inventory entry of a cookie name, if it is one of ours.
+#[must_use]
+pub fn entry_for(name: &str) -> Option<&'static CookieEntry> {
+    INVENTORY.iter().find(|e| e.matches.matches(name))
+}
+
+/// True when a cookie of this name may be set or sent under `choices`. Cookies not in the
+/// inventory are the origin's own business and pass.
+#[must_use]
+pub fn allowed(name: &str, choices: Choices) -> bool {
+    match entry_for(name).map(|e| e.category) {
+        Some(Category::Analytics) => choices.analytics,
+        Some(Category::Marketing) => choices.marketing,
+        Some(Category::Necessary) | None => true,
+    }
+}
+
+/// The name of the cookie a `Set-Cookie` value sets.
+#[must_use]
+pub fn set_cookie_name(set_cookie: &str) -> Option<String> {
+    Cookie::parse(set_cookie).ok().map(|c| c.name().to_owned())
+}
+
+/// A `Cookie` request header without the cookies `choices` does not allow, or `None` when
+/// nothing is left.
+#[must_use]
+pub fn filter_cookie_header(header: &str, choices: Choices) -> Option<String> {
+    let kept: Vec<&str> = header
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| allowed(pair.split('=').next().unwrap_or("").trim(), choices))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// `Set-Cookie` values that expire every cookie in `present` (names the browser sent) that
+/// `choices` does not allow, for each domain variant GA writes: host-only, the registrable
+/// domain (`.sivocenter.com`), and the full host. GA always uses `Path=/`.
+#[must_use]
+pub fn expire_disallowed(present: &[String], choices: Choices, host: &str) -> Vec<String> {
+    let host = host_without_port(host);
+    let mut domains: Vec<Option<String>> = vec![None];
+    if let Some(registrable) = registrable_domain(host) {
+        if registrable != host {
+            domains.push(Some(host.to_owned()));
+        }
+        domains.push(Some(registrable));
+    }
+    let mut out = Vec::new();
+    for name in present.iter().filter(|n| !allowed(n, choices)) {
+        for domain in &domains {
+            let mut c = Cookie::build((name.clone(), ""))
+                .path("/")
+                .max_age(cookie::time::Duration::ZERO)
+                .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+                .same_site(SameSite::Lax);
+            if let Some(d) = domain {
+                c = c.domain(d.clone());
+            }
+            out.push(c.build().to_string());
+        }
+    }
+    out
+}
+
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// The last two labels of a DNS name (`www.sivocenter.com` → `sivocenter.com`); `None` for
+/// IP addresses and single-label hosts such as `localhost`, where only host-only cookies exist.
+#[must_use]
+pub fn registrable_domain(host: &str) -> Option<String> {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    if labels.len() < 2 {
+        return None;
+    }
+    Some(labels[labels.len() - 2..].join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANALYTICS_ONLY: Choices = Choices {
+        analytics: true,
+        marketing: false,
+    };
+
+    #[test]
+    fn names_map_to_categories() {
+        for (name, category) in [
+            ("_ga", Category::Analytics),
+            ("_ga_ABC123", Category::Analytics),
+            ("_gid", Category::Analytics),
+            ("_gat", Category::Analytics),
+            ("_gat_gtag_UA_1", Category::Analytics),
+            ("_gcl_au", Category::Marketing),
+            ("sivo_consent", Category::Necessary),
+        ] {
+            assert_eq!(
+                entry_for(name).map(|e| e.category),
+                Some(category),
+                "{name}"
+            );
+        }
+        assert_eq!(entry_for("session"), None);
+        assert_eq!(entry_for("_gax"), None, "not a GA cookie");
+    }
+
+    #[test]
+    fn allowed_follows_the_choices() {
+        assert!(!allowed("_ga", Choices::NONE) && allowed("_ga", ANALYTICS_ONLY));
+        assert!(!allowed("_gcl_au", ANALYTICS_ONLY) && allowed("_gcl_au", Choices::ALL));
+        assert!(allowed("origin_session", Choices::NONE) && allowed("sivo_consent", Choices::NONE));
+    }
+
+    #[test]
+    fn the_cookie_header_loses_what_is_not_allowed() {
+        let h = "_ga=GA1.1.1.2; origin_session=abc; _gcl_au=1.1; _ga_XYZ=GS1";
+        assert_eq!(
+            filter_cookie_header(h, Choices::NONE).as_deref(),
+            Some("origin_session=abc")
+        );
+        assert_eq!(
+            filter_cookie_header(h, ANALYTICS_ONLY).as_deref(),
+            Some("_ga=GA1.1.1.2; origin_session=abc; _ga_XYZ=GS1")
+        );
+        assert_eq!(filter_cookie_header("_ga=1", Choices::NONE), None);
+    }
+
+    #[test]
+    fn expiry_covers_every_domain_variant() {
+        let present = vec![
+            "_ga".to_owned(),
+            "_gcl_au".to_owned(),
+            "origin_session".to_owned(),
+        ];
+        let out = expire_disallowed(&present, ANALYTICS_ONLY, "www.sivocenter.com:443");
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out.iter().all(|c| c.starts_with("_gcl_au=;")
+            && c.contains("Max-Age=0")
+            && c.contains("Path=/")));
+        assert!(out.iter().any(|c| !c.contains("Domain")));
+        assert!(out.iter().any(|c| c.contains("Domain=www.sivocenter.com")));
+        assert!(out.iter().any(|c| c.contains("Domain=sivocenter.com")));
+        let none = expire_disallowed(&present, Choices::NONE, "sivocenter.com");
+        assert_eq!(
+            none.len(),
+            4,
+            "host-only and the registrable domain, for _ga and _gcl_au: {none:?}"
+        );
+        let local = expire_disallowed(&present, Choices::NONE, "127.0.0.1:8787");
+        assert_eq!(local.len(), 2, "an IP host has host-only cookies only");
+    }
+
+    #[test]
+    fn registrable_domains() {
+        assert_eq!(
+            registrable_domain("www.sivocenter.com").as_deref(),
+            Some("sivocenter.com")
+        );
+        assert_eq!(
+            registrable_domain("sivocenter.com").as_deref(),
+            Some("sivocenter.com")
+        );
+        assert_eq!(registrable_domain("localhost"), None);
+        assert_eq!(registrable_domain("10.0.0.1"), None);
+        assert_eq!(
+            set_cookie_name("_ga=GA1.2; Path=/; Domain=.sivocenter.com").as_deref(),
+            Some("_ga")
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! Analytics gating: what a page may carry of Google's tags, given the visitor's choices.
+//!
+//! Basic Consent Mode (COMPLIANCE.md rules 1 and 15): without a grant the browser is sent no
+//! tag at all, and whatever the origin wrote itself is removed. With a grant, Consent Mode v2
+//! defaults (all seven types denied) run first, then the update from the visitor's choices,
+//! then the tags. Every script carries the response's nonce.
+
+use crate::consent::Choices;
+use crate::inject::escape_html;
+
+/// Hosts of Google's analytics (GA4, and GTM's loader).
+pub const ANALYTICS_HOSTS: [&str; 2] = ["googletagmanager.com", "google-analytics.com"];
+/// Hosts of Google's advertising.
+pub const MARKETING_HOSTS: [&str; 3] = [
+    "doubleclick.net",
+    "googleadservices.com",
+    "googlesyndication.com",
+];
+
+/// The configured tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tags<'a> {
+    /// `GA4_MEASUREMENT_ID`.
+    pub ga4: Option<&'a str>,
+    /// `GTM_CONTAINER_ID`.
+    pub gtm: Option<&'a str>,
+}
+
+/// What a page may keep and what the worker adds to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagePlan {
+    /// Substrings of URLs (and of inline scripts) that must not reach the browser.
+    pub blocked: Vec<&'static str>,
+    /// Load GA4 (analytics granted and configured).
+    pub ga4: Option<String>,
+    /// Load GTM (analytics or marketing granted and configured).
+    pub gtm: Option<String>,
+}
+
+impl PagePlan {
+    /// True when the worker adds any tag.
+    #[must_use]
+    pub fn injects_tags(&self) -> bool {
+        self.ga4.is_some() || self.gtm.is_some()
+    }
+}
+
+/// Decides what the page may carry.
+#[must_use]
+pub fn plan(choices: Choices, tags: Tags<'_>) -> PagePlan {
+    let mut blocked = Vec::new();
+    match (choices.analytics, choices.marketing) {
+        // Nothing granted: nothing of Google's at all.
+        (false, false) => blocked.extend(ANALYTICS_HOSTS),
+        // Marketing only: GTM may load (it carries ads tags), GA4 may not.
+        (false, true) => blocked.extend(["google-analytics.com", "googletagmanager.com/gtag/"]),
+        (true, _) => {}
+    }
+    if !choices.marketing {
+        blocked.extend(MARKETING_HOSTS);
+    }
+    PagePlan {
+        blocked,
+        ga4: tags.ga4.filter(|_| choices.analytics).map(str::to_owned),
+        gtm: tags.gtm.filter(|_| choices.any()).map(str::to_owned),
+    }
+}
+
+/// True when `text` (a URL or an inline script) refers to a blocked host.
+#[must_use]
+pub fn is_blocked(text: &str, blocked: &[&str]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    blocked.iter().any(|b| lower.contains(b))
+}
+
+/// A CSP nonce from 16 random bytes (base64, as CSP wants it).
+#[must_use]
+pub fn nonce_from_random(bytes: [u8; 16]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The Consent Mode v2 script for the start of `<head>`: defaults, all denied, then the
+/// update from `choices`. Known on the server, so no `wait_for_update` is needed.
+#[must_use]
+pub fn consent_mode_script(choices: Choices, nonce: &str) -> String {
+    let g = |on: bool| if on { "granted" } else { "denied" };
+    format!(
+        concat!(
+            r#"<script nonce="{nonce}">window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}"#,
+            "gtag('consent','default',{{ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied',analytics_storage:'denied',",
+            "functionality_storage:'denied',personalization_storage:'denied',security_storage:'denied'}});",
+            "gtag('consent','update',{{analytics_storage:'{a}',ad_storage:'{m}',ad_user_data:'{m}',ad_personalization:'{m}'}});</script>"
+        ),
+        nonce = escape_html(nonce),
+        a = g(choices.analytics),
+        m = g(choices.marketing),
+    )
+}
+
+/// The tag loaders for the end of `<head>`: GA4's gtag.js and config, GTM's container.
+#[must_use]
+pub fn tag_loaders(plan: &PagePlan, nonce: &str) -> String {
+    let nonce = escape_html(nonce);
+    let mut out = String::new();
+    if let Some(id) = &plan.ga4 {
+        let id = escape_html(id);
+        out.push_str(&format!(
+            r#"<script async nonce="{nonce}" src="https://www.googletagmanager.com/gtag/js?id={id}"></script><script nonce="{nonce}">gtag('js',new Date());gtag('config','{id}');</script>"#
+        ));
+    }
+    if let Some(id) = &plan.gtm {
+        let id = escape_html(id);
+        out.push_str(&format!(
+            concat!(
+                r#"<script nonce="{nonce}">dataLayer.push({{'gtm.start':new Date().getTime(),event:'gtm.js'}});"#,
+                "(function(d){{var j=d.createElement('script');j.async=true;j.nonce='{nonce}';",
+                "j.src='https://www.googletagmanager.com/gtm.js?id={id}';d.head.appendChild(j);}})(document);</script>"
+            ),
+            nonce = nonce,
+            id = id
+        ));
+    }
+    out
+}
+
+/// GTM's `<noscript>` iframe, right after `<body>`.
+#[must_use]
+pub fn gtm_noscript(container: &str) -> String {
+    format!(
+        r#"<noscript><iframe src="https://www.googletagmanager.com/ns.html?id={}" height="0" width="0" style="display:none;visibility:hidden" title="Google Tag Manager"></iframe></noscript>"#,
+        escape_html(container)
+    )
+}
+
+/// The CSP with the response's nonce (and the hosts the injected tags need) added where
+/// the policy restricts them. A directive the policy leaves unrestricted is left alone; one
+/// that falls back to `default-src` is created from it; the nonce is not added where
+/// `'unsafe-inline'` already allows inline code (a nonce would switch that off and break the
+/// origin's own inline scripts).
+#[must_use]
+pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
+    let nonce_source = format!("'nonce-{nonce}'");
+    let mut directives: Vec<(String, Vec<String>)> = policy
+        .split(';')
+        .filter_map(|d| {
+            let mut words = d.split_whitespace();
+            let name = words.next()?.to_ascii_lowercase();
+            Some((name, words.map(str::to_owned).collect()))
+        })
+        .collect();
+    let default = directives
+        .iter()
+        .find(|(n, _)| n == "default-src")
+        .map(|(_, v)| v.clone());
+
+    let mut script: Vec<&str> = vec![&nonce_source];
+    if plan.injects_tags() {
+        script.push("https://www.googletagmanager.com");
+    }
+    allow(&mut directives, default.as_ref(), "script-src", &script);
+    allow(
+        &mut directives,
+        default.as_ref(),
+        "style-src",
+        &[&nonce_source],
+    );
+    if plan.injects_tags() {
+        let google = [
+            "https://www.googletagmanager.com",
+            "https://*.google-analytics.com",
+            "https://*.analytics.google.com",
+        ];
+        allow(&mut directives, default.as_ref(), "connect-src", &google);
+        allow(&mut directives, default.as_ref(), "img-src", &google);
+    }
+    if plan.gtm.is_some() {
+        allow(
+            &mut directives,
+            default.as_ref(),
+            "frame-src",
+            &["https://www.googletagmanager.com"],
+        );
+    }
+    directives
+        .iter()
+        .map(|(n, v)| {
+            if v.is_empty() {
+                n.clone()
+            } else {
+                format!("{n} {}", v.join(" "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn allow(
+    directives: &mut Vec<(String, Vec<String>)>,
+    default: Option<&Vec<String>>,
+    name: &str,
+    sources: &[&str],
+) {
+    let index = match directives.iter().position(|(n, _)| n == name) {
+        Some(index) => index,
+        None => match default {
+            None => return,
+            Some(default) => {
+                directives.push((name.to_owned(), default.clone()));
+                directives.len() - 1
+            }
+        },
+    };
+    let Some((_, values)) = directives.get_mut(index) else {
+        return;
+    };
+    let inline_allowed = values.iter().any(|v| v == "'unsafe-inline'")
+        && !values
+            .iter()
+            .any(|v| v.starts_with("'nonce-") || v.starts_with("'sha"));
+    values.retain(|v| v != "'none'");
+    for source in sources {
+        if source.starts_with("'nonce-") && inline_allowed {
+            continue;
+        }
+        if !values.iter().any(|v| v == source) {
+            values.push((*source).to_owned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAGS: Tags<'static> = Tags {
+        ga4: Some("G-TEST123"),
+        gtm: Some("GTM-ABC12"),
+    };
+
+    #[test]
+    fn nothing_granted_blocks_every_google_host_and_loads_nothing() {
+        let p = plan(Choices::NONE, TAGS);
+        assert!(!p.injects_tags());
+        for url in [
+            "https://www.googletagmanager.com/gtag/js?id=G-1",
+            "https://www.google-analytics.com/g/collect",
+            "https://stats.g.doubleclick.net/x",
+            "//WWW.GOOGLETAGMANAGER.COM/gtm.js",
+        ] {
+            assert!(is_blocked(url, &p.blocked), "{url}");
+        }
+        assert!(!is_blocked("/images/logo.svg", &p.blocked));
+    }
+
+    #[test]
+    fn analytics_only_loads_ga4_and_gtm_and_blocks_ads() {
+        let p = plan(
+            Choices {
+                analytics: true,
+                marketing: false,
+            },
+            TAGS,
+        );
+        assert_eq!(
+            (p.ga4.as_deref(), p.gtm.as_deref()),
+            (Some("G-TEST123"), Some("GTM-ABC12"))
+        );
+        assert!(is_blocked(
+            "https://googleads.g.doubleclick.net/pagead",
+            &p.blocked
+        ));
+        assert!(!is_blocked(
+            "https://www.googletagmanager.com/gtag/js?id=G-1",
+            &p.blocked
+        ));
+    }
+
+    #[test]
+    fn marketing_only_loads_gtm_but_not_ga4() {
+        let p = plan(
+            Choices {
+                analytics: false,
+                marketing: true,
+            },
+            TAGS,
+        );
+        assert_eq!(
+            (p.ga4.as_deref(), p.gtm.as_deref()),
+            (None, Some("GTM-ABC12"))
+        );
+        assert!(is_blocked(
+            "https://www.googletagmanager.com/gtag/js?id=G-1",
+            &p.blocked
+        ));
+        assert!(is_blocked(
+            "https://region1.google-analytics.com/g/collect",
+            &p.blocked
+        ));
+        assert!(!is_blocked(
+            "https://www.googletagmanager.com/gtm.js?id=GTM-1",
+            &p.blocked
+        ));
+        assert!(!is_blocked("https://ad.doubleclick.net/x", &p.blocked));
+    }
+
+    #[test]
+    fn everything_granted_blocks_nothing() {
+        let p = plan(Choices::ALL, TAGS);
+        assert!(p.blocked.is_empty());
+        let none = plan(
+            Choices::ALL,
+            Tags {
+                ga4: None,
+                gtm: None,
+            },
+        );
+        assert!(!none.injects_tags(), "nothing configured, nothing loaded");
+    }
+
+    #[test]
+    fn consent_mode_defaults_come_before_the_update() {
+        let s = consent_mode_script(
+            Choices {
+                analytics: true,
+                marketing: false,
+            },
+            "n0nce",
+        );
+        let default = s.find("'default'").unwrap();
+        let update = s.find("'update'").unwrap();
+        assert!(default < update);
+        for t in [
+            "ad_storage",
+            "ad_user_data",
+            "ad_personalization",
+            "analytics_storage",
+            "functionality_storage",
+            "personalization_storage",
+            "security_storage",
+        ] {
+            assert!(s[default..update].contains(&format!("{t}:'denied'")), "{t}");
+        }
+        assert!(
+            s[update..].contains("analytics_storage:'granted'")
+                && s[update..].contains("ad_user_data:'denied'")
+        );
+        assert!(s.starts_with(r#"<script nonce="n0nce">"#));
+    }
+
+    #[test]
+    fn loaders_carry_the_nonce() {
+        let p = plan(Choices::ALL, TAGS);
+        let html = tag_loaders(&p, "abc");
+        assert_eq!(html.matches(r#"nonce="abc""#).count(), 3);
+        assert!(
+            html.contains("gtag/js?id=G-TEST123")
+                && html.contains("gtm.js?id=GTM-ABC12")
+                && html.contains("j.nonce='abc'")
+        );
+        assert!(gtm_noscript("GTM-ABC12").contains("ns.html?id=GTM-ABC12"));
+    }
+
+    #[test]
+    fn csp_gets_the_nonce_and_hosts_only_where_restricted() {
+        let p = plan(Choices::ALL, TAGS);
+        let csp = extend_csp(
+            "default-src 'self'; script-src 'self'; object-src 'none'",
+            "N",
+            &p,
+        );
+        assert!(
+            csp.contains("script-src 'self' 'nonce-N' https://www.googletagmanager.com"),
+            "{csp}"
+        );
+        assert!(csp.contains("object-src 'none'"), "{csp}");
+        assert!(
+            csp.contains("style-src 'self' 'nonce-N'"),
+            "derived from default-src: {csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self' https://www.googletagmanager.com"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("frame-src 'self' https://www.googletagmanager.com"),
+            "{csp}"
+        );
+
+        let only_frames = extend_csp("frame-ancestors 'none'", "N", &p);
+        assert_eq!(
+            only_frames, "frame-ancestors 'none'",
+            "nothing restricted, nothing added"
+        );
+
+        let none = plan(Choices::NONE, TAGS);
+        let banner_only = extend_csp("script-src 'self'", "N", &none);
+        assert_eq!(
+            banner_only, "script-src 'self' 'nonce-N'",
+            "the banner's script needs the nonce, no Google host"
+        );
+
+        let inline = extend_csp("script-src 'self' 'unsafe-inline'", "N", &none);
+        assert_eq!(
+            inline, "script-src 'self' 'unsafe-inline'",
+            "a nonce would switch unsafe-inline off"
+        );
+        let strict = extend_csp("script-src 'none'", "N", &none);
+        assert_eq!(strict, "script-src 'nonce-N'");
+    }
+}

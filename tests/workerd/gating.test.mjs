@@ -1,0 +1,200 @@
+// Analytics gating in workerd against a loopback origin whose pages carry their own Google
+// tags, cookies and CSP (issue 4).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startOrigin } from '../support/origin.mjs';
+import { startWorker } from '../support/worker.mjs';
+import { signedCookie, postForm } from '../support/consent.mjs';
+
+const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
+const TAGGED = `<!doctype html><html><head><title>Tagged</title>
+<link rel="preconnect" href="https://www.googletagmanager.com">
+<link rel="dns-prefetch" href="//www.google-analytics.com">
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-ORIGIN1"></script>
+<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('js',new Date());gtag('config','G-ORIGIN1');</script>
+<script>(function(w,d,s,l,i){w[l]=w[l]||[];var j=d.createElement(s);j.src='https://www.googletagmanager.com/gtm.js?id='+i;d.head.appendChild(j);})(window,document,'script','dataLayer','GTM-ORIGIN');</script>
+<script>console.log("the origin's own harmless script")</script>
+</head><body><noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-ORIGIN" height="0" width="0"></iframe></noscript>
+<h1>Page with its own tags</h1><img src="https://ad.doubleclick.net/pixel?x=1" alt=""><p>End of page</p></body></html>`;
+const CSP = "default-src 'self'; script-src 'self'; object-src 'none'";
+
+let origin;
+let worker;
+const bare = `<!doctype html><html><head><title>Bare</title></head><body><p>Bare page</p></body></html>`;
+
+before(async () => {
+  origin = await startOrigin({
+    '/tagged': (req, res) => {
+      res.setHeader('set-cookie', ['_ga=GA1.1.123.456; Path=/; Max-Age=63072000', '_gcl_au=1.1.99; Path=/', 'origin_session=keep; Path=/; HttpOnly']);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP });
+      res.end(TAGGED);
+    },
+    '/bare': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP });
+      res.end(bare);
+    },
+    '/bare-no-csp': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(bare);
+    },
+    '/pixel.gif': (req, res) => {
+      res.writeHead(200, { 'content-type': 'image/gif', 'set-cookie': ['_gid=GA1.1.2; Path=/', 'keep_me=1; Path=/'] });
+      res.end(Buffer.from('GIF89a'));
+    },
+    // An inline tag split across two network writes: the host name straddles the chunks.
+    '/split': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.write('<html><head><script>var u="https://www.googletag');
+      setTimeout(() => res.end('manager.com/gtm.js?id=GTM-SPLIT";</script></head><body><p>split</p></body></html>'), 150);
+    },
+  });
+  worker = await startWorker({ origin: origin.url, vars: { GA4_MEASUREMENT_ID: 'G-TEST123', GTM_CONTAINER_ID: 'GTM-TEST45' } });
+});
+after(async () => {
+  await worker?.close();
+  await origin?.close();
+});
+
+const as = (choices) => (choices === undefined ? {} : { cookie: signedCookie(choices) });
+async function get(path, headers = {}) {
+  const res = await worker.fetch(path, { headers: { 'accept-encoding': 'identity', ...headers } });
+  return { res, html: await res.text() };
+}
+const setCookieNames = (res) => res.headers.getSetCookie().map((c) => c.split('=')[0]);
+
+for (const [label, headers] of [['no decision', as()], ['a refusal', as({ analytics: false, marketing: false })], ['a forged cookie', { cookie: 'sivo_consent=forged.value' }]]) {
+  test(`with ${label}, no Google reference and no analytics cookie reaches the browser`, async () => {
+    const { res, html } = await get('/tagged', headers);
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(html, GOOGLE, html);
+    assert.match(html, /<h1>Page with its own tags<\/h1>/);
+    assert.match(html, /<p>End of page<\/p>/, 'the page keeps its end');
+    assert.match(html, /the origin's own harmless script/, 'other inline scripts stay');
+    assert.deepEqual(setCookieNames(res).filter((n) => n !== 'sivo_consent'), ['origin_session']);
+    assert.doesNotMatch(res.headers.get('content-security-policy'), /google/);
+  });
+}
+
+test('before any decision the banner carries the response nonce, which the CSP allows', async () => {
+  const { res, html } = await get('/tagged');
+  const nonce = /<script nonce="([^"]+)">/.exec(html)?.[1];
+  assert.ok(nonce, 'the banner script has a nonce');
+  assert.match(html, new RegExp(`<style nonce="${nonce.replace(/[+/=]/g, '\\$&')}">`));
+  const csp = res.headers.get('content-security-policy');
+  assert.ok(csp.includes(`script-src 'self' 'nonce-${nonce}'`), csp);
+  assert.ok(csp.includes(`style-src 'self' 'nonce-${nonce}'`), csp);
+  const again = /<script nonce="([^"]+)">/.exec((await get('/tagged')).html)[1];
+  assert.notEqual(again, nonce, 'a new nonce per response');
+});
+
+test('analytics consent: Consent Mode default, then update, then GA4 and GTM, all with the nonce', async () => {
+  const { res, html } = await get('/bare', as({ analytics: true, marketing: false }));
+  const head = html.slice(html.indexOf('<head>'), html.indexOf('</head>'));
+  assert.ok(head.startsWith('<head><script nonce='), 'Consent Mode is the first thing in <head>');
+  const iDefault = head.indexOf("gtag('consent','default'");
+  const iUpdate = head.indexOf("gtag('consent','update'");
+  const iGa4 = head.indexOf('googletagmanager.com/gtag/js?id=G-TEST123');
+  const iGtm = head.indexOf('googletagmanager.com/gtm.js?id=GTM-TEST45');
+  assert.ok(iDefault >= 0 && iDefault < iUpdate && iUpdate < iGa4 && iGa4 < iGtm, JSON.stringify({ iDefault, iUpdate, iGa4, iGtm }));
+  assert.match(head, /analytics_storage:'granted',ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied'/);
+  assert.match(html, /<body><noscript><iframe src="https:\/\/www\.googletagmanager\.com\/ns\.html\?id=GTM-TEST45"/, 'GTM noscript right after <body>');
+  const nonce = /<script nonce="([^"]+)">/.exec(html)[1];
+  assert.equal(html.split(`nonce="${nonce}"`).length - 1, 4, 'consent mode, gtag.js, gtag config, GTM');
+  const csp = res.headers.get('content-security-policy');
+  assert.ok(csp.includes(`'nonce-${nonce}' https://www.googletagmanager.com`), csp);
+  assert.ok(csp.includes('connect-src') && csp.includes('https://*.google-analytics.com'), csp);
+  assert.ok(!html.includes('data-consent-banner'));
+});
+
+test('analytics only: the origin keeps GA but loses ads pixels and _gcl cookies', async () => {
+  const { res, html } = await get('/tagged', as({ analytics: true, marketing: false }));
+  assert.doesNotMatch(html, /doubleclick/);
+  assert.match(html, /gtag\/js\?id=G-ORIGIN1/);
+  assert.deepEqual(setCookieNames(res).sort(), ['_ga', 'origin_session']);
+});
+
+test('an origin with its own snippet does not get a second copy', async () => {
+  const { html } = await get('/tagged', as({ analytics: true, marketing: true }));
+  assert.equal(html.split('googletagmanager.com/gtag/js').length - 1, 1, 'one gtag.js');
+  assert.equal(html.split('googletagmanager.com/gtm.js').length - 1, 1, 'one gtm.js');
+  assert.ok(!html.includes('G-TEST123') && !html.includes('GTM-TEST45'));
+  assert.ok(html.indexOf("gtag('consent','default'") < html.indexOf('G-ORIGIN1'), 'but Consent Mode still runs first');
+});
+
+test('marketing only: GTM loads, GA4 does not, and the origin loses its GA4 tag', async () => {
+  const { html } = await get('/tagged', as({ analytics: false, marketing: true }));
+  assert.doesNotMatch(html, /gtag\/js|google-analytics/);
+  assert.match(html, /'GTM-ORIGIN'/, "the origin's GTM snippet stays");
+  const bareHtml = (await get('/bare', as({ analytics: false, marketing: true }))).html;
+  assert.match(bareHtml, /gtm\.js\?id=GTM-TEST45/);
+  assert.doesNotMatch(bareHtml, /G-TEST123/);
+  assert.match(bareHtml, /ad_storage:'granted',ad_user_data:'granted',ad_personalization:'granted'/);
+});
+
+test('nothing configured: consent injects nothing and leaves the CSP alone', async () => {
+  const plain = await startWorker({ origin: origin.url });
+  try {
+    const res = await plain.fetch('/bare', { headers: as({ analytics: true, marketing: true }) });
+    const html = await res.text();
+    assert.doesNotMatch(html, /<script/);
+    assert.equal(res.headers.get('content-security-policy'), CSP);
+  } finally {
+    await plain.close();
+  }
+});
+
+test('a page without a CSP gets none invented', async () => {
+  const { res } = await get('/bare-no-csp', as({ analytics: true, marketing: true }));
+  assert.equal(res.headers.get('content-security-policy'), null);
+});
+
+test('an inline tag split across network chunks is still removed', async () => {
+  const { html } = await get('/split');
+  assert.doesNotMatch(html, GOOGLE, html);
+  assert.match(html, /<p>split<\/p>/);
+});
+
+test('analytics cookies are not forwarded to the origin without consent', async () => {
+  const cookie = '_ga=GA1.1.1; _gcl_au=1.1; origin_session=abc';
+  const seen = await (await worker.fetch('/echo', { headers: { cookie } })).json();
+  assert.equal(seen.headers.cookie, 'origin_session=abc');
+  const granted = await (await worker.fetch('/echo', { headers: { cookie: `${cookie}; ${signedCookie({ analytics: true, marketing: false })}` } })).json();
+  assert.match(granted.headers.cookie, /_ga=GA1\.1\.1/);
+  assert.doesNotMatch(granted.headers.cookie, /_gcl_au/);
+});
+
+test('non-HTML responses lose analytics Set-Cookie too', async () => {
+  const res = await worker.fetch('/pixel.gif');
+  assert.deepEqual(setCookieNames(res), ['keep_me']);
+  assert.equal(Buffer.from(await res.arrayBuffer()).toString(), 'GIF89a');
+});
+
+test('refusing expires every analytics cookie the browser holds, on every domain variant', async () => {
+  const res = await worker.fetch('https://www.sivocenter.com/_consent', {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'sec-fetch-site': 'same-origin',
+      cookie: '_ga=GA1.1.1; _ga_TEST123=GS1; _gid=GA1.2; _gat_gtag=1; _gcl_au=1.1; origin_session=abc',
+    },
+    body: 'action=reject_all&return_to=%2F',
+  });
+  assert.equal(res.status, 303);
+  const expired = res.headers.getSetCookie().filter((c) => !c.startsWith('sivo_consent='));
+  for (const name of ['_ga', '_ga_TEST123', '_gid', '_gat_gtag', '_gcl_au']) {
+    const mine = expired.filter((c) => c.startsWith(`${name}=;`));
+    assert.equal(mine.length, 3, `${name}: ${mine.join(' | ')}`);
+    assert.ok(mine.every((c) => /Max-Age=0/.test(c) && /Path=\//.test(c)));
+    assert.ok(mine.some((c) => !/Domain=/.test(c)), 'host-only');
+    assert.ok(mine.some((c) => /Domain=www\.sivocenter\.com/.test(c)));
+    assert.ok(mine.some((c) => /Domain=sivocenter\.com/.test(c)), 'the registrable domain (.sivocenter.com)');
+  }
+  assert.ok(!expired.some((c) => c.startsWith('origin_session=')), "the origin's own cookies are left alone");
+});
+
+test('accepting analytics but not marketing expires only the ads cookies', async () => {
+  const res = await postForm(worker, { action: 'save', analytics: 'on' }, { cookie: '_ga=GA1.1.1; _gcl_au=1.1' });
+  const names = setCookieNames(res);
+  assert.ok(names.includes('_gcl_au') && !names.includes('_ga'), names.join());
+});
