@@ -247,7 +247,7 @@ fn bad_request(e: &BadDecision) -> Result<Served, JsValue> {
 
 /// Reads the body, stopping as soon as it passes [`MAX_BODY_BYTES`] (a chunked body has no
 /// `Content-Length` to refuse it by), so an oversized body is never held in memory.
-async fn read_body(request: &Request) -> Result<Vec<u8>, JsValue> {
+pub async fn read_body(request: &Request) -> Result<Vec<u8>, JsValue> {
     let Some(stream) = request.body() else {
         return Ok(Vec::new());
     };

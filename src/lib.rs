@@ -11,6 +11,7 @@ mod html_rewriter;
 mod origin;
 mod page;
 mod respond;
+mod rights;
 mod routes;
 mod settings;
 

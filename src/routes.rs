@@ -26,6 +26,19 @@ pub async fn handle(
             "GET" | "HEAD" => crate::decision::state(visit).map(Served::ok),
             _ => method_not_allowed("GET, HEAD"),
         },
+        "/_consent/preferences" => match method.as_str() {
+            "GET" | "HEAD" => crate::rights::preferences(visit),
+            _ => method_not_allowed("GET, HEAD"),
+        },
+        "/_consent/cookies" => match method.as_str() {
+            "GET" | "HEAD" => crate::rights::cookie_policy(visit),
+            _ => method_not_allowed("GET, HEAD"),
+        },
+        "/_consent/records" => match method.as_str() {
+            "GET" | "HEAD" => crate::rights::download(request, env, config).await,
+            "DELETE" | "POST" => crate::rights::erase(request, env, config, visit).await,
+            _ => method_not_allowed("GET, HEAD, DELETE, POST"),
+        },
         "/_consent/health" => match method.as_str() {
             "GET" | "HEAD" => health(config).map(Served::ok),
             _ => method_not_allowed("GET, HEAD"),

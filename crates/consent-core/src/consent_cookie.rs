@@ -114,6 +114,36 @@ pub fn verify(
     Ok(decision)
 }
 
+/// The consent id a cookie value proves its holder owns: the signature alone is checked, so a
+/// decision that has expired or was given under an older policy still lets its holder see
+/// and erase their own records (GDPR arts. 15, 17, 20).
+///
+/// # Errors
+/// [`CookieRejection::Malformed`], [`CookieRejection::BadSignature`] or
+/// [`CookieRejection::UnknownPayload`].
+pub fn authenticate(value: &str, key: &[u8]) -> Result<ConsentId, CookieRejection> {
+    signed_decision(value, key).map(|d| d.id)
+}
+
+/// The decision in a cookie value whose signature verifies, whatever its age or policy.
+fn signed_decision(value: &str, key: &[u8]) -> Result<Decision, CookieRejection> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(CookieRejection::Malformed);
+    }
+    let (payload_b64, tag_b64) = value.split_once('.').ok_or(CookieRejection::Malformed)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| CookieRejection::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag_b64)
+        .map_err(|_| CookieRejection::Malformed)?;
+    mac(key, &payload)
+        .verify_slice(&tag)
+        .map_err(|_| CookieRejection::BadSignature)?;
+    let payload = String::from_utf8(payload).map_err(|_| CookieRejection::UnknownPayload)?;
+    parse_payload(&payload).ok_or(CookieRejection::UnknownPayload)
+}
+
 fn parse_payload(payload: &str) -> Option<Decision> {
     let mut parts = payload.splitn(6, '|');
     if parts.next()? != "v1" {
@@ -364,6 +394,32 @@ mod tests {
             (ConsentState::Undecided, Some(CookieRejection::Malformed))
         );
         assert_eq!(cookie_names("a=1; b=2;c=3"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn authentication_needs_the_signature_but_not_a_current_decision() {
+        let d = decision();
+        let value = encode(&d, KEY);
+        assert_eq!(authenticate(&value, KEY), Ok(d.id));
+        let old = Decision {
+            policy_version: "0".into(),
+            expires_at: 1,
+            given_at: 0,
+            ..d.clone()
+        };
+        assert_eq!(
+            authenticate(&encode(&old, KEY), KEY),
+            Ok(d.id),
+            "an old or expired decision is still theirs"
+        );
+        assert_eq!(
+            authenticate(&value, b"another-key-another-key-another-key!!"),
+            Err(CookieRejection::BadSignature)
+        );
+        assert_eq!(
+            authenticate("garbage", KEY),
+            Err(CookieRejection::Malformed)
+        );
     }
 
     #[test]

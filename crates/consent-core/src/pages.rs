@@ -1,5 +1,8 @@
 //! The pages the worker renders itself, in the demo site's look, without JavaScript.
 
+use crate::clock::rfc3339;
+use crate::consent::ConsentState;
+use crate::cookie_inventory::{Category, INVENTORY};
 use crate::i18n::Lang;
 use crate::inject::escape_html;
 
@@ -48,9 +51,238 @@ pub fn origin_unavailable(lang: Lang, timed_out: bool) -> String {
     )
 }
 
+/// A confirmation shown at the top of the preferences page after an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Nothing to confirm.
+    None,
+    /// A decision was saved.
+    Saved,
+    /// The records were erased.
+    Erased,
+}
+
+/// Where the preferences page's forms send the browser back to.
+pub const PREFERENCES_SAVED: &str = "/_consent/preferences?saved";
+
+/// `GET /_consent/preferences`: the current decision, a form to change or withdraw it
+/// (plain HTML forms: works without JavaScript), the download of the visitor's records and
+/// their erasure.
+#[must_use]
+pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Notice) -> String {
+    let t = lang.texts();
+    let e = escape_html;
+    let mut body = format!("<h1>{}</h1><p>{}</p>", e(t.prefs_title), e(t.prefs_intro));
+    match notice {
+        Notice::None => {}
+        Notice::Saved => body.push_str(&format!(
+            r#"<p class="card" role="status">{}</p>"#,
+            e(t.prefs_saved)
+        )),
+        Notice::Erased => body.push_str(&format!(
+            r#"<p class="card" role="status">{}</p>"#,
+            e(t.prefs_erased)
+        )),
+    }
+    let on_off = |on: bool| if on { t.prefs_on } else { t.prefs_off };
+    let choices = state.choices();
+    match state {
+        ConsentState::Undecided => body.push_str(&format!(r#"<div class="card" id="current"><p>{}</p></div>"#, e(t.prefs_undecided))),
+        ConsentState::Decided(d) => body.push_str(&format!(
+            concat!(
+                r#"<div class="card" id="current"><p>{decided} <time datetime="{at}">{day}</time> {policy} <strong>{version}</strong>.</p>"#,
+                r#"<ul><li>{necessary}: {always}</li><li>{analytics}: <strong data-category="analytics">{a}</strong></li><li>{marketing}: <strong data-category="marketing">{m}</strong></li></ul>"#,
+                r#"<p>{id_label} <code>{id}</code></p></div>"#
+            ),
+            decided = e(t.prefs_decided),
+            at = rfc3339(d.given_at),
+            day = &rfc3339(d.given_at)[..10],
+            policy = e(t.prefs_policy),
+            version = e(&d.policy_version),
+            necessary = e(t.necessary_title),
+            always = e(t.always_on),
+            analytics = e(t.analytics_title),
+            a = e(on_off(d.choices.analytics)),
+            marketing = e(t.marketing_title),
+            m = e(on_off(d.choices.marketing)),
+            id_label = e(t.prefs_id),
+            id = d.id,
+        )),
+    }
+    let checked = |on: bool| if on { " checked" } else { "" };
+    let marketing_box = if gpc {
+        format!(
+            r#"<input type="checkbox" name="marketing" disabled>{}</label><p>{}</p>"#,
+            e(t.marketing_title),
+            e(t.gpc_note)
+        )
+    } else {
+        format!(
+            r#"<input type="checkbox" name="marketing"{}>{}</label>"#,
+            checked(choices.marketing),
+            e(t.marketing_title)
+        )
+    };
+    body.push_str(&format!(
+        concat!(
+            r#"<form class="card" method="post" action="/_consent"><h2>{change}</h2>"#,
+            r#"<input type="hidden" name="via" value="preferences"><input type="hidden" name="return_to" value="{back}">"#,
+            r#"<p><label><input type="checkbox" checked disabled> {necessary} ({always})</label></p>"#,
+            r#"<p><label><input type="checkbox" name="analytics"{a}> {analytics}</label><br><small>{analytics_text}</small></p>"#,
+            r#"<p><label>{marketing_box}<small>{marketing_text}</small></p>"#,
+            r#"<p><button type="submit" name="action" value="save">{save}</button> "#,
+            r#"<button type="submit" class="secondary" name="action" value="reject_all">{withdraw}</button> "#,
+            r#"<button type="submit" class="secondary" name="action" value="accept_all">{accept}</button></p></form>"#
+        ),
+        change = e(t.prefs_change),
+        back = PREFERENCES_SAVED,
+        necessary = e(t.necessary_title),
+        always = e(t.always_on),
+        a = checked(choices.analytics),
+        analytics = e(t.analytics_title),
+        analytics_text = e(t.analytics_text),
+        marketing_box = marketing_box,
+        marketing_text = e(t.marketing_text),
+        save = e(t.save),
+        withdraw = e(t.prefs_withdraw),
+        accept = e(t.accept_all),
+    ));
+    if matches!(state, ConsentState::Decided(_)) {
+        body.push_str(&format!(
+            r#"<div class="card"><h2>{}</h2><p>{}</p><p><a href="/_consent/records" download>{}</a></p></div>"#,
+            e(t.access_title),
+            e(t.access_text),
+            e(t.access_link)
+        ));
+        body.push_str(&format!(
+            r#"<form class="card" method="post" action="/_consent/records"><h2>{}</h2><p>{}</p><input type="hidden" name="action" value="erase"><button type="submit" class="secondary">{}</button></form>"#,
+            e(t.erase_title),
+            e(t.erase_text),
+            e(t.erase_button)
+        ));
+    }
+    body.push_str(&format!(
+        r#"<p><a href="/_consent/cookies">{}</a> · <a href="/">SIVO</a></p>"#,
+        e(t.cookie_policy)
+    ));
+    page(lang, t.prefs_title, &body)
+}
+
+/// `GET /_consent/cookies`: the cookie policy, rendered from the inventory that also
+/// decides which cookies are dropped and expired.
+#[must_use]
+pub fn cookie_policy_page(lang: Lang) -> String {
+    let t = lang.texts();
+    let e = escape_html;
+    let mut rows = String::new();
+    for c in &INVENTORY {
+        let (category, purpose, lifetime) = match lang {
+            Lang::En => (c.category, c.purpose_en, c.lifetime_en),
+            Lang::Es => (c.category, c.purpose_es, c.lifetime_es),
+        };
+        let category = match category {
+            Category::Necessary => t.cat_necessary,
+            Category::Analytics => t.cat_analytics,
+            Category::Marketing => t.cat_marketing,
+        };
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(c.name),
+            e(c.provider),
+            e(category),
+            e(purpose),
+            e(lifetime),
+            e(if c.first_party { t.first_party } else { t.third_party }),
+        ));
+    }
+    let body = format!(
+        concat!(
+            "<h1>{title}</h1><p>{intro}</p><div class=\"card\" style=\"overflow-x:auto\"><table><thead><tr>",
+            "<th scope=\"col\">{name}</th><th scope=\"col\">{provider}</th><th scope=\"col\">{category}</th><th scope=\"col\">{purpose}</th><th scope=\"col\">{lifetime}</th><th scope=\"col\">{party}</th>",
+            "</tr></thead><tbody>{rows}</tbody></table></div><p>{transfers}</p><p>{withdraw}</p>",
+            "<p><a class=\"button\" href=\"/_consent/preferences\">{settings}</a></p>"
+        ),
+        title = e(t.policy_title),
+        intro = e(t.policy_intro),
+        name = e(t.col_name),
+        provider = e(t.col_provider),
+        category = e(t.col_category),
+        purpose = e(t.col_purpose),
+        lifetime = e(t.col_lifetime),
+        party = e(t.col_party),
+        rows = rows,
+        transfers = e(t.policy_transfers),
+        withdraw = e(t.policy_withdraw),
+        settings = e(t.settings_link),
+    );
+    page(lang, t.policy_title, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consent::{Choices, ConsentId, Decision};
+
+    #[test]
+    fn preferences_show_the_decision_and_every_right() {
+        let d = Decision::new(
+            ConsentId::from_random([1; 16]),
+            Choices {
+                analytics: true,
+                marketing: false,
+            },
+            "3",
+            1_795_810_796_123,
+            365,
+        );
+        let html = preferences_page(Lang::En, &ConsentState::Decided(d), false, Notice::Saved);
+        assert!(html.contains("Your choice has been saved."));
+        assert!(html.contains(r#"<time datetime="2026-11-27T20:19:56.123Z">2026-11-27</time>"#));
+        assert!(
+            html.contains(r#"data-category="analytics">On<"#)
+                && html.contains(r#"data-category="marketing">Off<"#)
+        );
+        assert!(html.contains(&"01".repeat(16)));
+        assert!(
+            html.contains(r#"<input type="checkbox" name="analytics" checked>"#),
+            "the visitor's own choice is shown"
+        );
+        assert!(html.contains(r#"<input type="checkbox" name="marketing">"#));
+        assert!(html.contains(r#"value="reject_all">Withdraw consent<"#));
+        assert!(
+            html.contains(r#"href="/_consent/records""#)
+                && html.contains(r#"action="/_consent/records""#)
+        );
+        assert!(html.contains("the banner will ask you again"));
+    }
+
+    #[test]
+    fn preferences_without_a_decision_offer_no_download_and_tick_nothing() {
+        let html = preferences_page(Lang::Es, &ConsentState::Undecided, true, Notice::None);
+        assert!(html.contains("Todavía no has decidido"));
+        assert!(!html.contains("/_consent/records"));
+        assert!(!html.contains(r#"name="analytics" checked"#));
+        assert!(
+            html.contains(r#"name="marketing" disabled"#)
+                && html.contains("Global Privacy Control")
+        );
+    }
+
+    #[test]
+    fn the_cookie_policy_lists_the_whole_inventory() {
+        for lang in Lang::ALL {
+            let html = cookie_policy_page(lang);
+            for c in &INVENTORY {
+                assert!(
+                    html.contains(&format!("<code>{}</code>", escape_html(c.name))),
+                    "{lang:?} {}",
+                    c.name
+                );
+            }
+            assert!(html.contains("26"), "GA's lifetime");
+            assert!(html.contains("Google Ireland"));
+        }
+    }
 
     #[test]
     fn the_origin_error_page_is_a_whole_page_in_the_visitors_language() {

@@ -202,6 +202,20 @@ pub fn day_index_of(record_key: &str) -> Option<String> {
     Some(format!("day:{}:{rest}", day(at_ms)))
 }
 
+/// The entry kept after an erasure, so the operator can show the request was honoured: the
+/// consent id's SHA-256 (one-way: the id is 128 random bits) and the time. No personal data.
+#[must_use]
+pub fn erasure_entry(id: ConsentId, now: EpochMillis) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!("erasure:{}:{now:013}", day(now));
+    let value = serde_json::json!({ "consent_id_sha256": hash, "at": rfc3339(now), "records_erased": true }).to_string();
+    (key, value)
+}
+
 /// Why a record could not be sealed or opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -369,6 +383,15 @@ mod tests {
         assert_eq!(day_index_of(&keys.record), Some(keys.day_index.clone()));
         assert!(keys.record.len() <= 512, "KV key limit");
         assert_eq!(day_index_of("garbage"), None);
+    }
+
+    #[test]
+    fn an_erasure_entry_holds_no_id() {
+        let id = ConsentId::from_random([3; 16]);
+        let (key, value) = erasure_entry(id, NOW);
+        assert_eq!(key, "erasure:2026-11-27:1795810796123");
+        assert!(!key.contains(&id.to_string()) && !value.contains(&id.to_string()));
+        assert!(value.contains("consent_id_sha256") && value.contains("2026-11-27T20:19:56.123Z"));
     }
 
     #[test]

@@ -131,6 +131,72 @@ pub struct Texts {
     pub save_failed_text: &'static str,
     /// Link back to the page.
     pub back_to_page: &'static str,
+    /// Title of the preferences page.
+    pub prefs_title: &'static str,
+    /// What the page is for.
+    pub prefs_intro: &'static str,
+    /// Shown when there is no decision yet.
+    pub prefs_undecided: &'static str,
+    /// Before the date of the decision.
+    pub prefs_decided: &'static str,
+    /// Before the policy version.
+    pub prefs_policy: &'static str,
+    /// Before the consent id.
+    pub prefs_id: &'static str,
+    /// A category is on.
+    pub prefs_on: &'static str,
+    /// A category is off.
+    pub prefs_off: &'static str,
+    /// Heading of the form.
+    pub prefs_change: &'static str,
+    /// The one-button withdrawal.
+    pub prefs_withdraw: &'static str,
+    /// Confirmation after a change.
+    pub prefs_saved: &'static str,
+    /// Confirmation after erasure.
+    pub prefs_erased: &'static str,
+    /// Heading of the access section.
+    pub access_title: &'static str,
+    /// What the download holds.
+    pub access_text: &'static str,
+    /// The download link.
+    pub access_link: &'static str,
+    /// Heading of the erasure section.
+    pub erase_title: &'static str,
+    /// What erasure means, plainly.
+    pub erase_text: &'static str,
+    /// The erasure button.
+    pub erase_button: &'static str,
+    /// Title of the cookie policy page.
+    pub policy_title: &'static str,
+    /// Its first paragraph.
+    pub policy_intro: &'static str,
+    /// Recipients and transfers.
+    pub policy_transfers: &'static str,
+    /// How to change or withdraw.
+    pub policy_withdraw: &'static str,
+    /// Table column.
+    pub col_name: &'static str,
+    /// Table column.
+    pub col_provider: &'static str,
+    /// Table column.
+    pub col_category: &'static str,
+    /// Table column.
+    pub col_purpose: &'static str,
+    /// Table column.
+    pub col_lifetime: &'static str,
+    /// Table column.
+    pub col_party: &'static str,
+    /// First party.
+    pub first_party: &'static str,
+    /// Third party.
+    pub third_party: &'static str,
+    /// Category name.
+    pub cat_necessary: &'static str,
+    /// Category name.
+    pub cat_analytics: &'static str,
+    /// Category name.
+    pub cat_marketing: &'static str,
 }
 
 #[cfg(test)]

@@ -1,0 +1,175 @@
+// The visitor's rights in workerd with real local KV: preferences, access and portability,
+// erasure, the cookie policy; and that nobody reaches another visitor's records (issue 5).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startOrigin } from '../support/origin.mjs';
+import { startWorker } from '../support/worker.mjs';
+import { consentCookie, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
+
+let origin;
+let worker;
+
+before(async () => {
+  origin = await startOrigin();
+  worker = await startWorker({ origin: origin.url });
+});
+after(async () => {
+  await worker?.close();
+  await origin?.close();
+});
+
+async function decide(fields, headers = {}) {
+  const res = await postForm(worker, fields, headers);
+  const cookie = consentCookie(res);
+  const state = await (await worker.fetch('/_consent/state', { headers: { cookie } })).json();
+  return { cookie, id: state.id };
+}
+
+const erase = (cookie, extra = {}) => worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin', ...extra } });
+
+test('the preferences page shows the decision and changes it with a new record', async () => {
+  const { cookie, id } = await decide({ action: 'accept_all' });
+  const page = await worker.fetch('/_consent/preferences', { headers: { cookie, 'accept-language': 'en' } });
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /data-category="analytics">On</);
+  assert.match(html, new RegExp(id));
+  assert.match(html, /<form class="card" method="post" action="\/_consent">/);
+  assert.match(html, /value="reject_all">Withdraw consent</);
+
+  const res = await postForm(worker, { action: 'save', marketing: 'on', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie: `${cookie}; _ga=GA1.1.1` });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/_consent/preferences?saved');
+  assert.ok(res.headers.getSetCookie().some((c) => c.startsWith('_ga=;')), 'the withdrawn category’s cookies are expired');
+  const records = await recordsOf(worker.kv(), id);
+  assert.deepEqual(records.map((r) => r.record.method), ['accept_all', 'preferences']);
+  const after = await (await worker.fetch('/_consent/preferences?saved', { headers: { cookie: consentCookie(res) } })).text();
+  assert.match(after, /Your choice has been saved\./);
+  assert.match(after, /data-category="analytics">Off</);
+});
+
+test('withdrawing is one button and is recorded as a withdrawal', async () => {
+  const { cookie, id } = await decide({ action: 'accept_all' });
+  const res = await postForm(worker, { action: 'reject_all', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie });
+  const s = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
+  assert.deepEqual([s.analytics, s.marketing], [false, false]);
+  assert.equal((await recordsOf(worker.kv(), id)).at(-1).record.method, 'withdraw');
+});
+
+test('a visitor downloads exactly their own records, decrypted', async () => {
+  const a = await decide({ action: 'accept_all' });
+  await postForm(worker, { action: 'reject_all', via: 'preferences' }, { cookie: a.cookie });
+  const b = await decide({ action: 'save', analytics: 'on' });
+  const res = await worker.fetch('/_consent/records', { headers: { cookie: a.cookie } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-disposition'), new RegExp(`attachment; filename="sivo-consent-${a.id}.json"`));
+  const body = await res.json();
+  assert.equal(body.consent_id, a.id);
+  assert.deepEqual(body.records.map((r) => [r.id, r.method]), [[a.id, 'accept_all'], [a.id, 'withdraw']]);
+  assert.ok(!JSON.stringify(body).includes(b.id), "never another visitor's records");
+});
+
+test('forged, edited and replayed cookies never reach another visitor’s records', async () => {
+  const victim = await decide({ action: 'accept_all' });
+  const attacker = await decide({ action: 'reject_all' });
+  const [name, value] = attacker.cookie.split('=');
+  const [payload, tag] = value.split('.');
+  const edited = Buffer.from(payload, 'base64url').toString().replace(attacker.id, victim.id);
+  const attempts = {
+    'edited id': `${name}=${Buffer.from(edited).toString('base64url')}.${tag}`,
+    'signed with another key': signedCookie({ id: victim.id, key: 'an-attackers-own-key-of-32-characters!!' }),
+    'victim id, attacker tag': `${name}=${Buffer.from(edited).toString('base64url')}.${attacker.cookie.split('.')[1]}`,
+    'no cookie': '',
+    garbage: 'sivo_consent=x.y',
+  };
+  for (const [label, cookie] of Object.entries(attempts)) {
+    const read = await worker.fetch('/_consent/records', { headers: cookie ? { cookie } : {} });
+    assert.equal(read.status, 401, label);
+    assert.equal((await read.json()).error, 'no_consent_cookie');
+    assert.equal((await erase(cookie)).status, 401, label);
+  }
+  // Replaying the attacker's own genuine cookie only ever shows the attacker's records.
+  const own = await (await worker.fetch('/_consent/records', { headers: { cookie: attacker.cookie } })).json();
+  assert.ok(own.records.every((r) => r.id === attacker.id));
+  assert.equal((await recordsOf(worker.kv(), victim.id)).length, 1, "the victim's record is intact");
+});
+
+test('erasure removes every record of the id and nothing else, and keeps an anonymous note', async () => {
+  const a = await decide({ action: 'accept_all' });
+  await postForm(worker, { action: 'reject_all' }, { cookie: a.cookie });
+  const b = await decide({ action: 'accept_all' });
+  const before = await allKeys(worker.kv());
+  const aKeys = before.filter((k) => k.name.startsWith(`rec:${a.id}:`)).map((k) => k.name);
+  assert.equal(aKeys.length, 2);
+  const res = await erase(`${a.cookie}; _ga=GA1.1.1; _gid=GA1.2`);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { erased: 2 });
+  const cookies = res.headers.getSetCookie();
+  assert.ok(cookies.some((c) => /^sivo_consent=;.*Max-Age=0/.test(c)), 'the consent cookie is expired');
+  assert.ok(cookies.some((c) => c.startsWith('_ga=;')) && cookies.some((c) => c.startsWith('_gid=;')), 'and the analytics cookies');
+
+  const after = await allKeys(worker.kv());
+  assert.deepEqual(after.filter((k) => k.name.includes(a.id)), [], 'no key names the erased id');
+  const aDayEntries = aKeys.map((k) => `day:${new Date(Number(k.split(':')[2].split('-')[0])).toISOString().slice(0, 10)}:${k.split(':')[2]}`);
+  assert.ok(aDayEntries.every((d) => !after.some((k) => k.name === d)), 'its day index entries are gone');
+  assert.equal((await recordsOf(worker.kv(), b.id)).length, 1, "another visitor's record is untouched");
+  const removed = before.filter((k) => !after.some((x) => x.name === k.name)).map((k) => k.name);
+  assert.equal(removed.length, 4, `exactly the two records and their two index entries: ${removed}`);
+  const notes = after.filter((k) => k.name.startsWith('erasure:') && !before.some((x) => x.name === k.name));
+  assert.equal(notes.length, 1);
+  const note = JSON.parse(await worker.kv().get(notes[0].name));
+  assert.match(note.consent_id_sha256, /^[0-9a-f]{64}$/);
+  assert.ok(!JSON.stringify(note).includes(a.id));
+  assert.deepEqual(await (await worker.fetch('/_consent/state', { headers: { cookie: a.cookie } })).json().then((s) => s.decided), true, 'the old cookie still verifies until the browser drops it');
+  assert.ok((await (await worker.fetch('/page')).text()).includes('data-consent-banner'));
+});
+
+test('erasure from a form post (JavaScript off) redirects back to the preferences page', async () => {
+  const a = await decide({ action: 'accept_all' });
+  const res = await worker.fetch('/_consent/records', {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: a.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    body: 'action=erase',
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/_consent/preferences?erased');
+  assert.equal((await recordsOf(worker.kv(), a.id)).length, 0);
+  const page = await (await worker.fetch('/_consent/preferences?erased', { headers: { 'accept-language': 'es' } })).text();
+  assert.match(page, /Tus registros de consentimiento se han borrado/);
+});
+
+test('rights routes refuse bad requests clearly', async () => {
+  const a = await decide({ action: 'accept_all' });
+  assert.equal((await erase(a.cookie, { 'sec-fetch-site': 'cross-site' })).status, 403);
+  const badForm = await worker.fetch('/_consent/records', { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=drop' });
+  assert.equal(badForm.status, 400);
+  const put = await worker.fetch('/_consent/records', { method: 'PUT', headers: { cookie: a.cookie } });
+  assert.equal(put.status, 405);
+  assert.equal((await worker.fetch('/_consent/preferences', { method: 'POST' })).status, 405);
+  assert.equal((await worker.fetch('/_consent/cookies', { method: 'DELETE' })).status, 405);
+  assert.equal((await recordsOf(worker.kv(), a.id)).length, 1, 'nothing erased by a refused request');
+});
+
+test('the cookie policy lists every cookie the worker manages, in both languages', async () => {
+  for (const [lang, heading] of [['en', 'Cookie policy'], ['es', 'Política de cookies']]) {
+    const res = await worker.fetch('/_consent/cookies', { headers: { 'accept-language': lang } });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, new RegExp(`<h1>${heading}</h1>`));
+    for (const name of ['sivo_consent', '_ga', '_ga_&lt;container-id&gt;', '_gid', '_gat*', '_gcl_*']) assert.ok(html.includes(`<code>${name}</code>`), `${lang} ${name}`);
+    assert.match(html, /26/);
+  }
+});
+
+test('when KV is down, the rights routes say so and the page stays up', async () => {
+  const noKv = await startWorker({ origin: origin.url, kv: false });
+  try {
+    const cookie = signedCookie({});
+    assert.equal((await noKv.fetch('/_consent/records', { headers: { cookie } })).status, 503);
+    assert.equal((await noKv.fetch('/_consent/records', { method: 'DELETE', headers: { cookie } })).status, 503);
+    assert.equal((await noKv.fetch('/_consent/preferences', { headers: { cookie } })).status, 200);
+  } finally {
+    await noKv.close();
+  }
+});
