@@ -22,7 +22,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 3;
-const DURATION = QUICK ? '1s' : '5s';
+const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const DURATION = flag('duration') ?? (QUICK ? '1s' : '5s');
+const ONLY_PAGES = flag('pages')?.split(',');
 const CONCURRENCY = QUICK ? [16] : [16, 64];
 const OUT = path.join(ROOT, 'bench', 'out');
 const SIGNING_KEY = 'bench-signing-key-0123456789-abcdefghijklmnop';
@@ -204,10 +206,11 @@ async function main() {
     { name: 'sivo-consent, tags', url: ours.url, headers: [`Cookie: ${cookie}`] },
   ];
   const pages = [['10 KB page', '/page-10k.html'], ['100 KB page', '/page-100k.html'], ['1 MB page', '/page-1m.html'], ['200 KB image', '/image-200k.png']];
+  const selectedPages = ONLY_PAGES ? pages.filter(([, p]) => ONLY_PAGES.some((o) => p.includes(o))) : pages;
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of CONCURRENCY) {
-      for (const [pageName, p] of pages) {
+      for (const [pageName, p] of selectedPages) {
         for (const v of variants) {
           const key = `${pageName}|${c}|${v.name}`;
           log(`round ${round + 1}/${ROUNDS} c=${c} ${pageName} ${v.name}`);
@@ -241,7 +244,7 @@ async function main() {
   const rows = [];
   const problems = [];
   for (const c of CONCURRENCY) {
-    for (const [pageName] of pages) {
+    for (const [pageName] of selectedPages) {
       const med = (name) => {
         const runs = results[`${pageName}|${c}|${name}`];
         return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors, 0) };
@@ -291,8 +294,9 @@ ${rows.join('\n')}
 | same, time to last byte | ${stall.total.toFixed(0)} ms |
 | KV operations per page view | 0 (pages verify the signed cookie; see tests/workerd/consent.test.mjs) |
 ${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-  const target = QUICK ? path.join(OUT, 'quick.md') : path.join(ROOT, 'BENCHMARKS.md');
-  if (QUICK || !fs.existsSync(path.join(ROOT, 'BENCHMARKS.md'))) {
+  const partial = Boolean(ONLY_PAGES || flag('duration'));
+  const target = QUICK || partial ? path.join(OUT, partial ? 'partial.md' : 'quick.md') : path.join(ROOT, 'BENCHMARKS.md');
+  if (QUICK || partial || !fs.existsSync(path.join(ROOT, 'BENCHMARKS.md'))) {
     fs.writeFileSync(target, report);
   } else {
     // Keep the hand-written analysis below the marker; replace the measured part above it.
