@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 1 : 3;
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const ROUNDS = Number(flag('rounds') ?? (QUICK ? 1 : 3));
 const DURATION = flag('duration') ?? (QUICK ? '1s' : '5s');
 const ONLY_PAGES = flag('pages')?.split(',');
 const CONCURRENCY = QUICK ? [16] : [16, 64];
@@ -294,7 +294,7 @@ ${rows.join('\n')}
 | same, time to last byte | ${stall.total.toFixed(0)} ms |
 | KV operations per page view | 0 (pages verify the signed cookie; see tests/workerd/consent.test.mjs) |
 ${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-  const partial = Boolean(ONLY_PAGES || flag('duration'));
+  const partial = Boolean(ONLY_PAGES || flag('duration') || flag('rounds'));
   const target = QUICK || partial ? path.join(OUT, partial ? 'partial.md' : 'quick.md') : path.join(ROOT, 'BENCHMARKS.md');
   if (QUICK || partial || !fs.existsSync(path.join(ROOT, 'BENCHMARKS.md'))) {
     fs.writeFileSync(target, report);

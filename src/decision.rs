@@ -58,13 +58,11 @@ pub async fn record(
 ) -> Result<Served, JsValue> {
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let host = web_sys::Url::new(&visit.url)
-        .map(|u| u.host())
-        .unwrap_or_default();
+    let host = visit.host.as_str();
     if is_cross_site(
         header("sec-fetch-site").as_deref(),
         header("origin").as_deref(),
-        &host,
+        host,
     ) {
         return respond::json_error(
             403,
@@ -175,7 +173,7 @@ pub async fn record(
     let present = header("cookie")
         .map(|h| cookie_names(&h))
         .unwrap_or_default();
-    for expired in expire_disallowed(&present, wanted.choices, &host) {
+    for expired in expire_disallowed(&present, wanted.choices, host) {
         response.headers().append("set-cookie", &expired)?;
     }
     let label = ConsentState::Decided(decision).log_label();

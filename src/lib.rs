@@ -35,6 +35,12 @@ pub struct Visit {
     pub url: String,
     /// Its path.
     pub path: String,
+    /// Its query string, with the `?`, or empty.
+    pub search: String,
+    /// Its host, with the port if any.
+    pub host: String,
+    /// The request method.
+    pub method: String,
     /// The visitor's language.
     pub lang: Lang,
     /// The decision their signed cookie carries, verified without any KV read.
@@ -85,9 +91,10 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let now = now_ms();
     let config = settings::config(&env, now);
     let url = request.url();
-    let path = web_sys::Url::new(&url)
-        .map(|u| u.pathname())
-        .unwrap_or_else(|_| "/".to_owned());
+    let (path, search, host) = match web_sys::Url::new(&url) {
+        Ok(u) => (u.pathname(), u.search(), u.host()),
+        Err(_) => ("/".to_owned(), String::new(), String::new()),
+    };
     let headers = request.headers();
     let lang = negotiate(headers.get("accept-language").ok().flatten().as_deref());
     let (consent, _rejected) = state_from_cookie_header(
@@ -105,6 +112,9 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         now,
         url,
         path,
+        search,
+        host,
+        method: request.method(),
         lang,
         consent,
         gpc,
@@ -129,7 +139,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
 
     let line = RequestLog {
         received_at: now,
-        method: &request.method(),
+        method: &visit.method,
         url: &visit.url,
         status: served.response.status(),
         client_ip: headers.get("cf-connecting-ip").ok().flatten().as_deref(),

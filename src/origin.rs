@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, RequestRedirect, Response};
+use web_sys::{Request, Response};
 use worker::{Delay, Env};
 
 /// How long the origin may take to send its response head; the body then streams at its
@@ -21,6 +21,9 @@ pub const ASSETS_BINDING: &str = "ASSETS";
 extern "C" {
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(request: &Request) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_with_init(url: &str, init: &Request) -> Result<Promise, JsValue>;
 }
 
 /// Why the origin gave no response.
@@ -42,6 +45,7 @@ pub async fn fetch_from_origin(
     env: &Env,
     origin: &Origin,
     request: &Request,
+    path_and_query: &str,
 ) -> Result<Response, OriginError> {
     let promise = match origin {
         Origin::Demo => {
@@ -52,7 +56,9 @@ pub async fn fetch_from_origin(
             assets.fetch(request)
         }
         Origin::Route => global_fetch(request),
-        Origin::Url(base) => proxied_request(base, request).and_then(|r| global_fetch(&r)),
+        // The request itself is the init: method, headers, body and its `manual` redirect
+        // mode carry over without copying them through wasm.
+        Origin::Url(base) => fetch_with_init(&format!("{base}{path_and_query}"), request),
     }
     .map_err(|e| OriginError::Unreachable(describe(&e)))?;
 
@@ -65,25 +71,6 @@ pub async fn fetch_from_origin(
         Either::Left((Err(e), _)) => Err(OriginError::Unreachable(describe(&e))),
         Either::Right(((), _)) => Err(OriginError::Timeout),
     }
-}
-
-/// The incoming request re-addressed to `base`: same method, path, query, headers and body;
-/// redirects are handed to the browser, not followed here.
-fn proxied_request(base: &str, request: &Request) -> Result<Request, JsValue> {
-    let url = web_sys::Url::new(&request.url())?;
-    let target = format!("{base}{}{}", url.pathname(), url.search());
-    let init = RequestInit::new();
-    init.set_method(&request.method());
-    init.set_headers(&request.headers());
-    init.set_redirect(RequestRedirect::Manual);
-    if let Some(body) = request.body() {
-        init.set_body(&body);
-    }
-    let proxied = Request::new_with_str_and_init(&target, &init)?;
-    let headers = proxied.headers();
-    headers.set("x-forwarded-host", &url.host())?;
-    headers.set("x-forwarded-proto", url.protocol().trim_end_matches(':'))?;
-    Ok(proxied)
 }
 
 /// A short description of a JavaScript error, for the log.

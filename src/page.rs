@@ -45,17 +45,23 @@ pub async fn serve(
 ) -> Result<Served, JsValue> {
     let choices = visit.consent.choices();
     let outbound = without_disallowed_cookies(request, choices)?;
-    let response =
-        match fetch_from_origin(env, &config.origin, outbound.as_ref().unwrap_or(request)).await {
-            Ok(response) => response,
-            Err(err) => return origin_failure(visit.lang, &err),
-        };
+    let response = match fetch_from_origin(
+        env,
+        &config.origin,
+        outbound.as_ref().unwrap_or(request),
+        &format!("{}{}", visit.path, visit.search),
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(err) => return origin_failure(visit.lang, &err),
+    };
     let response = without_disallowed_set_cookies(response, choices)?;
     let headers = response.headers();
     let content_type = headers.get("content-type").ok().flatten();
     let content_encoding = headers.get("content-encoding").ok().flatten();
     let head = ResponseHead {
-        method: &request.method(),
+        method: &visit.method,
         status: response.status(),
         content_type: content_type.as_deref(),
         content_encoding: content_encoding.as_deref(),
@@ -191,8 +197,10 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
                 lang,
                 gpc: visit.gpc,
             };
-            let html =
-                banner(variant).render(&return_path(&visit.url), &JsString::from(nonce.as_str()));
+            let html = banner(variant).render(
+                &format!("{}{}", visit.path, visit.search),
+                &JsString::from(nonce.as_str()),
+            );
             rewriter = rewriter.on("body", Edit::PrependHtml, &html)?;
         }
     }
@@ -209,12 +217,14 @@ fn strip_blocked(
     if page_plan.blocked.is_empty() {
         return Ok(rewriter);
     }
-    for host in &page_plan.blocked {
-        let selector = format!(
-            r#"script[src*="{host}"], link[href*="{host}"], img[src*="{host}"], iframe[src*="{host}"]"#
-        );
-        rewriter = rewriter.on(&selector, Edit::Remove, &JsValue::UNDEFINED)?;
-    }
+    // One selector list, one handler: the runtime matches them all in one pass.
+    let selector = page_plan
+        .blocked
+        .iter()
+        .map(|host| format!(r#"script[src*="{host}"], link[href*="{host}"], img[src*="{host}"], iframe[src*="{host}"]"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    rewriter = rewriter.on(&selector, Edit::Remove, &JsValue::UNDEFINED)?;
     let state = PageState::new("", "", &page_plan.blocked)?;
     // noscript content is raw text to the parser, like a script's: GTM's iframe hides there.
     rewriter.on_text(
@@ -258,12 +268,4 @@ fn new_nonce() -> Result<String, JsValue> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).map_err(|e| JsValue::from_str(&format!("getrandom: {e}")))?;
     Ok(nonce_from_random(bytes))
-}
-
-/// Path and query of the page, where the banner's form sends the browser back to.
-fn return_path(url: &str) -> String {
-    web_sys::Url::new(url).map_or_else(
-        |_| "/".to_owned(),
-        |u| format!("{}{}", u.pathname(), u.search()),
-    )
 }

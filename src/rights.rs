@@ -28,10 +28,7 @@ const MAX_LIST_PAGES: usize = 5;
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub fn preferences(visit: &Visit) -> Result<Served, JsValue> {
-    let search = web_sys::Url::new(&visit.url)
-        .map(|u| u.search())
-        .unwrap_or_default();
-    let notice = match search.as_str() {
+    let notice = match visit.search.as_str() {
         "?saved" => Notice::Saved,
         "?erased" => Notice::Erased,
         _ => Notice::None,
@@ -154,13 +151,11 @@ pub async fn erase(
 ) -> Result<Served, JsValue> {
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let host = web_sys::Url::new(&visit.url)
-        .map(|u| u.host())
-        .unwrap_or_default();
+    let host = visit.host.as_str();
     if is_cross_site(
         header("sec-fetch-site").as_deref(),
         header("origin").as_deref(),
-        &host,
+        host,
     ) {
         return respond::json_error(
             403,
@@ -236,7 +231,7 @@ pub async fn erase(
     let present = header("cookie")
         .map(|h| cookie_names(&h))
         .unwrap_or_default();
-    for expired in expire_disallowed(&present, Choices::NONE, &host) {
+    for expired in expire_disallowed(&present, Choices::NONE, host) {
         response.headers().append("set-cookie", &expired)?;
     }
     Ok(match kept {
