@@ -31,6 +31,9 @@ extern "C" {
         handlers: &Object,
     ) -> Result<JsHtmlRewriter, JsValue>;
 
+    #[wasm_bindgen(method, catch, js_class = "HTMLRewriter", js_name = onDocument)]
+    fn on_document(this: &JsHtmlRewriter, handlers: &Object) -> Result<JsHtmlRewriter, JsValue>;
+
     #[wasm_bindgen(method, catch, js_class = "HTMLRewriter", js_name = transform)]
     fn transform(
         this: &JsHtmlRewriter,
@@ -40,9 +43,6 @@ extern "C" {
     /// An element the runtime hands to a handler.
     #[derive(Debug)]
     pub type Element;
-
-    #[wasm_bindgen(method, catch, js_name = append)]
-    fn append(this: &Element, content: &JsValue, options: &JsValue) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = prepend)]
     fn prepend(this: &Element, content: &JsValue, options: &JsValue) -> Result<(), JsValue>;
@@ -59,6 +59,17 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = before)]
     fn before(this: &EndTag, content: &JsValue, options: &JsValue) -> Result<(), JsValue>;
+
+    /// The end of the document.
+    #[derive(Debug)]
+    pub type DocumentEnd;
+
+    #[wasm_bindgen(method, catch, js_name = append)]
+    fn append_at_end(
+        this: &DocumentEnd,
+        content: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
 
     /// A piece of an element's text (for `<script>`, its source).
     #[derive(Debug)]
@@ -83,8 +94,6 @@ extern "C" {
 /// the page held before that point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Edit {
-    /// Insert the given HTML just before the element's end tag.
-    AppendHtml,
     /// Insert the given HTML just after the element's start tag.
     PrependHtml,
     /// Remove the element and its content.
@@ -96,6 +105,10 @@ pub enum Edit {
     LoadersBeforeEnd,
     /// After the start tag, insert the state's `noscript` unless the page loads its own tag.
     NoscriptUnlessOwnTag,
+    /// On `<body>`: insert the state's `banner` after the start tag and its `link` before
+    /// the end tag, noting both in the state so that [`HtmlRewriter::finish_body`] can make
+    /// up for a page whose `<body>` or `</body>` never comes.
+    Body,
 }
 
 /// What a text handler does with the text of the elements its selector matches.
@@ -115,6 +128,17 @@ pub enum TextEdit {
 pub struct PageState(Object);
 
 impl PageState {
+    /// A state for [`Edit::Body`]: the banner (or nothing) and the settings link.
+    ///
+    /// # Errors
+    /// Only if the runtime refuses to set a property on a fresh object.
+    pub fn for_body(banner: Option<&JsValue>, link: &JsValue) -> Result<Self, JsValue> {
+        let o = Object::new();
+        Reflect::set(&o, &"banner".into(), banner.unwrap_or(&JsValue::UNDEFINED))?;
+        Reflect::set(&o, &"link".into(), link)?;
+        Ok(Self(o))
+    }
+
     /// A state with the markup to insert and the hosts to block.
     ///
     /// # Errors
@@ -171,8 +195,6 @@ thread_local! {
         options.into()
     };
     /// One closure per kind of edit, for the isolate's life.
-    static APPEND: Closure<dyn Fn(JsValue, Element)> =
-        Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.append(&html, o))));
     static PREPEND: Closure<dyn Fn(JsValue, Element)> =
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
     static REMOVE: Closure<dyn Fn(Element)> = Closure::new(|el: Element| report(el.remove()));
@@ -206,6 +228,37 @@ thread_local! {
             report(chunk.remove_chunk());
         } else if !whole_script_in_one_chunk {
             HTML_OPTIONS.with(|o| report(chunk.replace_chunk(&text, o)));
+        }
+    });
+    static BODY: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
+        set(&state, "body_seen", &JsValue::TRUE);
+        let banner = get(&state, "banner");
+        if banner.is_truthy() {
+            HTML_OPTIONS.with(|o| report(el.prepend(&banner, o)));
+        }
+        let handler = BODY_END.with(|c| bind(c.as_ref(), &state));
+        report(el.on_end_tag(&handler));
+    });
+    static BODY_END: Closure<dyn Fn(JsValue, EndTag)> = Closure::new(|state: JsValue, end: EndTag| {
+        set(&state, "link_done", &JsValue::TRUE);
+        HTML_OPTIONS.with(|o| report(end.before(&get(&state, "link"), o)));
+    });
+    static DOCUMENT_END: Closure<dyn Fn(JsValue, DocumentEnd)> = Closure::new(|state: JsValue, end: DocumentEnd| {
+        // Malformed pages: no <body> at all, or no </body>. Browsers put what follows the
+        // document's end into the body, so the banner and the link still show.
+        let mut missing = JsString::from("");
+        if !get(&state, "body_seen").is_truthy() {
+            if let Ok(banner) = get(&state, "banner").dyn_into::<JsString>() {
+                missing = missing.concat(&banner);
+            }
+        }
+        if !get(&state, "link_done").is_truthy() {
+            if let Ok(link) = get(&state, "link").dyn_into::<JsString>() {
+                missing = missing.concat(&link);
+            }
+        }
+        if missing.length() > 0 {
+            HTML_OPTIONS.with(|o| report(end.append_at_end(&missing, o)));
         }
     });
     static MARK_INLINE: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
@@ -244,19 +297,19 @@ impl HtmlRewriter {
     }
 
     /// Applies `edit` to every element matching the CSS `selector`. `data` is the markup
-    /// for [`Edit::AppendHtml`] and [`Edit::PrependHtml`], the page's [`PageState`] (as a
+    /// for [`Edit::PrependHtml`], the page's [`PageState`] (as a
     /// value) for the edits that read it, and ignored by [`Edit::Remove`].
     ///
     /// # Errors
     /// When the runtime rejects the selector.
     pub fn on(self, selector: &str, edit: Edit, data: &JsValue) -> Result<Self, JsValue> {
         let element: Function = match edit {
-            Edit::AppendHtml => APPEND.with(|c| bind(c.as_ref(), data)),
             Edit::PrependHtml => PREPEND.with(|c| bind(c.as_ref(), data)),
             Edit::Remove => REMOVE.with(|c| c.as_ref().unchecked_ref::<Function>().clone()),
             Edit::MarkOwnTag => MARK.with(|c| bind(c.as_ref(), data)),
             Edit::LoadersBeforeEnd => LOADERS_BEFORE_END.with(|c| bind(c.as_ref(), data)),
             Edit::NoscriptUnlessOwnTag => NOSCRIPT.with(|c| bind(c.as_ref(), data)),
+            Edit::Body => BODY.with(|c| bind(c.as_ref(), data)),
         };
         self.with_handler(selector, "element", &element)
     }
@@ -277,6 +330,20 @@ impl HtmlRewriter {
             TextEdit::MarkOwnInlineTag => MARK_INLINE.with(|c| bind(c.as_ref(), &state.0)),
         };
         self.with_handler(selector, "text", &text)
+    }
+
+    /// At the document's end, inserts what an [`Edit::Body`] handler with the same state
+    /// could not (a page without `<body>` or `</body>`).
+    ///
+    /// # Errors
+    /// Only if the runtime refuses the handler.
+    pub fn finish_body(self, state: &PageState) -> Result<Self, JsValue> {
+        let end = DOCUMENT_END.with(|c| bind(c.as_ref(), &state.0));
+        let handlers = Object::new();
+        Reflect::set(&handlers, &JsValue::from_str("end"), &end)?;
+        Ok(Self {
+            inner: self.inner.on_document(&handlers)?,
+        })
     }
 
     fn with_handler(self, selector: &str, kind: &str, handler: &Function) -> Result<Self, JsValue> {

@@ -185,25 +185,28 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     });
-    let mut rewriter = HtmlRewriter::new()?.on("body", Edit::AppendHtml, &link)?;
-    rewriter = strip_blocked(rewriter, &page_plan)?;
+    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan)?;
+    let mut banner_html = None;
     if let Some(nonce) = &nonce {
         if page_plan.injects_tags() {
             rewriter = add_tags(rewriter, &page_plan, choices, nonce)?;
         }
         if undecided {
-            // First in the body, so it is first in the keyboard's tab order.
             let variant = BannerVariant {
                 lang,
                 gpc: visit.gpc,
             };
-            let html = banner(variant).render(
-                &format!("{}{}", visit.path, visit.search),
-                &JsString::from(nonce.as_str()),
-            );
-            rewriter = rewriter.on("body", Edit::PrependHtml, &html)?;
+            let path = format!("{}{}", visit.path, visit.search);
+            banner_html = Some(JsValue::from(
+                banner(variant).render(&path, &JsString::from(nonce.as_str())),
+            ));
         }
     }
+    // The banner first in the body, so it is first in the keyboard's tab order; the link last.
+    let body = PageState::for_body(banner_html.as_ref(), &link)?;
+    rewriter = rewriter
+        .on("body", Edit::Body, body.as_value())?
+        .finish_body(&body)?;
     rewriter.transform(&fresh)
 }
 

@@ -41,6 +41,14 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'image/gif', 'set-cookie': ['_gid=GA1.1.2; Path=/', 'keep_me=1; Path=/'] });
       res.end(Buffer.from('GIF89a'));
     },
+    '/no-body': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<title>No body</title><script src="https://www.googletagmanager.com/gtag/js?id=G-X"></script><p>Just a paragraph');
+    },
+    '/unclosed': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><head><title>Unclosed</title></head><body><div><p>unclosed <b>bold text');
+    },
     // An inline tag split across two network writes: the host name straddles the chunks.
     '/split': (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -152,6 +160,17 @@ test('an inline tag split across network chunks is still removed', async () => {
   const { html } = await get('/split');
   assert.doesNotMatch(html, GOOGLE, html);
   assert.match(html, /<p>split<\/p>/);
+});
+
+test('malformed HTML keeps its end and still gets the banner and the link', async () => {
+  for (const p of ['/no-body', '/unclosed']) {
+    const { html } = await get(p);
+    assert.equal(html.split('data-consent-banner').length - 1, 1, `${p}: one banner`);
+    assert.equal(html.split('data-consent-settings').length - 1, 1, `${p}: one link`);
+    assert.doesNotMatch(html, GOOGLE, p);
+  }
+  assert.match((await get('/no-body')).html, /<p>Just a paragraph<div id="sivo-cb"/);
+  assert.match((await get('/unclosed')).html, /<body><div id="sivo-cb"[\s\S]*<b>bold text<a href="\/_consent\/preferences"/);
 });
 
 test('analytics cookies are not forwarded to the origin without consent', async () => {
