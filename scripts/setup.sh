@@ -70,11 +70,12 @@ fi
 [[ -x "$WASM_OPT_BIN" ]] || die "wasm-opt missing at $WASM_OPT_BIN (binaryen package)"
 [[ -x "$ESBUILD_BIN" ]] || die "esbuild missing at $ESBUILD_BIN (wrangler's dependency)"
 
-# 6. Browser tests and benchmark: Debian's Chromium and wrk.
+# 6. Browser tests and benchmark: Debian's Chromium, wrk (load) and nginx-light (origin).
 if $want_test; then
   missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v wrk >/dev/null || missing+=(wrk)
+  [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || missing+=(nginx-light)
   if (( ${#missing[@]} )); then
     say "installing ${missing[*]} from Debian"
     sudo_cmd=(); [[ "$(id -u)" == 0 ]] || sudo_cmd=(sudo)

@@ -2,7 +2,7 @@
 # Sets up what is missing, then runs every test the project has:
 #   lints (fmt, clippy host + wasm32) -> domain unit tests -> release build ->
 #   the worker in workerd with real KV and a loopback origin -> Chromium against wrangler dev
-#   -> wrangler deploy --dry-run.
+#   -> the benchmark's quick mode -> wrangler deploy --dry-run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/setup.sh" --test
@@ -26,6 +26,9 @@ say "the worker in workerd (miniflare, real local KV, loopback origin)"
 node_test tests/workerd/*.test.mjs
 say "the browser (Chromium, wrangler dev, demo site)"
 node_test tests/browser/*.test.mjs
+
+say "benchmark, quick mode (keeps it from rotting; no timing is asserted)"
+node bench/run.mjs --quick > /dev/null
 
 say "wrangler deploy --dry-run (production environment)"
 rm -rf .wrangler/dry-run

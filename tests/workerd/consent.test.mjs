@@ -100,6 +100,8 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
 test('Reject all is recorded too, and the banner stays away', async () => {
   const res = await postForm(worker, { action: 'reject_all', return_to: '/page' });
   assert.equal(res.status, 303);
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  assert.match(setCookie, /Max-Age=31536000/, 'a refusal stands as long as a consent would');
   const cookie = consentCookie(res);
   const s = await state(cookie);
   assert.deepEqual([s.decided, s.analytics, s.marketing], [true, false, false]);

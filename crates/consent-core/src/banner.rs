@@ -277,6 +277,17 @@ mod tests {
     }
 
     #[test]
+    fn legitimate_interest_is_never_offered_as_a_basis() {
+        // COMPLIANCE.md rule 5: no "legitimate interest" layer or toggle for cookies.
+        for lang in Lang::ALL {
+            for gpc in [false, true] {
+                let html = banner_template(BannerVariant { lang, gpc }).render("/", "n").to_lowercase();
+                assert!(!html.contains("legitimate interest") && !html.contains("interés legítimo"), "{lang:?}");
+            }
+        }
+    }
+
+    #[test]
     fn gpc_shows_marketing_off_with_a_reason() {
         let html = banner_template(BannerVariant {
             lang: Lang::En,

@@ -50,7 +50,9 @@ fn tag(key: &[u8], payload: &[u8]) -> Vec<u8> {
 }
 
 fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
+    // HMAC takes keys of any length, so `new_from_slice` cannot fail. Were it ever to, the
+    // all-zero key fails safe: cookies signed with it never verify under the real key, so the
+    // visitor is asked again and nothing is granted.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| <HmacSha256 as Mac>::new(&Default::default()));
     mac.update(MAC_CONTEXT);
