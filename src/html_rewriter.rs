@@ -50,6 +50,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = remove)]
     fn remove(this: &Element) -> Result<(), JsValue>;
 
+    #[wasm_bindgen(method, js_name = getAttribute)]
+    fn get_attribute(this: &Element, name: &str) -> JsValue;
+
     #[wasm_bindgen(method, catch, js_name = onEndTag)]
     fn on_end_tag(this: &Element, handler: &Function) -> Result<(), JsValue>;
 
@@ -96,8 +99,8 @@ extern "C" {
 pub enum Edit {
     /// Insert the given HTML just after the element's start tag.
     PrependHtml,
-    /// Remove the element and its content.
-    Remove,
+    /// Remove the element if its `src` or `href` names one of the state's blocked hosts.
+    RemoveIfBlocked,
     /// Note in the [`PageState`] that the page loads its own tag.
     MarkOwnTag,
     /// Before the element's end tag, insert the state's `loaders` unless the page loads its
@@ -197,7 +200,15 @@ thread_local! {
     /// One closure per kind of edit, for the isolate's life.
     static PREPEND: Closure<dyn Fn(JsValue, Element)> =
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
-    static REMOVE: Closure<dyn Fn(Element)> = Closure::new(|el: Element| report(el.remove()));
+    static REMOVE_IF_BLOCKED: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
+        let url = el.get_attribute("src");
+        let url = if url.is_null() { el.get_attribute("href") } else { url };
+        if let Ok(url) = url.dyn_into::<JsString>() {
+            if mentions_blocked(&state, &url) {
+                report(el.remove());
+            }
+        }
+    });
     static MARK: Closure<dyn Fn(JsValue, JsValue)> =
         Closure::new(|state: JsValue, _el: JsValue| set(&state, "seen", &JsValue::TRUE));
     static LOADERS_AT_END: Closure<dyn Fn(JsValue, EndTag)> = Closure::new(|state: JsValue, end: EndTag| {
@@ -298,14 +309,14 @@ impl HtmlRewriter {
 
     /// Applies `edit` to every element matching the CSS `selector`. `data` is the markup
     /// for [`Edit::PrependHtml`], the page's [`PageState`] (as a
-    /// value) for the edits that read it, and ignored by [`Edit::Remove`].
+    /// value) for the edits that read it.
     ///
     /// # Errors
     /// When the runtime rejects the selector.
     pub fn on(self, selector: &str, edit: Edit, data: &JsValue) -> Result<Self, JsValue> {
         let element: Function = match edit {
             Edit::PrependHtml => PREPEND.with(|c| bind(c.as_ref(), data)),
-            Edit::Remove => REMOVE.with(|c| c.as_ref().unchecked_ref::<Function>().clone()),
+            Edit::RemoveIfBlocked => REMOVE_IF_BLOCKED.with(|c| bind(c.as_ref(), data)),
             Edit::MarkOwnTag => MARK.with(|c| bind(c.as_ref(), data)),
             Edit::LoadersBeforeEnd => LOADERS_BEFORE_END.with(|c| bind(c.as_ref(), data)),
             Edit::NoscriptUnlessOwnTag => NOSCRIPT.with(|c| bind(c.as_ref(), data)),

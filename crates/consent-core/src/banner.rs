@@ -281,8 +281,13 @@ mod tests {
         // COMPLIANCE.md rule 5: no "legitimate interest" layer or toggle for cookies.
         for lang in Lang::ALL {
             for gpc in [false, true] {
-                let html = banner_template(BannerVariant { lang, gpc }).render("/", "n").to_lowercase();
-                assert!(!html.contains("legitimate interest") && !html.contains("interés legítimo"), "{lang:?}");
+                let html = banner_template(BannerVariant { lang, gpc })
+                    .render("/", "n")
+                    .to_lowercase();
+                assert!(
+                    !html.contains("legitimate interest") && !html.contains("interés legítimo"),
+                    "{lang:?}"
+                );
             }
         }
     }

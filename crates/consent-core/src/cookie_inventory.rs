@@ -251,9 +251,16 @@ mod tests {
     #[test]
     fn only_the_consent_cookie_is_necessary() {
         // COMPLIANCE.md rule 5: non-essential cookies are never labelled essential.
-        let necessary: Vec<&str> = INVENTORY.iter().filter(|e| e.category == Category::Necessary).map(|e| e.name).collect();
+        let necessary: Vec<&str> = INVENTORY
+            .iter()
+            .filter(|e| e.category == Category::Necessary)
+            .map(|e| e.name)
+            .collect();
         assert_eq!(necessary, [COOKIE_NAME]);
-        assert!(INVENTORY.iter().filter(|e| e.provider.contains("Google")).all(|e| e.category != Category::Necessary));
+        assert!(INVENTORY
+            .iter()
+            .filter(|e| e.provider.contains("Google"))
+            .all(|e| e.category != Category::Necessary));
     }
 
     #[test]
