@@ -2,6 +2,7 @@
 
 use crate::banner_cache::banner;
 use crate::consent_store::{store_record, KV_BINDING};
+use crate::respond::refuse_cross_site;
 use crate::{respond, Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::clock::rfc3339;
@@ -10,7 +11,7 @@ use consent_core::consent::{ConsentId, ConsentState, Decision};
 use consent_core::consent_cookie::{cookie_names, set_cookie};
 use consent_core::cookie_inventory::expire_disallowed;
 use consent_core::decision_request::{
-    body_kind, is_cross_site, parse_decision, BadDecision, DecisionRequest, MAX_BODY_BYTES,
+    body_kind, parse_decision, BadDecision, DecisionRequest, MAX_BODY_BYTES,
 };
 use consent_core::inject::escape_html;
 use consent_core::pages::page;
@@ -59,17 +60,10 @@ pub async fn record(
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let host = visit.host.as_str();
-    if is_cross_site(
-        header("sec-fetch-site").as_deref(),
-        header("origin").as_deref(),
-        host,
-    ) {
-        return respond::json_error(
-            403,
-            "cross_site",
-            "Consent can only be given from this site.",
-        )
-        .map(Served::ok);
+    if let Some(refused) =
+        refuse_cross_site(&headers, host, "Consent can only be given from this site.")?
+    {
+        return Ok(refused);
     }
     let declared_length = header("content-length").and_then(|l| l.trim().parse::<usize>().ok());
     if declared_length.is_some_and(|l| l > MAX_BODY_BYTES) {

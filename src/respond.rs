@@ -68,3 +68,28 @@ pub fn json_error(status: u16, code: &str, message: &str) -> Result<Response, Js
 pub fn html(status: u16, page: &str) -> Result<Response, JsValue> {
     own(status, "text/html; charset=utf-8", page, &[])
 }
+
+/// A `403` for a state-changing request from another site (`Sec-Fetch-Site`, `Origin`), or
+/// `None` when it comes from this one.
+///
+/// # Errors
+/// As [`own`].
+pub fn refuse_cross_site(
+    headers: &web_sys::Headers,
+    host: &str,
+    message: &str,
+) -> Result<Option<crate::Served>, JsValue> {
+    let header = |name: &str| headers.get(name).ok().flatten();
+    if consent_core::decision_request::is_cross_site(
+        header("sec-fetch-site").as_deref(),
+        header("origin").as_deref(),
+        host,
+    ) {
+        return Ok(Some(crate::Served::ok(json_error(
+            403,
+            "cross_site",
+            message,
+        )?)));
+    }
+    Ok(None)
+}

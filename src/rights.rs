@@ -4,6 +4,7 @@
 
 use crate::consent_store::KV_BINDING;
 use crate::decision::read_body;
+use crate::respond::refuse_cross_site;
 use crate::{respond, Served, Visit};
 use consent_core::config::Config;
 use consent_core::consent::{Choices, ConsentId};
@@ -11,7 +12,7 @@ use consent_core::consent_cookie::{
     authenticate, clear_cookie, cookie_names, cookie_value, COOKIE_NAME,
 };
 use consent_core::cookie_inventory::expire_disallowed;
-use consent_core::decision_request::{is_cross_site, MAX_BODY_BYTES};
+use consent_core::decision_request::MAX_BODY_BYTES;
 use consent_core::pages::{cookie_policy_page, preferences_page, Notice};
 use consent_core::record::{day_index_of, erasure_entry, open, records_prefix};
 use wasm_bindgen::JsValue;
@@ -72,6 +73,17 @@ fn owner(request: &Request, config: &Config) -> Result<Result<ConsentId, Served>
     }
 }
 
+/// The KV namespace and every record key of `id`; the error says what failed, for the log.
+async fn records_of(env: &Env, id: ConsentId) -> Result<(KvStore, Vec<String>), String> {
+    let kv = env
+        .kv(KV_BINDING)
+        .map_err(|e| format!("KV binding unavailable: {e}"))?;
+    let keys = record_keys_of(&kv, id)
+        .await
+        .map_err(|e| format!("listing records of consent {id}: {e}"))?;
+    Ok((kv, keys))
+}
+
 /// Every record key of `id`.
 async fn record_keys_of(kv: &KvStore, id: ConsentId) -> Result<Vec<String>, String> {
     let mut keys = Vec::new();
@@ -104,13 +116,9 @@ pub async fn download(request: &Request, env: &Env, config: &Config) -> Result<S
         return respond::json_error(503, "not_configured", "Consent records are not available.")
             .map(|r| Served::failed(r, "record key missing"));
     };
-    let kv = match env.kv(KV_BINDING) {
-        Ok(kv) => kv,
-        Err(e) => return unavailable(&format!("KV binding unavailable: {e}")),
-    };
-    let keys = match record_keys_of(&kv, id).await {
-        Ok(keys) => keys,
-        Err(e) => return unavailable(&format!("listing records of consent {id}: {e}")),
+    let (kv, keys) = match records_of(env, id).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
     };
     let mut records = Vec::with_capacity(keys.len());
     for key in &keys {
@@ -152,17 +160,10 @@ pub async fn erase(
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let host = visit.host.as_str();
-    if is_cross_site(
-        header("sec-fetch-site").as_deref(),
-        header("origin").as_deref(),
-        host,
-    ) {
-        return respond::json_error(
-            403,
-            "cross_site",
-            "Records can only be erased from this site.",
-        )
-        .map(Served::ok);
+    if let Some(refused) =
+        refuse_cross_site(&headers, host, "Records can only be erased from this site.")?
+    {
+        return Ok(refused);
     }
     let is_form = request.method() == "POST";
     if is_form {
@@ -186,13 +187,9 @@ pub async fn erase(
         Ok(id) => id,
         Err(answer) => return Ok(answer),
     };
-    let kv = match env.kv(KV_BINDING) {
-        Ok(kv) => kv,
-        Err(e) => return unavailable(&format!("KV binding unavailable: {e}")),
-    };
-    let keys = match record_keys_of(&kv, id).await {
-        Ok(keys) => keys,
-        Err(e) => return unavailable(&format!("listing records of consent {id}: {e}")),
+    let (kv, keys) = match records_of(env, id).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
     };
     for key in &keys {
         // The day index entry first: if the record's deletion then fails, a retry still

@@ -49,6 +49,21 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html><head><title>Unclosed</title></head><body><div><p>unclosed <b>bold text');
     },
+    // A 5 MB page written block by block (with back-pressure), an ads pixel at its very end.
+    '/huge': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      const block = `<section><h2>Block</h2><p>${'Texto de relleno '.repeat(200)}</p></section>`;
+      let sent = 0;
+      res.write('<!doctype html><html><head><title>Huge</title></head><body>');
+      const pump = () => {
+        while (sent < 5 * 1024 * 1024) {
+          sent += block.length;
+          if (!res.write(block)) return res.once('drain', pump);
+        }
+        res.end('<img src="https://ad.doubleclick.net/p.gif"><p>THE END</p></body></html>');
+      };
+      pump();
+    },
     // An inline tag split across two network writes: the host name straddles the chunks.
     '/split': (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -171,6 +186,15 @@ test('malformed HTML keeps its end and still gets the banner and the link', asyn
   }
   assert.match((await get('/no-body')).html, /<p>Just a paragraph<div id="sivo-cb"/);
   assert.match((await get('/unclosed')).html, /<body><div id="sivo-cb"[\s\S]*<b>bold text<a href="\/_consent\/preferences"/);
+});
+
+test('a 5 MB page streams through whole, rewritten to its end', async () => {
+  const { res, html } = await get('/huge');
+  assert.equal(res.status, 200);
+  assert.ok(html.length > 5 * 1024 * 1024, `${html.length} bytes`);
+  assert.equal(html.split('data-consent-banner').length - 1, 1);
+  assert.doesNotMatch(html.slice(-2000), /doubleclick/, 'the pixel at the very end is removed');
+  assert.match(html, /<p>THE END<\/p><a href="\/_consent\/preferences"[^>]*>[^<]*<\/a><\/body><\/html>$/);
 });
 
 test('analytics cookies are not forwarded to the origin without consent', async () => {

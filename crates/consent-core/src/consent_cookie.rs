@@ -92,21 +92,7 @@ pub fn verify(
     policy_version: &str,
     now: EpochMillis,
 ) -> Result<Decision, CookieRejection> {
-    if value.len() > MAX_VALUE_LEN {
-        return Err(CookieRejection::Malformed);
-    }
-    let (payload_b64, tag_b64) = value.split_once('.').ok_or(CookieRejection::Malformed)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| CookieRejection::Malformed)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag_b64)
-        .map_err(|_| CookieRejection::Malformed)?;
-    mac(key, &payload)
-        .verify_slice(&tag)
-        .map_err(|_| CookieRejection::BadSignature)?;
-    let payload = String::from_utf8(payload).map_err(|_| CookieRejection::UnknownPayload)?;
-    let decision = parse_payload(&payload).ok_or(CookieRejection::UnknownPayload)?;
+    let decision = signed_decision(value, key)?;
     if decision.expires_at <= now || decision.given_at > decision.expires_at {
         return Err(CookieRejection::Expired);
     }
