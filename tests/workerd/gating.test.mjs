@@ -166,6 +166,23 @@ test('nothing configured: consent injects nothing and leaves the CSP alone', asy
   }
 });
 
+test('only GA4 configured, or only GTM: consent loads just that one', async () => {
+  for (const [vars, wanted, unwanted] of [
+    [{ GA4_MEASUREMENT_ID: 'G-ONLY1' }, /gtag\/js\?id=G-ONLY1/, /gtm\.js|ns\.html/],
+    [{ GTM_CONTAINER_ID: 'GTM-ONLY2' }, /gtm\.js\?id=GTM-ONLY2[\s\S]*<body><noscript><iframe src="https:\/\/www\.googletagmanager\.com\/ns\.html\?id=GTM-ONLY2"/, /gtag\/js/],
+  ]) {
+    const one = await startWorker({ origin: origin.url, vars });
+    try {
+      const html = await (await one.fetch('/bare', { headers: as({ analytics: true, marketing: true }) })).text();
+      assert.match(html, wanted);
+      assert.doesNotMatch(html, unwanted);
+      assert.ok(html.indexOf("gtag('consent','default'") < html.search(wanted), 'Consent Mode first');
+    } finally {
+      await one.close();
+    }
+  }
+});
+
 test('a page without a CSP gets none invented', async () => {
   const { res } = await get('/bare-no-csp', as({ analytics: true, marketing: true }));
   assert.equal(res.headers.get('content-security-policy'), null);
