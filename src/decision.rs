@@ -164,8 +164,10 @@ pub async fn record(
     };
     // Rule 9: on refusal or withdrawal, the analytics cookies the browser holds are expired,
     // for every domain variant GA writes.
-    let present = header("cookie")
-        .map(|h| cookie_names(&h))
+    let present = visit
+        .cookie
+        .as_deref()
+        .map(cookie_names)
         .unwrap_or_default();
     for expired in expire_disallowed(&present, wanted.choices, host) {
         response.headers().append("set-cookie", &expired)?;

@@ -49,6 +49,10 @@ pub struct Visit {
     pub gpc: bool,
     /// Two-letter country from the platform.
     pub country: Option<String>,
+    /// The request's `Cookie` header, read once.
+    pub cookie: Option<String>,
+    /// Why the consent cookie, if any, counted as no decision (for the log).
+    pub cookie_rejected: Option<consent_core::consent_cookie::CookieRejection>,
 }
 
 /// An answer and what the log should say about it.
@@ -97,8 +101,9 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     };
     let headers = request.headers();
     let lang = negotiate(headers.get("accept-language").ok().flatten().as_deref());
-    let (consent, _rejected) = state_from_cookie_header(
-        headers.get("cookie").ok().flatten().as_deref(),
+    let cookie = headers.get("cookie").ok().flatten();
+    let (consent, cookie_rejected) = state_from_cookie_header(
+        cookie.as_deref(),
         config.signing_key.as_ref().map(|k| k.expose()),
         &config.policy_version,
         now,
@@ -119,6 +124,8 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         consent,
         gpc,
         country: request_country(&request),
+        cookie,
+        cookie_rejected,
     };
 
     let outcome = if visit.path == OWN_PREFIX || visit.path.starts_with("/_consent/") {
@@ -150,6 +157,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         duration_ms: now_ms().saturating_sub(now),
         level: served.level,
         error: served.error.as_deref(),
+        cookie_rejected: visit.cookie_rejected.map(|r| r.to_string()).as_deref(),
     }
     .to_json_line();
     match served.level {

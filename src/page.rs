@@ -44,7 +44,7 @@ pub async fn serve(
     visit: &Visit,
 ) -> Result<Served, JsValue> {
     let choices = visit.consent.choices();
-    let outbound = without_disallowed_cookies(request, choices)?;
+    let outbound = without_disallowed_cookies(request, visit.cookie.as_deref(), choices)?;
     let response = match fetch_from_origin(
         env,
         &config.origin,
@@ -88,13 +88,14 @@ fn origin_failure(lang: Lang, err: &OriginError) -> Result<Served, JsValue> {
 /// cookies the visitor has not allowed are not forwarded (rule 1: not read before opt-in).
 fn without_disallowed_cookies(
     request: &Request,
+    cookie: Option<&str>,
     choices: Choices,
 ) -> Result<Option<Request>, JsValue> {
-    let Some(cookie) = request.headers().get("cookie")? else {
+    let Some(cookie) = cookie else {
         return Ok(None);
     };
-    let filtered = filter_cookie_header(&cookie, choices);
-    if filtered.as_deref() == Some(cookie.as_str()) {
+    let filtered = filter_cookie_header(cookie, choices);
+    if filtered.as_deref() == Some(cookie) {
         return Ok(None);
     }
     let copy = Request::new_with_request(request)?;

@@ -50,7 +50,7 @@ pub fn cookie_policy(visit: &Visit) -> Result<Served, JsValue> {
 }
 
 /// The consent id the request's cookie proves, or the answer to give when it proves none.
-fn owner(request: &Request, config: &Config) -> Result<Result<ConsentId, Served>, JsValue> {
+fn owner(visit: &Visit, config: &Config) -> Result<Result<ConsentId, Served>, JsValue> {
     let Some(key) = &config.signing_key else {
         let r = respond::json_error(
             503,
@@ -59,8 +59,8 @@ fn owner(request: &Request, config: &Config) -> Result<Result<ConsentId, Served>
         )?;
         return Ok(Err(Served::failed(r, "signing key missing")));
     };
-    let header = request.headers().get("cookie")?;
-    match header
+    match visit
+        .cookie
         .as_deref()
         .and_then(|h| cookie_value(h, COOKIE_NAME))
         .map(|v| authenticate(&v, key.expose()))
@@ -107,8 +107,8 @@ async fn record_keys_of(kv: &KvStore, id: ConsentId) -> Result<Vec<String>, Stri
 ///
 /// # Errors
 /// Only when the runtime cannot build a response.
-pub async fn download(request: &Request, env: &Env, config: &Config) -> Result<Served, JsValue> {
-    let id = match owner(request, config)? {
+pub async fn download(env: &Env, config: &Config, visit: &Visit) -> Result<Served, JsValue> {
+    let id = match owner(visit, config)? {
         Ok(id) => id,
         Err(answer) => return Ok(answer),
     };
@@ -183,7 +183,7 @@ pub async fn erase(
             return respond::json_error(400, "bad_request", "Send action=erase.").map(Served::ok);
         }
     }
-    let id = match owner(request, config)? {
+    let id = match owner(visit, config)? {
         Ok(id) => id,
         Err(answer) => return Ok(answer),
     };
@@ -225,8 +225,10 @@ pub async fn erase(
         respond::json(200, &serde_json::json!({ "erased": count }))?
     };
     response.headers().append("set-cookie", &clear_cookie())?;
-    let present = header("cookie")
-        .map(|h| cookie_names(&h))
+    let present = visit
+        .cookie
+        .as_deref()
+        .map(cookie_names)
         .unwrap_or_default();
     for expired in expire_disallowed(&present, Choices::NONE, host) {
         response.headers().append("set-cookie", &expired)?;

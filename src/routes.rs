@@ -35,7 +35,7 @@ pub async fn handle(
             _ => method_not_allowed("GET, HEAD"),
         },
         "/_consent/records" => match method.as_str() {
-            "GET" | "HEAD" => crate::rights::download(request, env, config).await,
+            "GET" | "HEAD" => crate::rights::download(env, config, visit).await,
             "DELETE" | "POST" => crate::rights::erase(request, env, config, visit).await,
             _ => method_not_allowed("GET, HEAD, DELETE, POST"),
         },

@@ -225,6 +225,12 @@ test('forged, edited, expired and old-policy cookies count as no decision, never
     assert.ok((await page({ cookie })).includes(BANNER), `${label}: the banner is back`);
   }
   assert.equal((await state(signedCookie({}))).decided, true, 'control: a well-signed cookie is accepted');
+
+  // The log says why, never what the cookie held.
+  const reasons = worker.jsonLogs().filter((l) => l.msg === 'request' && l.cookie_rejected).map((l) => l.cookie_rejected);
+  for (const reason of ['bad signature', 'malformed', 'expired', 'other policy version']) assert.ok(reasons.includes(reason), `${reason} in ${reasons}`);
+  const raw = worker.logs.map((l) => l.message).join('\n');
+  assert.ok(!raw.includes(payload) && !raw.includes(tag), 'no cookie value in the logs');
 });
 
 test('changing POLICY_VERSION asks every visitor again', async () => {

@@ -45,6 +45,8 @@ pub struct RequestLog<'a> {
     pub level: Level,
     /// A short, safe description of a failure; never a secret or personal data.
     pub error: Option<&'a str>,
+    /// Why a consent cookie the request carried counted as no decision (forged, expired…).
+    pub cookie_rejected: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -62,6 +64,8 @@ struct Line<'a> {
     ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookie_rejected: Option<&'a str>,
 }
 
 impl RequestLog<'_> {
@@ -86,6 +90,7 @@ impl RequestLog<'_> {
                 .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric())),
             ms: self.duration_ms,
             error: self.error,
+            cookie_rejected: self.cookie_rejected,
         };
         serde_json::to_string(&line).unwrap_or_else(|_| {
             String::from("{\"msg\":\"request\",\"error\":\"log serialisation failed\"}")
@@ -143,6 +148,7 @@ mod tests {
             duration_ms: 7,
             level: Level::Info,
             error: None,
+            cookie_rejected: None,
         }
     }
 
@@ -227,6 +233,15 @@ mod tests {
             ),
             (Some("config"), Some("ORIGIN_URL"), Some("warn"))
         );
+    }
+
+    #[test]
+    fn a_rejected_cookie_is_named_only_when_there_is_one() {
+        let mut log = sample();
+        assert!(!log.to_json_line().contains("cookie_rejected"));
+        log.cookie_rejected = Some("bad signature");
+        let v: Value = serde_json::from_str(&log.to_json_line()).unwrap_or_default();
+        assert_eq!(v["cookie_rejected"], "bad signature");
     }
 
     #[test]
