@@ -10,6 +10,8 @@
 //! is bound to it with `Function.prototype.bind`, which makes an ordinary JavaScript function
 //! the garbage collector frees with the response. No `Closure::forget` per request.
 
+use consent_core::consent::Choices;
+use consent_core::gating::{blocked_hosts, element_is_blocked, is_blocked, loads_google_tag};
 use js_sys::{Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -99,7 +101,8 @@ extern "C" {
 pub enum Edit {
     /// Insert the given HTML just after the element's start tag.
     PrependHtml,
-    /// Remove the element if its `src` or `href` names one of the state's blocked hosts.
+    /// Remove the element if it loads a host the state's choices block
+    /// (`consent_core::gating::element_is_blocked`).
     RemoveIfBlocked,
     /// Note in the [`PageState`] that the page loads its own tag.
     MarkOwnTag,
@@ -117,7 +120,7 @@ pub enum Edit {
 /// What a text handler does with the text of the elements its selector matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextEdit {
-    /// Remove an inline script whose source mentions a blocked host (the state's `blocked`).
+    /// Remove an inline script whose source mentions a host the state's choices block.
     /// Chunks are held back until the script's last chunk, so a host name split across
     /// chunks is still seen; a script that passes is written back unchanged.
     DropBlockedScript,
@@ -142,21 +145,19 @@ impl PageState {
         Ok(Self(o))
     }
 
-    /// A state with the markup to insert and the hosts to block.
+    /// A state with the markup to insert and the visitor's choices (which decide what is
+    /// blocked).
     ///
     /// # Errors
     /// Only if the runtime refuses to set a property on a fresh object.
-    pub fn new(loaders: &str, noscript: &str, blocked: &[&str]) -> Result<Self, JsValue> {
+    pub fn new(loaders: &str, noscript: &str, choices: Choices) -> Result<Self, JsValue> {
         let o = Object::new();
         Reflect::set(&o, &"seen".into(), &JsValue::FALSE)?;
         Reflect::set(&o, &"loaders".into(), &loaders.into())?;
         Reflect::set(&o, &"noscript".into(), &noscript.into())?;
         Reflect::set(&o, &"buf".into(), &JsString::from(""))?;
-        let list = js_sys::Array::new();
-        for host in blocked {
-            list.push(&JsValue::from_str(host));
-        }
-        Reflect::set(&o, &"blocked".into(), &list)?;
+        Reflect::set(&o, &"analytics".into(), &choices.analytics.into())?;
+        Reflect::set(&o, &"marketing".into(), &choices.marketing.into())?;
         Ok(Self(o))
     }
 }
@@ -169,24 +170,16 @@ fn set(state: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(state, &JsValue::from_str(key), value);
 }
 
-/// True when `text` mentions one of the state's blocked hosts (checked in JavaScript, so the
-/// script's source is never copied into wasm).
-fn mentions_blocked(state: &JsValue, text: &JsString) -> bool {
-    let lower = text.to_lower_case();
-    get(state, "blocked")
-        .dyn_into::<js_sys::Array>()
-        .map(|hosts| {
-            hosts
-                .iter()
-                .any(|h| h.as_string().is_some_and(|h| lower.includes(&h, 0)))
-        })
-        .unwrap_or(false)
+/// The hosts blocked for the page whose state this is.
+fn blocked_for(state: &JsValue) -> Vec<&'static str> {
+    blocked_hosts(Choices {
+        analytics: get(state, "analytics").is_truthy(),
+        marketing: get(state, "marketing").is_truthy(),
+    })
 }
 
-/// True when an inline script's source loads Google's tag.
-fn loads_google_tag(text: &JsString) -> bool {
-    text.includes("googletagmanager.com/gtm.js", 0)
-        || text.includes("googletagmanager.com/gtag/js", 0)
+fn attribute(el: &Element, name: &str) -> Option<String> {
+    el.get_attribute(name).as_string()
 }
 
 thread_local! {
@@ -201,12 +194,9 @@ thread_local! {
     static PREPEND: Closure<dyn Fn(JsValue, Element)> =
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
     static REMOVE_IF_BLOCKED: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
-        let url = el.get_attribute("src");
-        let url = if url.is_null() { el.get_attribute("href") } else { url };
-        if let Ok(url) = url.dyn_into::<JsString>() {
-            if mentions_blocked(&state, &url) {
-                report(el.remove());
-            }
+        let (src, href) = (attribute(&el, "src"), attribute(&el, "href"));
+        if element_is_blocked(src.as_deref(), href.as_deref(), &blocked_for(&state)) {
+            report(el.remove());
         }
     });
     static MARK: Closure<dyn Fn(JsValue, JsValue)> =
@@ -235,7 +225,7 @@ thread_local! {
         }
         let whole_script_in_one_chunk = held.length() == 0;
         set(&state, "buf", &JsString::from(""));
-        if mentions_blocked(&state, &text) {
+        if is_blocked(&String::from(&text), &blocked_for(&state)) {
             report(chunk.remove_chunk());
         } else if !whole_script_in_one_chunk {
             HTML_OPTIONS.with(|o| report(chunk.replace_chunk(&text, o)));
@@ -273,7 +263,7 @@ thread_local! {
         }
     });
     static MARK_INLINE: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
-        if loads_google_tag(&chunk.text()) {
+        if loads_google_tag(&String::from(chunk.text())) {
             set(&state, "seen", &JsValue::TRUE);
         }
     });

@@ -4,27 +4,29 @@
 //! domain: it reads requests, the clock, KV and the origin, asks the domain what to do,
 //! and turns the answers into responses. Every request ends in exactly one log line.
 
-mod banner_cache;
-mod consent_store;
+mod banners;
+mod config;
 mod decision;
+mod error;
 mod html_rewriter;
+mod kv_store;
 mod origin;
-mod page;
+mod platform;
+mod proxy;
 mod respond;
 mod rights;
-mod routes;
-mod settings;
+mod router;
 
 use consent_core::consent::ConsentState;
-use consent_core::consent_cookie::state_from_cookie_header;
+use consent_core::consent_cookie::{state_from_cookie_header, CookieRejection};
+use consent_core::decision_request::is_cross_site;
+use consent_core::failure::Failure;
 use consent_core::i18n::{negotiate, Lang};
 use consent_core::log::{Level, RequestLog};
-use wasm_bindgen::JsValue;
-use web_sys::{Request, Response};
-use worker::{event, Context, Date, Env};
-
-/// Every path under this prefix belongs to the worker (CONTRACT.md, "Routes").
-pub const OWN_PREFIX: &str = "/_consent";
+use consent_core::paths;
+use error::WorkerError;
+use web_sys::{Headers, Request, Response};
+use worker::{event, Context, Env};
 
 /// What the worker knows about the request it is answering.
 #[derive(Debug)]
@@ -41,18 +43,47 @@ pub struct Visit {
     pub host: String,
     /// The request method.
     pub method: String,
+    /// The request's headers, read when needed.
+    pub headers: Headers,
+    /// True for a path under `/_consent` (the worker's own routes).
+    pub is_own_route: bool,
     /// The visitor's language.
     pub lang: Lang,
     /// The decision their signed cookie carries, verified without any KV read.
     pub consent: ConsentState,
     /// Whether the browser sent `Sec-GPC: 1` (Global Privacy Control).
     pub gpc: bool,
-    /// Two-letter country from the platform.
-    pub country: Option<String>,
     /// The request's `Cookie` header, read once.
     pub cookie: Option<String>,
     /// Why the consent cookie, if any, counted as no decision (for the log).
-    pub cookie_rejected: Option<consent_core::consent_cookie::CookieRejection>,
+    pub cookie_rejected: Option<CookieRejection>,
+}
+
+impl Visit {
+    /// A request header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    /// The page's path and query.
+    pub fn path_and_query(&self) -> String {
+        format!("{}{}", self.path, self.search)
+    }
+
+    /// Refuses a state-changing request sent from another site (`Sec-Fetch-Site`, `Origin`).
+    ///
+    /// # Errors
+    /// [`Failure::CrossSite`].
+    pub fn ensure_same_site(&self) -> Result<(), WorkerError> {
+        if is_cross_site(
+            self.header("sec-fetch-site").as_deref(),
+            self.header("origin").as_deref(),
+            &self.host,
+        ) {
+            return Err(Failure::CrossSite.into());
+        }
+        Ok(())
+    }
 }
 
 /// An answer and what the log should say about it.
@@ -79,82 +110,96 @@ impl Served {
         }
     }
 
-    /// A response that reports a failure.
-    pub fn failed(response: Response, error: impl Into<String>) -> Self {
+    /// The same answer, noting the consent state it leaves the visitor in.
+    #[must_use]
+    pub fn leaving(self, consent: &'static str) -> Self {
         Self {
-            response,
-            level: Level::Error,
-            error: Some(error.into()),
-            consent_after: None,
+            consent_after: Some(consent),
+            ..self
+        }
+    }
+
+    /// The same answer, logged as an error with `detail` when there is one: it went out,
+    /// but something behind it failed (a refusal whose record is missing, …).
+    #[must_use]
+    pub fn with_failure(self, detail: Option<String>) -> Self {
+        match detail {
+            None => self,
+            Some(detail) => Self {
+                level: Level::Error,
+                error: Some(detail),
+                ..self
+            },
         }
     }
 }
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let now = now_ms();
-    let config = settings::config(&env, now);
+    let now = platform::now_ms();
+    let config = config::config(&env, now);
+    let visit = read_visit(&request, &config, now);
+    let outcome = if visit.is_own_route {
+        router::handle(&request, &env, &config, &visit).await
+    } else {
+        proxy::serve(&request, &env, &config, &visit).await
+    };
+    let served = match outcome {
+        Ok(served) => served,
+        Err(error) => error::answer(&error, &visit)?,
+    };
+    log_request(&visit, &served, &request);
+    Ok(served.response)
+}
+
+/// Reads what every request needs, once.
+fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64) -> Visit {
     let url = request.url();
     let (path, search, host) = match web_sys::Url::new(&url) {
         Ok(u) => (u.pathname(), u.search(), u.host()),
         Err(_) => ("/".to_owned(), String::new(), String::new()),
     };
     let headers = request.headers();
-    let lang = negotiate(headers.get("accept-language").ok().flatten().as_deref());
-    let cookie = headers.get("cookie").ok().flatten();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let lang = negotiate(header("accept-language").as_deref());
+    let cookie = header("cookie");
     let (consent, cookie_rejected) = state_from_cookie_header(
         cookie.as_deref(),
         config.signing_key.as_ref().map(|k| k.expose()),
         &config.policy_version,
         now,
     );
-    let gpc = headers
-        .get("sec-gpc")
-        .ok()
-        .flatten()
-        .is_some_and(|v| v.trim() == "1");
-    let visit = Visit {
+    let gpc = header("sec-gpc").is_some_and(|v| v.trim() == "1");
+    Visit {
         now,
+        is_own_route: paths::is_own(&path),
         url,
         path,
         search,
         host,
         method: request.method(),
+        headers,
         lang,
         consent,
         gpc,
-        country: request_country(&request),
         cookie,
         cookie_rejected,
-    };
+    }
+}
 
-    let outcome = if visit.path == OWN_PREFIX || visit.path.starts_with("/_consent/") {
-        routes::handle(&request, &env, &config, &visit).await
-    } else {
-        page::serve(&request, &env, &config, &visit).await
-    };
-    let served = match outcome {
-        Ok(served) => served,
-        Err(err) => {
-            let detail = origin::describe(&err);
-            Served::failed(
-                respond::json_error(500, "internal", "Something went wrong on our side.")?,
-                detail,
-            )
-        }
-    };
-
+/// Writes the request's one log line.
+fn log_request(visit: &Visit, served: &Served, request: &Request) {
     let line = RequestLog {
-        received_at: now,
+        received_at: visit.now,
         method: &visit.method,
         url: &visit.url,
         status: served.response.status(),
-        client_ip: headers.get("cf-connecting-ip").ok().flatten().as_deref(),
+        client_ip: visit.header("cf-connecting-ip").as_deref(),
         consent: served
             .consent_after
             .unwrap_or_else(|| visit.consent.log_label()),
-        country: visit.country.as_deref(),
-        duration_ms: now_ms().saturating_sub(now),
+        country: platform::request_country(request).as_deref(),
+        duration_ms: platform::now_ms().saturating_sub(visit.now),
         level: served.level,
         error: served.error.as_deref(),
         cookie_rejected: visit.cookie_rejected.map(|r| r.to_string()).as_deref(),
@@ -164,23 +209,4 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         Level::Error => worker::console_error!("{line}"),
         _ => worker::console_log!("{line}"),
     }
-    Ok(served.response)
-}
-
-/// Milliseconds since the epoch, from the runtime's clock.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn now_ms() -> u64 {
-    // `Date.now()` is a positive whole number of ms well inside u64.
-    Date::now().as_millis()
-}
-
-/// The visitor's country as the platform gives it (`request.cf.country`), if any.
-fn request_country(request: &Request) -> Option<String> {
-    let cf = js_sys::Reflect::get(request, &JsValue::from_str("cf")).ok()?;
-    if cf.is_undefined() || cf.is_null() {
-        return None;
-    }
-    js_sys::Reflect::get(&cf, &JsValue::from_str("country"))
-        .ok()?
-        .as_string()
 }

@@ -1,5 +1,6 @@
 //! Getting the page from the origin: a URL, the route's own origin, or the bundled demo site.
 
+use crate::error::describe;
 use consent_core::config::Origin;
 use futures_util::future::{select, Either};
 use js_sys::Promise;
@@ -71,13 +72,4 @@ pub async fn fetch_from_origin(
         Either::Left((Err(e), _)) => Err(OriginError::Unreachable(describe(&e))),
         Either::Right(((), _)) => Err(OriginError::Timeout),
     }
-}
-
-/// A short description of a JavaScript error, for the log.
-pub fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "unknown error".to_owned())
 }

@@ -1,8 +1,13 @@
-//! The worker's own answers: JSON and HTML pages with safe headers, and the one place that
-//! maps failures to HTTP.
+//! The worker's own successful answers: JSON, pages and redirects with safe headers.
+//! Failures are answered by [`crate::error::answer`] alone.
 
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Response, ResponseInit};
+
+/// `200 OK`.
+pub const OK: u16 = 200;
+/// `303 See Other`: after a form post, the browser goes back with a `GET`.
+pub const SEE_OTHER: u16 = 303;
 
 /// Headers for every answer the worker writes itself (not the origin's pages).
 const OWN_HEADERS: [(&str, &str); 4] = [
@@ -37,59 +42,43 @@ pub fn own(
     Response::new_with_opt_str_and_init(body, &init)
 }
 
-/// A JSON answer.
+/// A `200` JSON answer, with `extra` headers.
 ///
 /// # Errors
 /// As [`own`].
-pub fn json(status: u16, value: &serde_json::Value) -> Result<Response, JsValue> {
+pub fn json(body: &str, extra: &[(&str, &str)]) -> Result<Response, JsValue> {
+    own(OK, "application/json; charset=utf-8", body, extra)
+}
+
+/// A `200` HTML page.
+///
+/// # Errors
+/// As [`own`].
+pub fn html(page: &str) -> Result<Response, JsValue> {
+    own(OK, "text/html; charset=utf-8", page, &[])
+}
+
+/// A `303` to `location` (a same-site path).
+///
+/// # Errors
+/// As [`own`].
+pub fn see_other(location: &str) -> Result<Response, JsValue> {
     own(
-        status,
-        "application/json; charset=utf-8",
-        &value.to_string(),
-        &[],
+        SEE_OTHER,
+        "text/plain; charset=utf-8",
+        "",
+        &[("location", location)],
     )
 }
 
-/// A JSON error: `{"error": code, "message": message}`.
+/// Appends every `Set-Cookie` value to `response`.
 ///
 /// # Errors
 /// As [`own`].
-pub fn json_error(status: u16, code: &str, message: &str) -> Result<Response, JsValue> {
-    json(
-        status,
-        &serde_json::json!({ "error": code, "message": message }),
-    )
-}
-
-/// An HTML page.
-///
-/// # Errors
-/// As [`own`].
-pub fn html(status: u16, page: &str) -> Result<Response, JsValue> {
-    own(status, "text/html; charset=utf-8", page, &[])
-}
-
-/// A `403` for a state-changing request from another site (`Sec-Fetch-Site`, `Origin`), or
-/// `None` when it comes from this one.
-///
-/// # Errors
-/// As [`own`].
-pub fn refuse_cross_site(
-    headers: &web_sys::Headers,
-    host: &str,
-    message: &str,
-) -> Result<Option<crate::Served>, JsValue> {
-    let header = |name: &str| headers.get(name).ok().flatten();
-    if consent_core::decision_request::is_cross_site(
-        header("sec-fetch-site").as_deref(),
-        header("origin").as_deref(),
-        host,
-    ) {
-        return Ok(Some(crate::Served::ok(json_error(
-            403,
-            "cross_site",
-            message,
-        )?)));
+pub fn with_cookies(response: Response, cookies: &[String]) -> Result<Response, JsValue> {
+    let headers = response.headers();
+    for cookie in cookies {
+        headers.append("set-cookie", cookie)?;
     }
-    Ok(None)
+    Ok(response)
 }

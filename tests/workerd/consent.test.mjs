@@ -276,16 +276,22 @@ test('page views cost no KV operation: pages work without the KV binding at all'
 test('when KV fails: a consent is not granted (503, banner stays); a refusal still takes effect', async () => {
   const noKv = await startWorker({ origin: origin.url, kv: false });
   try {
-    const consent = await postForm(noKv, { action: 'accept_all', return_to: '/page' }, { 'accept-language': 'en' });
+    // A browser submitting the form without script asks for a page; the banner's fetch, JSON.
+    const consent = await postForm(noKv, { action: 'accept_all', return_to: '/page' }, { 'accept-language': 'en', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     assert.equal(consent.status, 503);
-    assert.match(await consent.text(), /Your choice was not saved/);
+    assert.equal(consent.headers.get('retry-after'), '5');
+    assert.match(await consent.text(), /Your choice was not saved[\s\S]*href="\/page">Back to the page</);
+    const viaFetch = await postForm(noKv, { action: 'accept_all', return_to: '/page' }, { 'accept-language': 'es' });
+    assert.equal(viaFetch.status, 503);
+    assert.deepEqual(Object.keys(await viaFetch.json()), ['error', 'message']);
+    assert.equal(consentCookie(viaFetch), undefined, 'no proof, no consent');
     assert.equal(consentCookie(consent), undefined, 'no proof, no consent');
     const refusal = await postForm(noKv, { action: 'reject_all', return_to: '/page' });
     assert.equal(refusal.status, 303);
     const cookie = consentCookie(refusal);
     assert.equal((await (await noKv.fetch('/_consent/state', { headers: { cookie } })).json()).analytics, false);
     const errors = noKv.jsonLogs().filter((l) => l.msg === 'request' && l.level === 'error');
-    assert.equal(errors.length, 2);
+    assert.equal(errors.length, 3);
     for (const line of errors) assert.match(line.error, /^consent [0-9a-f]{32}: /);
   } finally {
     await noKv.close();

@@ -5,8 +5,9 @@
 //! but never moves the page (no layout shift). Reject sits beside Accept with the same size
 //! and colours (COMPLIANCE.md rule 3); the category boxes are never pre-ticked (rule 4).
 
+use crate::html::escape_html;
 use crate::i18n::Lang;
-use crate::inject::escape_html;
+use crate::paths;
 use sha2::{Digest, Sha256};
 
 /// What the banner depends on besides the page it is shown on.
@@ -86,8 +87,9 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
         concat!(
             r#"<div id="sivo-cb" data-consent-banner role="region" aria-labelledby="sivo-cb-title" lang="{lang}">"#,
             r#"<style nonce="{{nonce}}">{style}</style>"#,
-            r#"<form method="post" action="/_consent"><input type="hidden" name="return_to" value="{{return_to}}"#
+            r#"<form method="post" action="{decide}"><input type="hidden" name="return_to" value="{{return_to}}"#
         ),
+        decide = paths::DECIDE,
         lang = variant.lang.tag(),
         style = STYLE,
     );
@@ -105,7 +107,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
     };
     let tail = format!(
         concat!(
-            r#""><h2 id="sivo-cb-title">{title}</h2><p>{text} <a href="/_consent/cookies">{policy}</a></p>"#,
+            r#""><h2 id="sivo-cb-title">{title}</h2><p>{text} <a href="{cookies}">{policy}</a></p>"#,
             r#"<div class="sivo-row"><button type="submit" class="sivo-choice" name="action" value="reject_all">{reject}</button>"#,
             r#"<button type="submit" class="sivo-choice" name="action" value="accept_all">{accept}</button></div>"#,
             r#"<details><summary>{customise}</summary><fieldset><legend>{legend}</legend>"#,
@@ -115,6 +117,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
             r#"<button type="submit" class="sivo-save" name="action" value="save">{save}</button></details>"#,
             r#"</form><script nonce="{{nonce}}">{script}</script></div>"#
         ),
+        cookies = paths::COOKIES,
         title = e(t.banner_title),
         text = e(t.banner_text),
         policy = e(t.cookie_policy),

@@ -90,6 +90,32 @@ pub struct Config {
     pub problems: Vec<ConfigProblem>,
 }
 
+impl Config {
+    /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
+    /// origin's address.
+    #[must_use]
+    pub fn health(&self) -> serde_json::Value {
+        let origin = match &self.origin {
+            Origin::Demo => "demo",
+            Origin::Route => "route",
+            Origin::Url(_) => "url",
+        };
+        let degraded = self.problems.iter().any(|p| p.severity == Severity::Error);
+        serde_json::json!({
+            "status": if degraded { "degraded" } else { "ok" },
+            "origin": origin,
+            "development": self.origin.is_development(),
+            "ga4": self.ga4_measurement_id.is_some(),
+            "gtm": self.gtm_container_id.is_some(),
+            "policy_version": self.policy_version,
+            "consent_max_age_days": self.consent_max_age_days,
+            "record_retention_days": self.record_retention_days,
+            "consent_recording": self.signing_key.is_some() && self.record_key.is_some(),
+            "problems": self.problems,
+        })
+    }
+}
+
 /// The default of `POLICY_VERSION`.
 pub const DEFAULT_POLICY_VERSION: &str = "1";
 /// The default of `CONSENT_MAX_AGE_DAYS`: 12 months, AEPD's "ask again" horizon.

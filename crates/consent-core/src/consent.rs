@@ -100,7 +100,7 @@ impl Choices {
 /// How a decision was given (COMPLIANCE.md rule 11: "how").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Method {
+pub enum DecisionMethod {
     /// The banner's "Accept all".
     AcceptAll,
     /// The banner's "Reject all".
@@ -169,6 +169,23 @@ impl ConsentState {
         }
     }
 
+    /// `GET /_consent/state`: `{"decided": false}`, or the decision with RFC 3339 times.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            ConsentState::Undecided => serde_json::json!({ "decided": false }),
+            ConsentState::Decided(d) => serde_json::json!({
+                "decided": true,
+                "id": d.id,
+                "analytics": d.choices.analytics,
+                "marketing": d.choices.marketing,
+                "policy_version": d.policy_version,
+                "given_at": crate::clock::rfc3339(d.given_at),
+                "expires_at": crate::clock::rfc3339(d.expires_at),
+            }),
+        }
+    }
+
     /// The `consent` field of the log line: `undecided`, `rejected`, `analytics`,
     /// `marketing` or `all`.
     #[must_use]
@@ -232,6 +249,17 @@ mod tests {
             0,
             1,
         );
-        assert_eq!(ConsentState::Decided(d).log_label(), "analytics");
+        let state = ConsentState::Decided(d);
+        assert_eq!(state.log_label(), "analytics");
+        assert_eq!(
+            ConsentState::Undecided.to_json().to_string(),
+            r#"{"decided":false}"#
+        );
+        let json = state.to_json();
+        assert_eq!(json["given_at"], "1970-01-01T00:00:00Z");
+        assert_eq!(
+            (json["analytics"].as_bool(), json["marketing"].as_bool()),
+            (Some(true), Some(false))
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Anything malformed is refused as a whole, so nothing is written for it: an unknown
 //! field, a repeated one, a value other than the ones the banner sends.
 
-use crate::consent::{Choices, Method};
+use crate::consent::{Choices, DecisionMethod};
 use serde::Deserialize;
 
 /// Bodies over this size are refused with `413` (CONTRACT.md).
@@ -18,11 +18,25 @@ pub struct DecisionRequest {
     /// The choices to record, after Global Privacy Control was applied.
     pub choices: Choices,
     /// How the decision was given.
-    pub method: Method,
+    pub method: DecisionMethod,
     /// Where to send the browser back to (form posts only): a same-origin path.
     pub return_to: Option<String>,
     /// True when the browser's `Sec-GPC: 1` turned a requested marketing consent into a refusal.
     pub gpc_refused_marketing: bool,
+}
+
+impl DecisionRequest {
+    /// True when the answer is a redirect back to the page (a form), not JSON (the API).
+    #[must_use]
+    pub fn answered_with_redirect(&self) -> bool {
+        self.method != DecisionMethod::Api
+    }
+
+    /// The same-site page the browser goes back to after a form decision.
+    #[must_use]
+    pub fn redirect_target(&self) -> &str {
+        self.return_to.as_deref().unwrap_or("/")
+    }
 }
 
 /// Why a decision request is refused.
@@ -51,6 +65,18 @@ pub enum BodyKind {
     Form,
     /// `application/json`: `{"analytics": bool, "marketing": bool}`.
     Json,
+}
+
+/// Refuses a body whose declared `Content-Length` is over [`MAX_BODY_BYTES`] before a byte
+/// of it is read. (A chunked body has none: the reader stops at the limit instead.)
+///
+/// # Errors
+/// [`BadDecision::TooLarge`].
+pub fn check_declared_length(content_length: Option<&str>) -> Result<(), BadDecision> {
+    match content_length.and_then(|l| l.trim().parse::<usize>().ok()) {
+        Some(length) if length > MAX_BODY_BYTES => Err(BadDecision::TooLarge),
+        _ => Ok(()),
+    }
 }
 
 /// The body kind of a `Content-Type`.
@@ -101,7 +127,7 @@ pub fn parse_decision(
     })
 }
 
-fn parse_form(body: &[u8]) -> Result<(Choices, Method, Option<String>), BadDecision> {
+fn parse_form(body: &[u8]) -> Result<(Choices, DecisionMethod, Option<String>), BadDecision> {
     std::str::from_utf8(body).map_err(|_| malformed("the form is not UTF-8"))?;
     let mut action = None;
     let mut analytics = None;
@@ -137,12 +163,12 @@ fn parse_form(body: &[u8]) -> Result<(Choices, Method, Option<String>), BadDecis
     };
     // Checkboxes are sent whichever button is pressed: they count only for "save".
     let (choices, method) = match (action.as_deref(), from_preferences) {
-        (Some("accept_all"), false) => (Choices::ALL, Method::AcceptAll),
-        (Some("accept_all"), true) => (Choices::ALL, Method::Preferences),
-        (Some("reject_all"), false) => (Choices::NONE, Method::RejectAll),
-        (Some("reject_all"), true) => (Choices::NONE, Method::Withdraw),
-        (Some("save"), false) => (ticked, Method::Save),
-        (Some("save"), true) => (ticked, Method::Preferences),
+        (Some("accept_all"), false) => (Choices::ALL, DecisionMethod::AcceptAll),
+        (Some("accept_all"), true) => (Choices::ALL, DecisionMethod::Preferences),
+        (Some("reject_all"), false) => (Choices::NONE, DecisionMethod::RejectAll),
+        (Some("reject_all"), true) => (Choices::NONE, DecisionMethod::Withdraw),
+        (Some("save"), false) => (ticked, DecisionMethod::Save),
+        (Some("save"), true) => (ticked, DecisionMethod::Preferences),
         (None, _) => return Err(malformed("action is missing")),
         (Some(_), _) => return Err(malformed("action must be accept_all, reject_all or save")),
     };
@@ -161,7 +187,7 @@ struct JsonDecision {
     marketing: bool,
 }
 
-fn parse_json(body: &[u8]) -> Result<(Choices, Method, Option<String>), BadDecision> {
+fn parse_json(body: &[u8]) -> Result<(Choices, DecisionMethod, Option<String>), BadDecision> {
     let d: JsonDecision = serde_json::from_slice(body).map_err(|e| {
         malformed(format!(
             "expected {{\"analytics\": bool, \"marketing\": bool}}: {e}"
@@ -172,7 +198,7 @@ fn parse_json(body: &[u8]) -> Result<(Choices, Method, Option<String>), BadDecis
             analytics: d.analytics,
             marketing: d.marketing,
         },
-        Method::Api,
+        DecisionMethod::Api,
         None,
     ))
 }
@@ -227,12 +253,12 @@ mod tests {
         let accept = form("action=accept_all&return_to=%2Fprecios").unwrap();
         assert_eq!(
             (accept.choices, accept.method, accept.return_to.as_deref()),
-            (Choices::ALL, Method::AcceptAll, Some("/precios"))
+            (Choices::ALL, DecisionMethod::AcceptAll, Some("/precios"))
         );
         let reject = form("action=reject_all&analytics=on").unwrap();
         assert_eq!(
             (reject.choices, reject.method),
-            (Choices::NONE, Method::RejectAll),
+            (Choices::NONE, DecisionMethod::RejectAll),
             "ticks do not count for reject"
         );
         let save = form("analytics=on&action=save").unwrap();
@@ -243,7 +269,7 @@ mod tests {
                     analytics: true,
                     marketing: false
                 },
-                Method::Save
+                DecisionMethod::Save
             )
         );
         let none = form("action=save").unwrap();
@@ -260,11 +286,11 @@ mod tests {
             form("action=save&marketing=on&via=preferences")
                 .unwrap()
                 .method,
-            Method::Preferences
+            DecisionMethod::Preferences
         );
         assert_eq!(
             form("action=reject_all&via=preferences").unwrap().method,
-            Method::Withdraw
+            DecisionMethod::Withdraw
         );
     }
 
@@ -283,7 +309,7 @@ mod tests {
                     analytics: true,
                     marketing: false
                 },
-                Method::Api,
+                DecisionMethod::Api,
                 None
             )
         );

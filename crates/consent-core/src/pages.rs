@@ -3,8 +3,10 @@
 use crate::clock::rfc3339;
 use crate::consent::ConsentState;
 use crate::cookie_inventory::{Category, INVENTORY};
+use crate::failure::Failure;
+use crate::html::escape_html;
 use crate::i18n::Lang;
-use crate::inject::escape_html;
+use crate::paths;
 
 /// The shared stylesheet of the worker's pages: plain, readable, WCAG AA contrast.
 const PAGE_CSS: &str = concat!(
@@ -30,23 +32,20 @@ pub fn page(lang: Lang, title: &str, body_html: &str) -> String {
     )
 }
 
-/// The page shown when the origin cannot be reached (`502`) or is too slow (`504`).
+/// The page that reports `failure` (a browser that navigated gets this rather than JSON).
 #[must_use]
-pub fn origin_unavailable(lang: Lang, timed_out: bool) -> String {
-    let t = lang.texts();
-    let detail = if timed_out {
-        t.origin_timeout
-    } else {
-        t.origin_down
-    };
+pub fn error_page(lang: Lang, failure: &Failure) -> String {
+    let (href, link) = failure.way_on(lang);
+    let title = failure.title(lang);
     page(
         lang,
-        t.origin_title,
+        title,
         &format!(
-            "<h1>{}</h1><div class=\"card\"><p>{}</p><p><a class=\"button\" href=\"\">{}</a></p></div>",
-            escape_html(t.origin_title),
-            escape_html(detail),
-            escape_html(t.try_again)
+            "<h1>{}</h1><div class=\"card\" role=\"alert\"><p>{}</p><p><a class=\"button\" href=\"{}\">{}</a></p></div>",
+            escape_html(title),
+            escape_html(failure.message(lang)),
+            escape_html(href),
+            escape_html(link)
         ),
     )
 }
@@ -61,9 +60,6 @@ pub enum Notice {
     /// The records were erased.
     Erased,
 }
-
-/// Where the preferences page's forms send the browser back to.
-pub const PREFERENCES_SAVED: &str = "/_consent/preferences?saved";
 
 /// `GET /_consent/preferences`: the current decision, a form to change or withdraw it
 /// (plain HTML forms: works without JavaScript), the download of the visitor's records and
@@ -125,7 +121,7 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
     };
     body.push_str(&format!(
         concat!(
-            r#"<form class="card" method="post" action="/_consent"><h2>{change}</h2>"#,
+            r#"<form class="card" method="post" action="{decide}"><h2>{change}</h2>"#,
             r#"<input type="hidden" name="via" value="preferences"><input type="hidden" name="return_to" value="{back}">"#,
             r#"<p><label><input type="checkbox" checked disabled> {necessary} ({always})</label></p>"#,
             r#"<p><label><input type="checkbox" name="analytics"{a}> {analytics}</label><br><small>{analytics_text}</small></p>"#,
@@ -135,7 +131,8 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
             r#"<button type="submit" class="secondary" name="action" value="accept_all">{accept}</button></p></form>"#
         ),
         change = e(t.prefs_change),
-        back = PREFERENCES_SAVED,
+        decide = paths::DECIDE,
+        back = paths::PREFERENCES_SAVED,
         necessary = e(t.necessary_title),
         always = e(t.always_on),
         a = checked(choices.analytics),
@@ -149,20 +146,23 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
     ));
     if matches!(state, ConsentState::Decided(_)) {
         body.push_str(&format!(
-            r#"<div class="card"><h2>{}</h2><p>{}</p><p><a href="/_consent/records" download>{}</a></p></div>"#,
+            r#"<div class="card"><h2>{}</h2><p>{}</p><p><a href="{}" download>{}</a></p></div>"#,
             e(t.access_title),
             e(t.access_text),
+            paths::RECORDS,
             e(t.access_link)
         ));
         body.push_str(&format!(
-            r#"<form class="card" method="post" action="/_consent/records"><h2>{}</h2><p>{}</p><input type="hidden" name="action" value="erase"><button type="submit" class="secondary">{}</button></form>"#,
+            r#"<form class="card" method="post" action="{}"><h2>{}</h2><p>{}</p><input type="hidden" name="action" value="erase"><button type="submit" class="secondary">{}</button></form>"#,
+            paths::RECORDS,
             e(t.erase_title),
             e(t.erase_text),
             e(t.erase_button)
         ));
     }
     body.push_str(&format!(
-        r#"<p><a href="/_consent/cookies">{}</a> · <a href="/">SIVO</a></p>"#,
+        r#"<p><a href="{}">{}</a> · <a href="/">SIVO</a></p>"#,
+        paths::COOKIES,
         e(t.cookie_policy)
     ));
     page(lang, t.prefs_title, &body)
@@ -200,7 +200,7 @@ pub fn cookie_policy_page(lang: Lang) -> String {
             "<h1>{title}</h1><p>{intro}</p><div class=\"card\" style=\"overflow-x:auto\"><table><thead><tr>",
             "<th scope=\"col\">{name}</th><th scope=\"col\">{provider}</th><th scope=\"col\">{category}</th><th scope=\"col\">{purpose}</th><th scope=\"col\">{lifetime}</th><th scope=\"col\">{party}</th>",
             "</tr></thead><tbody>{rows}</tbody></table></div><p>{transfers}</p><p>{withdraw}</p>",
-            "<p><a class=\"button\" href=\"/_consent/preferences\">{settings}</a></p>"
+            "<p><a class=\"button\" href=\"{preferences}\">{settings}</a></p>"
         ),
         title = e(t.policy_title),
         intro = e(t.policy_intro),
@@ -213,6 +213,7 @@ pub fn cookie_policy_page(lang: Lang) -> String {
         rows = rows,
         transfers = e(t.policy_transfers),
         withdraw = e(t.policy_withdraw),
+        preferences = paths::PREFERENCES,
         settings = e(t.settings_link),
     );
     page(lang, t.policy_title, &body)
@@ -285,12 +286,22 @@ mod tests {
     }
 
     #[test]
-    fn the_origin_error_page_is_a_whole_page_in_the_visitors_language() {
-        let es = origin_unavailable(Lang::Es, false);
+    fn an_error_page_is_a_whole_page_in_the_visitors_language() {
+        let es = error_page(Lang::Es, &Failure::OriginUnreachable("refused".into()));
         assert!(es.starts_with("<!doctype html><html lang=\"es\">"));
         assert!(es.contains(Lang::Es.texts().origin_down) && es.ends_with("</html>"));
-        let en = origin_unavailable(Lang::En, true);
+        assert!(!es.contains("refused"), "the detail stays in the log");
+        let en = error_page(Lang::En, &Failure::OriginTimeout);
         assert!(en.contains(Lang::En.texts().origin_timeout));
+        let failed = error_page(
+            Lang::En,
+            &Failure::NotRecorded {
+                detail: "x".into(),
+                back: "/a\"b".into(),
+            },
+        );
+        assert!(failed.contains("<h1>Your choice was not saved</h1>"));
+        assert!(failed.contains(r#"href="/a&quot;b">Back to the page</a>"#));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!   one day's decisions, 1,000 per page.
 
 use crate::clock::{day, rfc3339, EpochMillis, DAY_MS};
-use crate::consent::{Choices, ConsentId, Method};
+use crate::consent::{Choices, ConsentId, DecisionMethod};
 use crate::i18n::Lang;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -40,7 +40,7 @@ pub struct ProofRecord {
     /// What was chosen; necessary cookies are always on and need no consent.
     pub choices: Choices,
     /// How it was given.
-    pub method: Method,
+    pub method: DecisionMethod,
     /// `POLICY_VERSION` in force.
     pub policy_version: String,
     /// SHA-256 of the exact banner HTML (text, style and script) shown in this language.
@@ -96,7 +96,7 @@ impl ProofRecord {
     pub fn new(
         id: ConsentId,
         choices: Choices,
-        method: Method,
+        method: DecisionMethod,
         policy_version: &str,
         gpc_refused_marketing: bool,
         now: EpochMillis,
@@ -160,7 +160,7 @@ pub struct StatsMetadata {
     /// Marketing accepted.
     pub marketing: bool,
     /// How.
-    pub method: Method,
+    pub method: DecisionMethod,
     /// Under which policy version.
     pub policy_version: String,
     /// Country, if known.
@@ -296,7 +296,7 @@ mod tests {
                 analytics: true,
                 marketing: false,
             },
-            Method::Save,
+            DecisionMethod::Save,
             "2026-11",
             true,
             NOW,

@@ -197,6 +197,30 @@ pub struct Texts {
     pub cat_analytics: &'static str,
     /// Category name.
     pub cat_marketing: &'static str,
+    /// Title of a page that reports a refused or failed request.
+    pub error_title: &'static str,
+    /// Link back to the home page.
+    pub back_home: &'static str,
+    /// No such route.
+    pub err_not_found: &'static str,
+    /// A route called with a method it does not take.
+    pub err_method: &'static str,
+    /// A state-changing request from another site.
+    pub err_cross_site: &'static str,
+    /// A body over 4 KiB.
+    pub err_too_large: &'static str,
+    /// A body the contract does not describe.
+    pub err_bad_request: &'static str,
+    /// Neither a form nor JSON.
+    pub err_media_type: &'static str,
+    /// The site's consent keys are missing.
+    pub err_not_configured: &'static str,
+    /// Records asked for without a valid consent cookie.
+    pub err_no_cookie: &'static str,
+    /// Storage or randomness failed.
+    pub err_unavailable: &'static str,
+    /// An unexpected failure.
+    pub err_internal: &'static str,
 }
 
 #[cfg(test)]

@@ -1,12 +1,11 @@
 //! The HTML the worker adds to a page. Built from constants, so each variant is rendered
 //! once per isolate and reused.
 
+use crate::html::escape_html;
 use crate::i18n::Lang;
+use crate::paths;
 
-/// The route of the preferences page, linked from every page (COMPLIANCE.md rule 8).
-pub const PREFERENCES_PATH: &str = "/_consent/preferences";
-
-/// The persistent "cookie settings" link, appended just before `</body>`. A fixed element:
+/// The persistent "cookie settings" link to the preferences page (COMPLIANCE.md rule 8), appended just before `</body>`. A fixed element:
 /// it never moves the page's layout.
 #[must_use]
 pub fn settings_link(lang: Lang) -> String {
@@ -17,27 +16,10 @@ pub fn settings_link(lang: Lang) -> String {
             r#"font:14px/1.4 system-ui,sans-serif;background:#fff;color:#1a1a2e;"#,
             r#"border:1px solid #767676;border-radius:6px;padding:6px 10px;text-decoration:underline">{text}</a>"#
         ),
-        path = PREFERENCES_PATH,
+        path = paths::PREFERENCES,
         tag = lang.tag(),
         text = escape_html(lang.texts().settings_link),
     )
-}
-
-/// Escapes text for HTML element content and double-quoted attribute values.
-#[must_use]
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -52,13 +34,5 @@ mod tests {
         let es = settings_link(Lang::Es);
         assert!(es.contains(">Configuración de cookies</a>") && es.contains(r#"lang="es""#));
         assert!(en.contains("position:fixed"), "must not move the page");
-    }
-
-    #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            escape_html(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 }

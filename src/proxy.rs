@@ -1,28 +1,29 @@
-//! Every request that is not the worker's own: fetched from the origin, stripped of the
+//! Proxying the site: every request that is not the worker's own: fetched from the origin, stripped of the
 //! analytics cookies the visitor has not allowed, and, when it is an HTML page, rewritten as
 //! it streams: banner, settings link, Consent Mode and tags, or the removal of the origin's
 //! own Google tags.
 
-use crate::banner_cache::banner;
+use crate::banners::banner;
+use crate::error::WorkerError;
 use crate::html_rewriter::{Edit, HtmlRewriter, PageState, TextEdit};
 use crate::origin::{fetch_from_origin, OriginError};
-use crate::{respond, Served, Visit};
+use crate::{Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::{Choices, ConsentState};
 use consent_core::cookie_inventory::{allowed, filter_cookie_header, set_cookie_name};
+use consent_core::failure::Failure;
 use consent_core::gating::{
     consent_mode_script, extend_csp, gtm_noscript, nonce_from_random, plan, tag_loaders, PagePlan,
-    Tags,
+    Tags, OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
 };
 use consent_core::i18n::Lang;
-use consent_core::inject::settings_link;
-use consent_core::pages::origin_unavailable;
 use consent_core::rewrite::{
     treatment, ResponseHead, Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, REWRITTEN_CACHE_CONTROL,
     REWRITTEN_VARY,
 };
-use js_sys::{Array, Function, JsString, Reflect};
+use consent_core::settings_link::settings_link;
+use js_sys::{Array, Function, Reflect};
 use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, Response, ResponseInit};
@@ -36,26 +37,30 @@ thread_local! {
 /// Serves a page from the origin.
 ///
 /// # Errors
-/// Only when the runtime cannot build a response.
+/// The origin unreachable or too slow ([`Failure::OriginUnreachable`],
+/// [`Failure::OriginTimeout`]), or the runtime failing.
 pub async fn serve(
     request: &Request,
     env: &Env,
     config: &Config,
     visit: &Visit,
-) -> Result<Served, JsValue> {
+) -> Result<Served, WorkerError> {
     let choices = visit.consent.choices();
     let outbound = without_disallowed_cookies(request, visit.cookie.as_deref(), choices)?;
-    let response = match fetch_from_origin(
+    let response = fetch_from_origin(
         env,
         &config.origin,
         outbound.as_ref().unwrap_or(request),
-        &format!("{}{}", visit.path, visit.search),
+        &visit.path_and_query(),
     )
     .await
-    {
-        Ok(response) => response,
-        Err(err) => return origin_failure(visit.lang, &err),
-    };
+    .map_err(|e| match e {
+        OriginError::Timeout => Failure::OriginTimeout,
+        OriginError::Unreachable(why) => Failure::OriginUnreachable(why),
+        OriginError::Misconfigured(why) => {
+            Failure::OriginUnreachable(format!("misconfigured: {why}"))
+        }
+    })?;
     let response = without_disallowed_set_cookies(response, choices)?;
     let headers = response.headers();
     let content_type = headers.get("content-type").ok().flatten();
@@ -68,20 +73,8 @@ pub async fn serve(
     };
     match treatment(&head) {
         Treatment::PassThrough => Ok(Served::ok(response)),
-        Treatment::Rewrite => rewrite(&response, visit, config).map(Served::ok),
+        Treatment::Rewrite => Ok(Served::ok(rewrite(&response, visit, config)?)),
     }
-}
-
-fn origin_failure(lang: Lang, err: &OriginError) -> Result<Served, JsValue> {
-    let (status, timed_out, detail) = match err {
-        OriginError::Timeout => (504, true, "origin timed out".to_owned()),
-        OriginError::Unreachable(why) => (502, false, format!("origin unreachable: {why}")),
-        OriginError::Misconfigured(why) => (502, false, format!("origin misconfigured: {why}")),
-    };
-    Ok(Served::failed(
-        respond::html(status, &origin_unavailable(lang, timed_out))?,
-        detail,
-    ))
 }
 
 /// The request to send the origin, when it must differ from the visitor's: analytics
@@ -186,7 +179,7 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     });
-    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan)?;
+    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?;
     let mut banner_html = None;
     if let Some(nonce) = &nonce {
         if page_plan.injects_tags() {
@@ -197,9 +190,8 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
                 lang,
                 gpc: visit.gpc,
             };
-            let path = format!("{}{}", visit.path, visit.search);
             banner_html = Some(JsValue::from(
-                banner(variant).render(&path, &JsString::from(nonce.as_str())),
+                banner(variant).render(&visit.path_and_query(), nonce),
             ));
         }
     }
@@ -212,31 +204,20 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
 }
 
 /// Removes what the origin wrote itself that the visitor has not allowed: tags, preconnects,
-/// pixels, GTM's noscript frame, and inline scripts that load them. The selectors match only
-/// such elements, so the runtime calls into wasm for nothing else.
+/// pixels, GTM's noscript frame, and inline scripts that load them. The selectors and the
+/// matching are the domain's (`consent_core::gating`).
 fn strip_blocked(
-    mut rewriter: HtmlRewriter,
+    rewriter: HtmlRewriter,
     page_plan: &PagePlan,
+    choices: Choices,
 ) -> Result<HtmlRewriter, JsValue> {
     if page_plan.blocked.is_empty() {
         return Ok(rewriter);
     }
-    // Four plain selectors, the host checked in the handler: the runtime tests each element
-    // against four tag names instead of twenty attribute-substring selectors (measured: the
-    // substring selectors cost 30% of throughput on a 1 MB page), and calls into wasm only for
-    // the page's few external scripts, links, images and frames.
-    let state = PageState::new("", "", &page_plan.blocked)?;
-    rewriter = rewriter.on(
-        "script[src], link[href], img[src], iframe[src]",
-        Edit::RemoveIfBlocked,
-        state.as_value(),
-    )?;
-    // noscript content is raw text to the parser, like a script's: GTM's iframe hides there.
-    rewriter.on_text(
-        "script:not([src]), noscript",
-        TextEdit::DropBlockedScript,
-        &state,
-    )
+    let state = PageState::new("", "", choices)?;
+    rewriter
+        .on(STRIP_ELEMENTS, Edit::RemoveIfBlocked, state.as_value())?
+        .on_text(STRIP_INLINE, TextEdit::DropBlockedScript, &state)
 }
 
 /// Consent Mode first in `<head>`; the tags at its end, unless the origin loads its own.
@@ -251,16 +232,15 @@ fn add_tags(
         .as_deref()
         .map(gtm_noscript)
         .unwrap_or_default();
-    let state = PageState::new(&tag_loaders(page_plan, nonce), &noscript, &[])?;
-    let own_tags = r#"script[src*="googletagmanager.com/gtag/js"], script[src*="googletagmanager.com/gtm.js"]"#;
+    let state = PageState::new(&tag_loaders(page_plan, nonce), &noscript, choices)?;
     let mut rewriter = rewriter
         .on(
             "head",
             Edit::PrependHtml,
             &JsValue::from_str(&consent_mode_script(choices, nonce)),
         )?
-        .on(own_tags, Edit::MarkOwnTag, state.as_value())?
-        .on_text("head script:not([src])", TextEdit::MarkOwnInlineTag, &state)?
+        .on(OWN_TAG_ELEMENTS, Edit::MarkOwnTag, state.as_value())?
+        .on_text(OWN_TAG_INLINE, TextEdit::MarkOwnInlineTag, &state)?
         .on("head", Edit::LoadersBeforeEnd, state.as_value())?;
     if !noscript.is_empty() {
         rewriter = rewriter.on("body", Edit::NoscriptUnlessOwnTag, state.as_value())?;

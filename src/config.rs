@@ -1,4 +1,5 @@
-//! The configuration, read from the environment once per isolate.
+//! The configuration, read from the environment once per isolate and checked by the
+//! domain (`consent_core::config`).
 
 use consent_core::config::{parse_config, Config};
 use consent_core::log::{event_line, Level};

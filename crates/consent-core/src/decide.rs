@@ -1,0 +1,375 @@
+//! The use case "a visitor decides": which consent id the decision continues, the proof
+//! record, the rule "no proof, no consent", and the cookies the answer sets. The worker only
+//! reads the request and writes the answer.
+
+use crate::clock::EpochMillis;
+use crate::config::Config;
+use crate::consent::{ConsentId, ConsentState, Decision};
+use crate::consent_cookie::{cookie_names, set_cookie};
+use crate::cookie_inventory::expire_disallowed;
+use crate::decision_request::DecisionRequest;
+use crate::failure::Failure;
+use crate::i18n::Lang;
+use crate::record::{ProofRecord, RecordContext};
+use crate::record_store::append;
+use crate::store::KeyValueStore;
+
+/// The worker's version, sealed into each record beside the banner's hash.
+pub const WORKER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the request tells about the visitor and where they decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Visitor<'a> {
+    /// The language the banner was shown in.
+    pub lang: Lang,
+    /// Two-letter country from the platform.
+    pub country: Option<&'a str>,
+    /// The path the request was sent to (the decision's page when the form names none).
+    pub request_path: &'a str,
+    /// The `Sec-GPC` header.
+    pub sec_gpc: Option<&'a str>,
+    /// The client IP as the platform gives it (truncated before it is kept).
+    pub client_ip: Option<&'a str>,
+    /// `User-Agent`.
+    pub user_agent: Option<&'a str>,
+    /// The request's host, for expiring cookies on every domain variant.
+    pub host: &'a str,
+    /// The request's `Cookie` header.
+    pub cookie_header: Option<&'a str>,
+}
+
+/// Everything a decision needs.
+#[derive(Debug)]
+pub struct DecideInput<'a> {
+    /// What the visitor asked for.
+    pub wanted: &'a DecisionRequest,
+    /// The decision their cookie carries now.
+    pub current: &'a ConsentState,
+    /// Who and where.
+    pub visitor: Visitor<'a>,
+    /// SHA-256 of the banner the visitor was shown.
+    pub banner_sha256: &'a str,
+    /// Now.
+    pub now: EpochMillis,
+    /// 28 random bytes: a fresh consent id (16) and the record's nonce (12).
+    pub random: [u8; 28],
+}
+
+/// A decision taken.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The decision now in force.
+    pub decision: Decision,
+    /// The `Set-Cookie` values of the answer: the consent cookie, then the expiry of every
+    /// cookie the decision no longer allows (COMPLIANCE.md rule 9).
+    pub set_cookies: Vec<String>,
+    /// A refusal whose record could not be stored still takes effect; this says why the
+    /// record is missing, for the log.
+    pub record_error: Option<String>,
+}
+
+/// The consent id a new decision is recorded under: a change of mind continues the chain
+/// of the visitor's current decision; otherwise a fresh id.
+#[must_use]
+pub fn continued_id(current: &ConsentState, fresh: [u8; 16]) -> ConsentId {
+    match current {
+        ConsentState::Decided(previous) => previous.id,
+        ConsentState::Undecided => ConsentId::from_random(fresh),
+    }
+}
+
+/// Records `input.wanted` in `store` and says what cookies to set.
+///
+/// # Errors
+/// [`Failure::NotConfigured`] without the keys; [`Failure::NotRecorded`] when a consent
+/// (anything granted) could not be proven: no proof, no consent, so nothing is switched on.
+/// A refusal never fails for want of a record.
+pub async fn decide<S: KeyValueStore>(
+    store: &S,
+    config: &Config,
+    input: &DecideInput<'_>,
+) -> Result<Decided, Failure> {
+    let (Some(signing_key), Some(record_key)) = (&config.signing_key, &config.record_key) else {
+        return Err(Failure::NotConfigured("consent keys missing"));
+    };
+    let (fresh, nonce) = split_random(input.random);
+    let wanted = input.wanted;
+    let id = continued_id(input.current, fresh);
+    let decision = Decision::new(
+        id,
+        wanted.choices,
+        &config.policy_version,
+        input.now,
+        config.consent_max_age_days,
+    );
+    let record = proof_record(config, input, id);
+    let record_error = append(store, &record, record_key.expose(), nonce)
+        .await
+        .err()
+        .map(|e| format!("consent {id}: {e}"));
+    if let Some(detail) = &record_error {
+        if wanted.choices.any() {
+            return Err(Failure::NotRecorded {
+                detail: detail.clone(),
+                back: wanted.redirect_target().to_owned(),
+            });
+        }
+    }
+    let mut set_cookies = vec![set_cookie(
+        &decision,
+        signing_key.expose(),
+        config.consent_max_age_days,
+    )];
+    let present = input
+        .visitor
+        .cookie_header
+        .map(cookie_names)
+        .unwrap_or_default();
+    set_cookies.extend(expire_disallowed(
+        &present,
+        wanted.choices,
+        input.visitor.host,
+    ));
+    Ok(Decided {
+        decision,
+        set_cookies,
+        record_error,
+    })
+}
+
+fn split_random(random: [u8; 28]) -> ([u8; 16], [u8; 12]) {
+    let mut id = [0; 16];
+    let mut nonce = [0; 12];
+    id.copy_from_slice(&random[..16]);
+    nonce.copy_from_slice(&random[16..]);
+    (id, nonce)
+}
+
+fn proof_record(config: &Config, input: &DecideInput<'_>, id: ConsentId) -> ProofRecord {
+    let v = &input.visitor;
+    let wanted = input.wanted;
+    ProofRecord::new(
+        id,
+        wanted.choices,
+        wanted.method,
+        &config.policy_version,
+        wanted.gpc_refused_marketing,
+        input.now,
+        &RecordContext {
+            banner_sha256: input.banner_sha256,
+            worker_version: WORKER_VERSION,
+            lang: v.lang,
+            country: v.country,
+            // The page the decision was made on: the form says, else the request's path.
+            path: wanted.return_to.as_deref().unwrap_or(v.request_path),
+            sec_gpc: v.sec_gpc,
+            client_ip: v.client_ip,
+            user_agent: v.user_agent,
+            retention_days: config.record_retention_days,
+        },
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::parse_config;
+    use crate::consent::Choices;
+    use crate::consent_cookie::{verify, COOKIE_NAME};
+    use crate::decision_request::{parse_decision, BodyKind};
+    use crate::record::open;
+    use crate::record_store::keys_of;
+    use crate::store::block_on;
+    use crate::store::memory::{MemoryStore, Op};
+
+    pub(crate) const NOW: u64 = 1_795_810_796_123;
+    pub(crate) const SIGNING: &str = "test-signing-key-0123456789-abcdefghijklmnop";
+    const RECORD_KEY_B64: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+    pub(crate) fn config() -> Config {
+        parse_config(
+            |name| match name {
+                "ORIGIN_URL" => Some("https://origin.example".into()),
+                _ => None,
+            },
+            |name| match name {
+                "CONSENT_SIGNING_KEY" => Some(SIGNING.into()),
+                "RECORD_ENCRYPTION_KEY" => Some(RECORD_KEY_B64.into()),
+                _ => None,
+            },
+        )
+    }
+
+    fn form(body: &str) -> DecisionRequest {
+        parse_decision(BodyKind::Form, body.as_bytes(), false).unwrap()
+    }
+
+    pub(crate) fn visitor(cookie_header: Option<&str>) -> Visitor<'_> {
+        Visitor {
+            lang: Lang::Es,
+            country: Some("ES"),
+            request_path: "/_consent",
+            sec_gpc: None,
+            client_ip: Some("203.0.113.77"),
+            user_agent: Some("Mozilla/5.0"),
+            host: "www.sivocenter.com",
+            cookie_header,
+        }
+    }
+
+    pub(crate) fn run(
+        store: &MemoryStore,
+        body: &str,
+        current: &ConsentState,
+        cookie_header: Option<&str>,
+        random: u8,
+    ) -> Result<Decided, Failure> {
+        let wanted = form(body);
+        block_on(decide(
+            store,
+            &config(),
+            &DecideInput {
+                wanted: &wanted,
+                current,
+                visitor: visitor(cookie_header),
+                banner_sha256: "ab12",
+                now: NOW,
+                random: [random; 28],
+            },
+        ))
+    }
+
+    fn record_of(store: &MemoryStore, key: &str) -> ProofRecord {
+        let config = config();
+        let stored = store.raw(key).unwrap().0;
+        open(&stored, config.record_key.as_ref().unwrap().expose(), key).unwrap()
+    }
+
+    #[test]
+    fn a_consent_is_a_signed_cookie_and_one_sealed_record() {
+        let store = MemoryStore::new(NOW);
+        let decided = run(
+            &store,
+            "action=accept_all&return_to=%2Fprecios",
+            &ConsentState::Undecided,
+            None,
+            1,
+        )
+        .unwrap();
+        assert_eq!(decided.decision.choices, Choices::ALL);
+        assert_eq!(decided.decision.id, ConsentId::from_random([1; 16]));
+        let cookie = &decided.set_cookies[0];
+        assert!(cookie.starts_with(&format!("{COOKIE_NAME}=")));
+        let value = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+        assert_eq!(
+            verify(value, SIGNING.as_bytes(), "1", NOW + 1),
+            Ok(decided.decision.clone())
+        );
+        let keys = block_on(keys_of(&store, decided.decision.id)).unwrap();
+        assert_eq!(keys.len(), 1);
+        let record = record_of(&store, &keys[0]);
+        assert_eq!(record.path, "/precios", "the page the banner was on");
+        assert_eq!(record.ip_truncated.as_deref(), Some("203.0.113.0"));
+        assert_eq!(record.banner_sha256, "ab12");
+        assert!(decided.record_error.is_none());
+    }
+
+    #[test]
+    fn a_change_of_mind_continues_the_chain_and_keeps_the_first_record() {
+        let store = MemoryStore::new(NOW);
+        let first = run(
+            &store,
+            "action=accept_all",
+            &ConsentState::Undecided,
+            None,
+            1,
+        )
+        .unwrap();
+        let first_key = block_on(keys_of(&store, first.decision.id))
+            .unwrap()
+            .remove(0);
+        let sealed_before = store.raw(&first_key).unwrap();
+        let current = ConsentState::Decided(first.decision.clone());
+        let second = run(&store, "action=reject_all", &current, None, 2).unwrap();
+        assert_eq!(second.decision.id, first.decision.id);
+        assert_eq!(
+            block_on(keys_of(&store, first.decision.id)).unwrap().len(),
+            2
+        );
+        assert_eq!(
+            store.raw(&first_key).unwrap(),
+            sealed_before,
+            "never rewritten"
+        );
+    }
+
+    #[test]
+    fn no_proof_no_consent() {
+        let store = MemoryStore::new(NOW);
+        store.fail(Op::Put, "rec:", 0);
+        let failed = run(
+            &store,
+            "action=save&analytics=on&return_to=%2Fprecios",
+            &ConsentState::Undecided,
+            None,
+            1,
+        )
+        .unwrap_err();
+        match failed {
+            Failure::NotRecorded { detail, back } => {
+                assert_eq!(back, "/precios");
+                assert!(
+                    detail.starts_with(&format!("consent {}: ", "01".repeat(16))),
+                    "{detail}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(store.keys().is_empty());
+    }
+
+    #[test]
+    fn a_refusal_takes_effect_even_without_its_record() {
+        let store = MemoryStore::new(NOW);
+        store.fail(Op::Put, "day:", 0);
+        let decided = run(
+            &store,
+            "action=reject_all",
+            &ConsentState::Undecided,
+            Some("_ga=GA1.1.1; _gcl_au=1"),
+            1,
+        )
+        .unwrap();
+        assert_eq!(decided.decision.choices, Choices::NONE);
+        assert!(decided.record_error.unwrap().contains("rolled back"));
+        assert!(store.keys().is_empty(), "nothing half-written");
+        let expired: Vec<_> = decided.set_cookies.iter().skip(1).collect();
+        assert!(expired.iter().any(|c| c.starts_with("_ga=;")));
+        assert!(expired.iter().any(|c| c.starts_with("_gcl_au=;")));
+    }
+
+    #[test]
+    fn without_keys_nothing_is_decided() {
+        let store = MemoryStore::new(NOW);
+        let wanted = form("action=reject_all");
+        let mut config = config();
+        config.signing_key = None;
+        let failed = block_on(decide(
+            &store,
+            &config,
+            &DecideInput {
+                wanted: &wanted,
+                current: &ConsentState::Undecided,
+                visitor: visitor(None),
+                banner_sha256: "x",
+                now: NOW,
+                random: [0; 28],
+            },
+        ));
+        assert_eq!(
+            failed.unwrap_err(),
+            Failure::NotConfigured("consent keys missing")
+        );
+        assert!(store.calls().is_empty(), "not even a write was tried");
+    }
+}

@@ -1,0 +1,357 @@
+//! What the product does with proof records, over any [`KeyValueStore`]: append a record
+//! (both its keys or neither), find an id's records, read them, erase them and leave the
+//! erasure note. Written once, tested here against the in-memory store's faults and lag, and
+//! run in production over Workers KV.
+
+use crate::clock::EpochMillis;
+use crate::consent::ConsentId;
+use crate::record::{
+    day_index_of, erasure_entry, open, record_keys, records_prefix, seal, ProofRecord, RecordError,
+};
+use crate::store::{Entry, KeyValueStore, StoreError};
+
+/// Most list pages read for one visitor: 1,000 keys each, far beyond any real history,
+/// and well inside KV's 1,000 operations per invocation once the reads are added.
+pub const MAX_LIST_PAGES: usize = 5;
+
+/// Why a record was not stored. Nothing is left half-written, or the text says what was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The key material is unusable.
+    #[error("record not sealed: {0}")]
+    Seal(RecordError),
+    /// The store refused or failed.
+    #[error("record not stored: {0}")]
+    Store(String),
+}
+
+/// Seals `record` and writes it with its day index entry. If the second write fails, the
+/// first is deleted, so a failure leaves nothing half-written. Returns the record's key.
+///
+/// # Errors
+/// See [`AppendError`].
+pub async fn append<S: KeyValueStore>(
+    store: &S,
+    record: &ProofRecord,
+    record_key: &[u8],
+    nonce: [u8; 12],
+) -> Result<String, AppendError> {
+    let keys = record_keys(record.id, record.at_ms, &nonce);
+    let sealed = seal(record, record_key, nonce, &keys.record).map_err(AppendError::Seal)?;
+    let metadata = serde_json::to_value(record.stats_metadata())
+        .map_err(|e| AppendError::Store(format!("metadata: {e}")))?;
+    let entry = |value| Entry {
+        value,
+        expires_at_secs: record.kv_expiration(),
+        metadata: Some(&metadata),
+    };
+    store
+        .put(&keys.record, entry(&sealed))
+        .await
+        .map_err(|e| AppendError::Store(e.to_string()))?;
+    if let Err(index_err) = store.put(&keys.day_index, entry("")).await {
+        return Err(AppendError::Store(match store.delete(&keys.record).await {
+            Ok(()) => format!("day index write failed ({index_err}); record rolled back"),
+            Err(delete_err) => format!(
+                "day index write failed ({index_err}) and the record {} could not be rolled back ({delete_err})",
+                keys.record
+            ),
+        }));
+    }
+    Ok(keys.record)
+}
+
+/// Every record key of `id` that the store lists.
+///
+/// # Errors
+/// When a listing fails, or there are more than [`MAX_LIST_PAGES`] pages.
+pub async fn keys_of<S: KeyValueStore>(
+    store: &S,
+    id: ConsentId,
+) -> Result<Vec<String>, StoreError> {
+    let prefix = records_prefix(id);
+    let mut keys = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_LIST_PAGES {
+        let page = store
+            .list(&prefix, cursor.take())
+            .await
+            .map_err(|e| StoreError(format!("listing records of consent {id}: {e}")))?;
+        keys.extend(page.keys);
+        match page.cursor {
+            None => return Ok(keys),
+            Some(next) => cursor = Some(next),
+        }
+    }
+    Err(StoreError(format!(
+        "consent {id} has more than {MAX_LIST_PAGES} pages of records"
+    )))
+}
+
+/// The records under `keys`, decrypted, as JSON: a record that no longer opens (another
+/// key, tampered) is shown as `{"key", "error"}` rather than hidden; one that expired
+/// between listing and reading is left out.
+///
+/// # Errors
+/// When a read fails.
+pub async fn open_all<S: KeyValueStore>(
+    store: &S,
+    keys: &[String],
+    record_key: &[u8],
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let mut records = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(stored) = store
+            .get(key)
+            .await
+            .map_err(|e| StoreError(format!("reading record {key}: {e}")))?
+        else {
+            continue;
+        };
+        records.push(match open(&stored, record_key, key) {
+            Ok(record) => serde_json::to_value(record).unwrap_or(serde_json::Value::Null),
+            Err(e) => serde_json::json!({ "key": key, "error": e.to_string() }),
+        });
+    }
+    Ok(records)
+}
+
+/// What an erasure did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// How many records were deleted.
+    pub records: usize,
+    /// The erasure note could not be kept (the records are gone all the same): the detail.
+    pub note_error: Option<String>,
+}
+
+/// Deletes every record of `id` and its day index entries, then keeps the erasure note (no
+/// personal data: the id's hash and the time) for `retention_days`.
+///
+/// # Errors
+/// When listing or a deletion fails; what was deleted stays deleted, and a retry finishes
+/// the job.
+pub async fn erase<S: KeyValueStore>(
+    store: &S,
+    id: ConsentId,
+    now: EpochMillis,
+    retention_days: u32,
+) -> Result<Erasure, StoreError> {
+    let keys = keys_of(store, id).await?;
+    for key in &keys {
+        // The day index entry first: if the record's deletion then fails, a retry still
+        // finds the record (by listing its id) and finishes the job.
+        if let Some(index) = day_index_of(key) {
+            store.delete(&index).await.map_err(|e| incomplete(id, &e))?;
+        }
+        store.delete(key).await.map_err(|e| incomplete(id, &e))?;
+    }
+    let (note_key, note) = erasure_entry(id, now);
+    let kept = store
+        .put(
+            &note_key,
+            Entry {
+                value: &note,
+                expires_at_secs: Entry::expiry_after_days(now, retention_days),
+                metadata: None,
+            },
+        )
+        .await;
+    Ok(Erasure {
+        records: keys.len(),
+        note_error: kept.err().map(|e| e.to_string()),
+    })
+}
+
+fn incomplete(id: ConsentId, e: &StoreError) -> StoreError {
+    StoreError(format!("erasing consent {id}: {e}; retry to finish"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::{Choices, DecisionMethod};
+    use crate::i18n::Lang;
+    use crate::record::RecordContext;
+    use crate::store::block_on;
+    use crate::store::memory::{MemoryStore, Op};
+
+    const KEY: [u8; 32] = [7; 32];
+    const NOW: u64 = 1_795_810_796_123;
+
+    pub(crate) fn record(id: ConsentId, at: u64) -> ProofRecord {
+        ProofRecord::new(
+            id,
+            Choices::ALL,
+            DecisionMethod::AcceptAll,
+            "1",
+            false,
+            at,
+            &RecordContext {
+                banner_sha256: "ab",
+                worker_version: "0.1.0",
+                lang: Lang::En,
+                country: Some("ES"),
+                path: "/",
+                sec_gpc: None,
+                client_ip: Some("203.0.113.9"),
+                user_agent: None,
+                retention_days: 1460,
+            },
+        )
+    }
+
+    #[test]
+    fn a_record_is_both_keys_with_its_sealed_expiry() {
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        let key = block_on(append(&store, &record(id, NOW), &KEY, [9; 12])).unwrap();
+        let keys = store.keys();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&key) && keys.iter().any(|k| k.starts_with("day:")));
+        let (_, _, expiry) = store.raw(&key).unwrap();
+        assert_eq!(expiry, (NOW + 1460 * 86_400_000) / 1000);
+    }
+
+    #[test]
+    fn a_failed_second_write_is_rolled_back() {
+        let store = MemoryStore::new(NOW);
+        store.fail(Op::Put, "day:", 0);
+        let id = ConsentId::from_random([1; 16]);
+        let err = block_on(append(&store, &record(id, NOW), &KEY, [9; 12])).unwrap_err();
+        assert!(err.to_string().contains("record rolled back"), "{err}");
+        assert!(store.keys().is_empty(), "neither key is left");
+    }
+
+    #[test]
+    fn a_rollback_that_fails_is_reported_with_the_key_left_behind() {
+        let store = MemoryStore::new(NOW);
+        store.fail(Op::Put, "day:", 0);
+        store.fail(Op::Delete, "rec:", 0);
+        let id = ConsentId::from_random([1; 16]);
+        let err = block_on(append(&store, &record(id, NOW), &KEY, [9; 12])).unwrap_err();
+        let left = store.keys();
+        assert_eq!(left.len(), 1);
+        assert!(err.to_string().contains(&left[0]), "{err}");
+    }
+
+    #[test]
+    fn records_are_found_across_pages_and_read_back() {
+        let store = MemoryStore::new(NOW).with_page_size(2);
+        let id = ConsentId::from_random([1; 16]);
+        let other = ConsentId::from_random([2; 16]);
+        for i in 0..5u8 {
+            block_on(append(
+                &store,
+                &record(id, NOW + u64::from(i)),
+                &KEY,
+                [i; 12],
+            ))
+            .unwrap();
+        }
+        block_on(append(&store, &record(other, NOW), &KEY, [9; 12])).unwrap();
+        let keys = block_on(keys_of(&store, id)).unwrap();
+        assert_eq!(keys.len(), 5);
+        let records = block_on(open_all(&store, &keys, &KEY)).unwrap();
+        assert!(records.iter().all(|r| r["id"] == id.to_string().as_str()));
+        let with_wrong_key = block_on(open_all(&store, &keys, &[1; 32])).unwrap();
+        assert!(with_wrong_key[0]["error"].is_string(), "shown, not hidden");
+    }
+
+    #[test]
+    fn too_many_pages_is_an_error_not_a_partial_answer() {
+        let store = MemoryStore::new(NOW).with_page_size(1);
+        let id = ConsentId::from_random([1; 16]);
+        for i in 0..=MAX_LIST_PAGES {
+            let at = NOW + i as u64;
+            block_on(append(&store, &record(id, at), &KEY, [i as u8; 12])).unwrap();
+        }
+        assert!(block_on(keys_of(&store, id)).is_err());
+    }
+
+    #[test]
+    fn erasure_deletes_both_keys_of_every_record_and_keeps_a_note() {
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        let other = ConsentId::from_random([2; 16]);
+        block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        block_on(append(&store, &record(id, NOW + 1), &KEY, [2; 12])).unwrap();
+        block_on(append(&store, &record(other, NOW), &KEY, [3; 12])).unwrap();
+        let erased = block_on(erase(&store, id, NOW + 5, 30)).unwrap();
+        assert_eq!(
+            erased,
+            Erasure {
+                records: 2,
+                note_error: None
+            }
+        );
+        let left = store.keys();
+        assert_eq!(left.iter().filter(|k| k.starts_with("erasure:")).count(), 1);
+        assert_eq!(
+            left.iter().filter(|k| k.starts_with("day:")).count(),
+            1,
+            "other's index"
+        );
+        assert!(
+            block_on(keys_of(&store, other)).unwrap().len() == 1,
+            "others untouched"
+        );
+        assert!(!left.iter().any(|k| k.contains(&id.to_string())));
+    }
+
+    #[test]
+    fn an_erasure_that_fails_half_way_says_so_and_a_retry_finishes() {
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        store.fail(Op::Delete, "rec:", 0);
+        let err = block_on(erase(&store, id, NOW, 30)).unwrap_err();
+        assert!(err.0.contains("retry to finish"), "{err}");
+        assert!(
+            !store.keys().iter().any(|k| k.starts_with("erasure:")),
+            "no note claims success"
+        );
+        store.heal();
+        assert_eq!(block_on(erase(&store, id, NOW, 30)).unwrap().records, 1);
+        assert!(block_on(keys_of(&store, id)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_note_is_reported_but_the_records_are_gone() {
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        store.fail(Op::Put, "erasure:", 0);
+        let erased = block_on(erase(&store, id, NOW, 30)).unwrap();
+        assert_eq!(erased.records, 1);
+        assert!(erased.note_error.is_some());
+        assert!(store.keys().is_empty());
+    }
+
+    #[test]
+    fn a_listing_that_lags_misses_a_record_written_moments_ago() {
+        // KV lists eventually: a record written seconds ago may not be listed yet. This
+        // pins down what list-based reading sees, so the fix (the hardening issue: the
+        // cookie names its records) has a test that fails today.
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        store.hide_new_keys_from_list(60_000);
+        store.set_now(NOW + 120_000);
+        block_on(append(&store, &record(id, NOW + 120_000), &KEY, [2; 12])).unwrap();
+        assert_eq!(
+            block_on(keys_of(&store, id)).unwrap().len(),
+            1,
+            "the new one is not listed"
+        );
+        assert_eq!(
+            store
+                .keys()
+                .iter()
+                .filter(|k| k.starts_with("rec:"))
+                .count(),
+            2
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The use cases of the visitor's rights over their own consent (GDPR arts. 15, 17, 20):
+//! download their records and erase them. Records are found by the consent id in the
+//! visitor's signed cookie and by nothing else.
+
+use crate::clock::EpochMillis;
+use crate::config::Config;
+use crate::consent::{Choices, ConsentId};
+use crate::consent_cookie::{authenticate, clear_cookie, cookie_names, cookie_value, COOKIE_NAME};
+use crate::cookie_inventory::expire_disallowed;
+use crate::decision_request::MAX_BODY_BYTES;
+use crate::failure::Failure;
+use crate::record_store::{erase as erase_records, keys_of, open_all};
+use crate::store::{KeyValueStore, StoreError};
+
+/// The consent id the request's cookie proves its holder owns. The signature alone is
+/// checked: a decision that expired or was given under an older policy is still theirs.
+///
+/// # Errors
+/// [`Failure::NotConfigured`] without a signing key; [`Failure::NoConsentCookie`] without a
+/// validly signed cookie (forged, edited, re-signed with another key).
+pub fn owner(cookie_header: Option<&str>, config: &Config) -> Result<ConsentId, Failure> {
+    let key = config
+        .signing_key
+        .as_ref()
+        .ok_or(Failure::NotConfigured("signing key missing"))?;
+    cookie_header
+        .and_then(|h| cookie_value(h, COOKIE_NAME))
+        .and_then(|v| authenticate(&v, key.expose()).ok())
+        .ok_or(Failure::NoConsentCookie)
+}
+
+/// A download of the visitor's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// The attachment's file name.
+    pub filename: String,
+    /// `{"consent_id", "records": [...]}`, decrypted.
+    pub body: String,
+}
+
+/// Every record of the cookie's owner, decrypted.
+///
+/// # Errors
+/// See [`owner`]; [`Failure::NotConfigured`] without the record key;
+/// [`Failure::Unavailable`] when the store fails.
+pub async fn download<S: KeyValueStore>(
+    store: &S,
+    config: &Config,
+    cookie_header: Option<&str>,
+) -> Result<Download, Failure> {
+    let id = owner(cookie_header, config)?;
+    let record_key = config
+        .record_key
+        .as_ref()
+        .ok_or(Failure::NotConfigured("record key missing"))?;
+    let keys = keys_of(store, id).await.map_err(unavailable)?;
+    let records = open_all(store, &keys, record_key.expose())
+        .await
+        .map_err(unavailable)?;
+    Ok(Download {
+        filename: format!("sivo-consent-{id}.json"),
+        body: serde_json::json!({ "consent_id": id, "records": records }).to_string(),
+    })
+}
+
+/// Checks the body of the preferences page's erase form: exactly `action=erase`.
+///
+/// # Errors
+/// [`Failure::TooLarge`] over 4 KiB; [`Failure::BadRequest`] for anything else.
+pub fn check_erase_form(body: &[u8]) -> Result<(), Failure> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Failure::TooLarge);
+    }
+    if body != b"action=erase" {
+        return Err(Failure::BadRequest("send action=erase".into()));
+    }
+    Ok(())
+}
+
+/// An erasure done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    /// How many records were deleted.
+    pub records: usize,
+    /// The consent cookie's deletion, then the expiry of every analytics cookie present.
+    pub set_cookies: Vec<String>,
+    /// The erasure note could not be kept: the detail, for the log.
+    pub note_error: Option<String>,
+}
+
+/// Erases every record of the cookie's owner, keeps the erasure note, and says which
+/// cookies to expire.
+///
+/// # Errors
+/// See [`owner`]; [`Failure::Unavailable`] when the store fails part-way (nothing claims
+/// success; a retry finishes the job).
+pub async fn erase<S: KeyValueStore>(
+    store: &S,
+    config: &Config,
+    cookie_header: Option<&str>,
+    host: &str,
+    now: EpochMillis,
+) -> Result<Erased, Failure> {
+    let id = owner(cookie_header, config)?;
+    let erasure = erase_records(store, id, now, config.record_retention_days)
+        .await
+        .map_err(unavailable)?;
+    let mut set_cookies = vec![clear_cookie()];
+    let present = cookie_header.map(cookie_names).unwrap_or_default();
+    set_cookies.extend(expire_disallowed(&present, Choices::NONE, host));
+    Ok(Erased {
+        records: erasure.records,
+        set_cookies,
+        note_error: erasure
+            .note_error
+            .map(|e| format!("consent {id} erased, but the erasure entry was not kept: {e}")),
+    })
+}
+
+fn unavailable(e: StoreError) -> Failure {
+    Failure::Unavailable(e.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::ConsentState;
+    use crate::decide::tests::{config, run, NOW};
+    use crate::store::block_on;
+    use crate::store::memory::{MemoryStore, Op};
+
+    /// A visitor who accepted, then refused: two records, and the `Cookie` header they hold.
+    fn visitor_with_two_records(store: &MemoryStore) -> (ConsentId, String) {
+        let first = run(
+            store,
+            "action=accept_all",
+            &ConsentState::Undecided,
+            None,
+            1,
+        )
+        .unwrap();
+        let current = ConsentState::Decided(first.decision.clone());
+        let second = run(store, "action=reject_all", &current, None, 2).unwrap();
+        let cookie = second.set_cookies[0].split(';').next().unwrap().to_owned();
+        (second.decision.id, format!("_ga=GA1.1.1; {cookie}"))
+    }
+
+    #[test]
+    fn the_download_holds_exactly_the_owners_records() {
+        let store = MemoryStore::new(NOW);
+        let (id, cookie) = visitor_with_two_records(&store);
+        run(
+            &store,
+            "action=accept_all",
+            &ConsentState::Undecided,
+            None,
+            9,
+        )
+        .unwrap();
+        let download = block_on(download(&store, &config(), Some(&cookie))).unwrap();
+        assert_eq!(download.filename, format!("sivo-consent-{id}.json"));
+        let body: serde_json::Value = serde_json::from_str(&download.body).unwrap();
+        let methods: Vec<_> = body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["method"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(methods, ["accept_all", "reject_all"]);
+    }
+
+    #[test]
+    fn no_valid_cookie_no_records() {
+        let store = MemoryStore::new(NOW);
+        visitor_with_two_records(&store);
+        for cookie in [None, Some("sivo_consent=forged.value"), Some("other=1")] {
+            let refused = block_on(download(&store, &config(), cookie)).unwrap_err();
+            assert_eq!(refused, Failure::NoConsentCookie, "{cookie:?}");
+        }
+    }
+
+    #[test]
+    fn a_failing_store_is_unavailable_not_an_empty_download() {
+        let store = MemoryStore::new(NOW);
+        let (_, cookie) = visitor_with_two_records(&store);
+        store.fail(Op::List, "rec:", 0);
+        let failed = block_on(download(&store, &config(), Some(&cookie))).unwrap_err();
+        assert!(matches!(failed, Failure::Unavailable(ref d) if d.contains("listing records")));
+        store.heal();
+        store.fail(Op::Get, "rec:", 1);
+        assert!(matches!(
+            block_on(download(&store, &config(), Some(&cookie))),
+            Err(Failure::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn erasure_removes_every_record_and_expires_the_cookies() {
+        let store = MemoryStore::new(NOW);
+        let (id, cookie) = visitor_with_two_records(&store);
+        let erased = block_on(erase(
+            &store,
+            &config(),
+            Some(&cookie),
+            "sivocenter.com",
+            NOW,
+        ))
+        .unwrap();
+        assert_eq!(erased.records, 2);
+        assert!(erased.set_cookies[0].starts_with(&format!("{COOKIE_NAME}=;")));
+        assert!(erased.set_cookies.iter().any(|c| c.starts_with("_ga=;")));
+        assert!(block_on(keys_of(&store, id)).unwrap().is_empty());
+        assert!(store.keys().iter().all(|k| k.starts_with("erasure:")));
+    }
+
+    #[test]
+    fn an_erasure_that_cannot_finish_does_not_claim_success() {
+        let store = MemoryStore::new(NOW);
+        let (_, cookie) = visitor_with_two_records(&store);
+        store.fail(Op::Delete, "rec:", 1);
+        let failed = block_on(erase(
+            &store,
+            &config(),
+            Some(&cookie),
+            "sivocenter.com",
+            NOW,
+        ));
+        assert!(
+            matches!(failed, Err(Failure::Unavailable(ref d)) if d.contains("retry to finish"))
+        );
+    }
+
+    #[test]
+    fn the_erase_form_says_exactly_one_thing() {
+        assert_eq!(check_erase_form(b"action=erase"), Ok(()));
+        assert!(matches!(
+            check_erase_form(b"action=erase&x=1"),
+            Err(Failure::BadRequest(_))
+        ));
+        assert_eq!(
+            check_erase_form(&[b'a'; MAX_BODY_BYTES + 1]),
+            Err(Failure::TooLarge)
+        );
+    }
+}

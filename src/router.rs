@@ -1,0 +1,48 @@
+//! The routes under `/_consent` (CONTRACT.md, "Routes owned by the worker").
+
+use crate::error::WorkerError;
+use crate::{decision, respond, rights, Served, Visit};
+use consent_core::config::Config;
+use consent_core::failure::Failure;
+use consent_core::paths;
+use web_sys::Request;
+use worker::Env;
+
+const READ: &str = "GET, HEAD";
+
+/// Answers a request under `/_consent`.
+///
+/// # Errors
+/// [`Failure::NotFound`], [`Failure::MethodNotAllowed`], or the route's own.
+pub async fn handle(
+    request: &Request,
+    env: &Env,
+    config: &Config,
+    visit: &Visit,
+) -> Result<Served, WorkerError> {
+    let route = paths::route_of(&visit.path);
+    let read = matches!(visit.method.as_str(), "GET" | "HEAD");
+    let allow = match route {
+        paths::DECIDE if visit.method == "POST" => {
+            return decision::decide(request, env, config, visit).await
+        }
+        paths::DECIDE => "POST",
+        paths::STATE if read => return decision::state(visit),
+        paths::PREFERENCES if read => return rights::preferences(visit),
+        paths::COOKIES if read => return rights::cookie_policy(visit),
+        paths::HEALTH if read => {
+            return Ok(Served::ok(respond::json(
+                &config.health().to_string(),
+                &[],
+            )?))
+        }
+        paths::STATE | paths::PREFERENCES | paths::COOKIES | paths::HEALTH => READ,
+        paths::RECORDS => match visit.method.as_str() {
+            "GET" | "HEAD" => return rights::download(env, config, visit).await,
+            "DELETE" | "POST" => return rights::erase(request, env, config, visit).await,
+            _ => "GET, HEAD, DELETE, POST",
+        },
+        _ => return Err(Failure::NotFound.into()),
+    };
+    Err(Failure::MethodNotAllowed { allow }.into())
+}
