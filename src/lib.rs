@@ -17,6 +17,7 @@ mod respond;
 mod rights;
 mod router;
 
+use consent_core::config::SecretBytes;
 use consent_core::consent::ConsentState;
 use consent_core::consent_cookie::{state_from_cookie_header, CookieRejection};
 use consent_core::decision_request::is_cross_site;
@@ -61,11 +62,13 @@ pub struct Visit {
 
 impl Visit {
     /// A request header's value.
+    #[must_use]
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers.get(name).ok().flatten()
     }
 
     /// The page's path and query.
+    #[must_use]
     pub fn path_and_query(&self) -> String {
         format!("{}{}", self.path, self.search)
     }
@@ -101,6 +104,7 @@ pub struct Served {
 
 impl Served {
     /// A response that went as intended.
+    #[must_use]
     pub fn ok(response: Response) -> Self {
         Self {
             response,
@@ -165,7 +169,7 @@ fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64
     let cookie = header("cookie");
     let (consent, cookie_rejected) = state_from_cookie_header(
         cookie.as_deref(),
-        config.signing_key.as_ref().map(|k| k.expose()),
+        config.signing_key.as_ref().map(SecretBytes::expose),
         &config.policy_version,
         now,
     );

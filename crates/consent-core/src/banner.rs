@@ -136,7 +136,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
         script = SCRIPT,
     );
     let whole = format!("{head}{tail}");
-    let sha256 = hex(&Sha256::digest(whole.as_bytes()));
+    let sha256 = crate::hex(&Sha256::digest(whole.as_bytes()));
     BannerTemplate {
         parts: split_parts(&whole),
         sha256,
@@ -176,10 +176,6 @@ impl BannerTemplate {
             })
             .collect()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -53,8 +53,9 @@ fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so `new_from_slice` cannot fail. Were it ever to, the
     // all-zero key fails safe: cookies signed with it never verify under the real key, so the
     // visitor is asked again and nothing is granted.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <HmacSha256 as Mac>::new(&Default::default()));
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| {
+        <HmacSha256 as Mac>::new(&hmac::digest::generic_array::GenericArray::default())
+    });
     mac.update(MAC_CONTEXT);
     mac.update(payload);
     mac

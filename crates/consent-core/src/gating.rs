@@ -7,6 +7,7 @@
 
 use crate::consent::Choices;
 use crate::html::escape_html;
+use std::fmt::Write as _;
 
 /// Hosts of Google's analytics (GA4, and GTM's loader).
 pub const ANALYTICS_HOSTS: [&str; 2] = ["googletagmanager.com", "google-analytics.com"];
@@ -144,13 +145,15 @@ pub fn tag_loaders(plan: &PagePlan, nonce: &str) -> String {
     let mut out = String::new();
     if let Some(id) = &plan.ga4 {
         let id = escape_html(id);
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             r#"<script async nonce="{nonce}" src="https://www.googletagmanager.com/gtag/js?id={id}"></script><script nonce="{nonce}">gtag('js',new Date());gtag('config','{id}');</script>"#
-        ));
+        );
     }
     if let Some(id) = &plan.gtm {
         let id = escape_html(id);
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             concat!(
                 r#"<script nonce="{nonce}">dataLayer.push({{'gtm.start':new Date().getTime(),event:'gtm.js'}});"#,
                 "(function(d){{var j=d.createElement('script');j.async=true;j.nonce='{nonce}';",
@@ -158,7 +161,7 @@ pub fn tag_loaders(plan: &PagePlan, nonce: &str) -> String {
             ),
             nonce = nonce,
             id = id
-        ));
+        );
     }
     out
 }

@@ -105,9 +105,8 @@ pub fn log_path(url: &str) -> String {
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path_and_more = match without_scheme.find('/') {
         Some(i) if url.contains("://") => &without_scheme[i..],
-        Some(_) => without_scheme,
         None if url.contains("://") => "/",
-        None => without_scheme,
+        Some(_) | None => without_scheme,
     };
     let path = path_and_more.split(['?', '#']).next().unwrap_or("/");
     if path.len() <= MAX_LOGGED_PATH {

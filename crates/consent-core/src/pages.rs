@@ -1,12 +1,13 @@
 //! The pages the worker renders itself, in the demo site's look, without JavaScript.
 
 use crate::clock::rfc3339;
-use crate::consent::ConsentState;
+use crate::consent::{Choices, ConsentState};
 use crate::cookie_inventory::{Category, INVENTORY};
 use crate::failure::Failure;
 use crate::html::escape_html;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Texts};
 use crate::paths;
+use std::fmt::Write as _;
 
 /// The shared stylesheet of the worker's pages: plain, readable, WCAG AA contrast.
 const PAGE_CSS: &str = concat!(
@@ -69,22 +70,38 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
     let t = lang.texts();
     let e = escape_html;
     let mut body = format!("<h1>{}</h1><p>{}</p>", e(t.prefs_title), e(t.prefs_intro));
-    match notice {
-        Notice::None => {}
-        Notice::Saved => body.push_str(&format!(
-            r#"<p class="card" role="status">{}</p>"#,
-            e(t.prefs_saved)
-        )),
-        Notice::Erased => body.push_str(&format!(
-            r#"<p class="card" role="status">{}</p>"#,
-            e(t.prefs_erased)
-        )),
+    let confirmation = match notice {
+        Notice::None => None,
+        Notice::Saved => Some(t.prefs_saved),
+        Notice::Erased => Some(t.prefs_erased),
+    };
+    if let Some(text) = confirmation {
+        let _ = write!(body, r#"<p class="card" role="status">{}</p>"#, e(text));
     }
+    body.push_str(&current_decision(t, state));
+    body.push_str(&change_form(t, state.choices(), gpc));
+    if matches!(state, ConsentState::Decided(_)) {
+        body.push_str(&rights_cards(t));
+    }
+    let _ = write!(
+        body,
+        r#"<p><a href="{}">{}</a> · <a href="/">SIVO</a></p>"#,
+        paths::COOKIES,
+        e(t.cookie_policy)
+    );
+    page(lang, t.prefs_title, &body)
+}
+
+/// The card saying what the visitor decided, when, and under which id.
+fn current_decision(t: &Texts, state: &ConsentState) -> String {
+    let e = escape_html;
     let on_off = |on: bool| if on { t.prefs_on } else { t.prefs_off };
-    let choices = state.choices();
     match state {
-        ConsentState::Undecided => body.push_str(&format!(r#"<div class="card" id="current"><p>{}</p></div>"#, e(t.prefs_undecided))),
-        ConsentState::Decided(d) => body.push_str(&format!(
+        ConsentState::Undecided => format!(
+            r#"<div class="card" id="current"><p>{}</p></div>"#,
+            e(t.prefs_undecided)
+        ),
+        ConsentState::Decided(d) => format!(
             concat!(
                 r#"<div class="card" id="current"><p>{decided} <time datetime="{at}">{day}</time> {policy} <strong>{version}</strong>.</p>"#,
                 r#"<ul><li>{necessary}: {always}</li><li>{analytics}: <strong data-category="analytics">{a}</strong></li><li>{marketing}: <strong data-category="marketing">{m}</strong></li></ul>"#,
@@ -103,8 +120,13 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
             m = e(on_off(d.choices.marketing)),
             id_label = e(t.prefs_id),
             id = d.id,
-        )),
+        ),
     }
+}
+
+/// The form that changes or withdraws the decision, showing the current choices.
+fn change_form(t: &Texts, choices: Choices, gpc: bool) -> String {
+    let e = escape_html;
     let checked = |on: bool| if on { " checked" } else { "" };
     let marketing_box = if gpc {
         format!(
@@ -119,7 +141,7 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
             e(t.marketing_title)
         )
     };
-    body.push_str(&format!(
+    format!(
         concat!(
             r#"<form class="card" method="post" action="{decide}"><h2>{change}</h2>"#,
             r#"<input type="hidden" name="via" value="preferences"><input type="hidden" name="return_to" value="{back}">"#,
@@ -143,29 +165,26 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
         save = e(t.save),
         withdraw = e(t.prefs_withdraw),
         accept = e(t.accept_all),
-    ));
-    if matches!(state, ConsentState::Decided(_)) {
-        body.push_str(&format!(
+    )
+}
+
+/// The download of the visitor's records and their erasure.
+fn rights_cards(t: &Texts) -> String {
+    let e = escape_html;
+    format!(
+        concat!(
             r#"<div class="card"><h2>{}</h2><p>{}</p><p><a href="{}" download>{}</a></p></div>"#,
-            e(t.access_title),
-            e(t.access_text),
-            paths::RECORDS,
-            e(t.access_link)
-        ));
-        body.push_str(&format!(
-            r#"<form class="card" method="post" action="{}"><h2>{}</h2><p>{}</p><input type="hidden" name="action" value="erase"><button type="submit" class="secondary">{}</button></form>"#,
-            paths::RECORDS,
-            e(t.erase_title),
-            e(t.erase_text),
-            e(t.erase_button)
-        ));
-    }
-    body.push_str(&format!(
-        r#"<p><a href="{}">{}</a> · <a href="/">SIVO</a></p>"#,
-        paths::COOKIES,
-        e(t.cookie_policy)
-    ));
-    page(lang, t.prefs_title, &body)
+            r#"<form class="card" method="post" action="{}"><h2>{}</h2><p>{}</p><input type="hidden" name="action" value="erase"><button type="submit" class="secondary">{}</button></form>"#
+        ),
+        e(t.access_title),
+        e(t.access_text),
+        paths::RECORDS,
+        e(t.access_link),
+        paths::RECORDS,
+        e(t.erase_title),
+        e(t.erase_text),
+        e(t.erase_button)
+    )
 }
 
 /// `GET /_consent/cookies`: the cookie policy, rendered from the inventory that also
@@ -185,7 +204,8 @@ pub fn cookie_policy_page(lang: Lang) -> String {
             Category::Analytics => t.cat_analytics,
             Category::Marketing => t.cat_marketing,
         };
-        rows.push_str(&format!(
+        let _ = write!(
+            rows,
             "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(c.name),
             e(c.provider),
@@ -193,7 +213,7 @@ pub fn cookie_policy_page(lang: Lang) -> String {
             e(purpose),
             e(lifetime),
             e(if c.first_party { t.first_party } else { t.third_party }),
-        ));
+        );
     }
     let body = format!(
         concat!(

@@ -180,7 +180,7 @@ pub struct RecordKeys {
 /// decisions in the same millisecond apart.
 #[must_use]
 pub fn record_keys(id: ConsentId, at_ms: EpochMillis, unique: &[u8]) -> RecordKeys {
-    let tag: String = unique.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let tag = crate::hex(unique.get(..4).unwrap_or(unique));
     RecordKeys {
         record: format!("rec:{id}:{at_ms:013}-{tag}"),
         day_index: format!("day:{}:{at_ms:013}-{tag}", day(at_ms)),
@@ -207,10 +207,7 @@ pub fn day_index_of(record_key: &str) -> Option<String> {
 #[must_use]
 pub fn erasure_entry(id: ConsentId, now: EpochMillis) -> (String, String) {
     use sha2::{Digest, Sha256};
-    let hash: String = Sha256::digest(id.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::hex(&Sha256::digest(id.to_string().as_bytes()));
     let key = format!("erasure:{}:{now:013}", day(now));
     let value = serde_json::json!({ "consent_id_sha256": hash, "at": rfc3339(now), "records_erased": true }).to_string();
     (key, value)

@@ -263,9 +263,9 @@ mod tests {
     fn too_many_pages_is_an_error_not_a_partial_answer() {
         let store = MemoryStore::new(NOW).with_page_size(1);
         let id = ConsentId::from_random([1; 16]);
-        for i in 0..=MAX_LIST_PAGES {
-            let at = NOW + i as u64;
-            block_on(append(&store, &record(id, at), &KEY, [i as u8; 12])).unwrap();
+        for i in 0..=u8::try_from(MAX_LIST_PAGES).unwrap() {
+            let at = NOW + u64::from(i);
+            block_on(append(&store, &record(id, at), &KEY, [i; 12])).unwrap();
         }
         assert!(block_on(keys_of(&store, id)).is_err());
     }
