@@ -12,6 +12,7 @@ use consent_core::config::Config;
 use consent_core::consent::ConsentState;
 use consent_core::decide::{decide as record_decision, DecideInput, Visitor};
 use consent_core::decision_request::{body_kind, check_declared_length, parse_decision};
+use consent_core::record::Requester;
 use web_sys::Request;
 use worker::Env;
 
@@ -54,12 +55,14 @@ pub async fn decide(
         wanted: &wanted,
         current: &visit.consent,
         visitor: Visitor {
-            lang: visit.lang,
-            country: country.as_deref(),
+            requester: Requester {
+                lang: visit.lang,
+                country: country.as_deref(),
+                sec_gpc: sec_gpc.as_deref(),
+                client_ip: client_ip.as_deref(),
+                user_agent: user_agent.as_deref(),
+            },
             request_path: &visit.path,
-            sec_gpc: sec_gpc.as_deref(),
-            client_ip: client_ip.as_deref(),
-            user_agent: user_agent.as_deref(),
             host: &visit.host,
             cookie_header: visit.cookie.as_deref(),
         },

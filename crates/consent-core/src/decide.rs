@@ -9,8 +9,7 @@ use crate::consent_cookie::{cookie_names, set_cookie};
 use crate::cookie_inventory::expire_disallowed;
 use crate::decision_request::DecisionRequest;
 use crate::failure::Failure;
-use crate::i18n::Lang;
-use crate::record::{ProofRecord, RecordContext};
+use crate::record::{ProofRecord, RecordContext, Requester};
 use crate::record_store::append;
 use crate::store::KeyValueStore;
 
@@ -20,18 +19,10 @@ pub const WORKER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What the request tells about the visitor and where they decided.
 #[derive(Debug, Clone, Copy)]
 pub struct Visitor<'a> {
-    /// The language the banner was shown in.
-    pub lang: Lang,
-    /// Two-letter country from the platform.
-    pub country: Option<&'a str>,
+    /// Who decided, as the record keeps it.
+    pub requester: Requester<'a>,
     /// The path the request was sent to (the decision's page when the form names none).
     pub request_path: &'a str,
-    /// The `Sec-GPC` header.
-    pub sec_gpc: Option<&'a str>,
-    /// The client IP as the platform gives it (truncated before it is kept).
-    pub client_ip: Option<&'a str>,
-    /// `User-Agent`.
-    pub user_agent: Option<&'a str>,
     /// The request's host, for expiring cookies on every domain variant.
     pub host: &'a str,
     /// The request's `Cookie` header.
@@ -158,14 +149,10 @@ fn proof_record(config: &Config, input: &DecideInput<'_>, id: ConsentId) -> Proo
         &RecordContext {
             banner_sha256: input.banner_sha256,
             worker_version: WORKER_VERSION,
-            lang: v.lang,
-            country: v.country,
             // The page the decision was made on: the form says, else the request's path.
             path: wanted.return_to.as_deref().unwrap_or(v.request_path),
-            sec_gpc: v.sec_gpc,
-            client_ip: v.client_ip,
-            user_agent: v.user_agent,
             retention_days: config.record_retention_days,
+            requester: v.requester,
         },
     )
 }
@@ -177,6 +164,7 @@ pub(crate) mod tests {
     use crate::consent::Choices;
     use crate::consent_cookie::{verify, COOKIE_NAME};
     use crate::decision_request::{parse_decision, BodyKind};
+    use crate::i18n::Lang;
     use crate::record::open;
     use crate::record_store::keys_of;
     use crate::store::block_on;
@@ -206,12 +194,14 @@ pub(crate) mod tests {
 
     pub(crate) fn visitor(cookie_header: Option<&str>) -> Visitor<'_> {
         Visitor {
-            lang: Lang::Es,
-            country: Some("ES"),
+            requester: Requester {
+                lang: Lang::Es,
+                country: Some("ES"),
+                sec_gpc: None,
+                client_ip: Some("203.0.113.77"),
+                user_agent: Some("Mozilla/5.0"),
+            },
             request_path: "/_consent",
-            sec_gpc: None,
-            client_ip: Some("203.0.113.77"),
-            user_agent: Some("Mozilla/5.0"),
             host: "www.sivocenter.com",
             cookie_header,
         }
@@ -224,10 +214,21 @@ pub(crate) mod tests {
         cookie_header: Option<&str>,
         random: u8,
     ) -> Result<Decided, Failure> {
+        run_with(&config(), store, body, current, cookie_header, random)
+    }
+
+    fn run_with(
+        config: &Config,
+        store: &MemoryStore,
+        body: &str,
+        current: &ConsentState,
+        cookie_header: Option<&str>,
+        random: u8,
+    ) -> Result<Decided, Failure> {
         let wanted = form(body);
         block_on(decide(
             store,
-            &config(),
+            config,
             &DecideInput {
                 wanted: &wanted,
                 current,
@@ -351,21 +352,16 @@ pub(crate) mod tests {
     #[test]
     fn without_keys_nothing_is_decided() {
         let store = MemoryStore::new(NOW);
-        let wanted = form("action=reject_all");
         let mut config = config();
         config.signing_key = None;
-        let failed = block_on(decide(
-            &store,
+        let failed = run_with(
             &config,
-            &DecideInput {
-                wanted: &wanted,
-                current: &ConsentState::Undecided,
-                visitor: visitor(None),
-                banner_sha256: "x",
-                now: NOW,
-                random: [0; 28],
-            },
-        ));
+            &store,
+            "action=reject_all",
+            &ConsentState::Undecided,
+            None,
+            0,
+        );
         assert_eq!(
             failed.unwrap_err(),
             Failure::NotConfigured("consent keys missing")

@@ -67,6 +67,21 @@ pub struct ProofRecord {
     pub expires_at_ms: EpochMillis,
 }
 
+/// Who decided, as the request tells it: what a record keeps of them (truncated, cut).
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    /// The language the banner was shown in.
+    pub lang: Lang,
+    /// Two-letter country from the platform.
+    pub country: Option<&'a str>,
+    /// The `Sec-GPC` header.
+    pub sec_gpc: Option<&'a str>,
+    /// Client IP as given by the platform, untruncated: it is truncated here.
+    pub client_ip: Option<&'a str>,
+    /// `User-Agent`.
+    pub user_agent: Option<&'a str>,
+}
+
 /// What [`ProofRecord::new`] needs that is not the decision itself.
 #[derive(Debug, Clone)]
 pub struct RecordContext<'a> {
@@ -74,20 +89,12 @@ pub struct RecordContext<'a> {
     pub banner_sha256: &'a str,
     /// Worker version.
     pub worker_version: &'a str,
-    /// Language.
-    pub lang: Lang,
-    /// Country.
-    pub country: Option<&'a str>,
-    /// Page path.
+    /// The page the decision was made on.
     pub path: &'a str,
-    /// `Sec-GPC` header value.
-    pub sec_gpc: Option<&'a str>,
-    /// Client IP as given by the platform, untruncated: it is truncated here.
-    pub client_ip: Option<&'a str>,
-    /// `User-Agent`.
-    pub user_agent: Option<&'a str>,
     /// `RECORD_RETENTION_DAYS`.
     pub retention_days: u32,
+    /// Who decided.
+    pub requester: Requester<'a>,
 }
 
 impl ProofRecord {
@@ -103,6 +110,7 @@ impl ProofRecord {
         ctx: &RecordContext<'_>,
     ) -> Self {
         let expires_at_ms = now.saturating_add(u64::from(ctx.retention_days) * DAY_MS);
+        let who = &ctx.requester;
         Self {
             v: RECORD_VERSION,
             id,
@@ -113,16 +121,16 @@ impl ProofRecord {
             policy_version: policy_version.to_owned(),
             banner_sha256: ctx.banner_sha256.to_owned(),
             worker_version: ctx.worker_version.to_owned(),
-            lang: ctx.lang,
-            country: ctx.country.filter(|c| c.len() == 2).map(str::to_owned),
+            lang: who.lang,
+            country: who.country.filter(|c| c.len() == 2).map(str::to_owned),
             path: crate::log::log_path(ctx.path),
-            sec_gpc: ctx.sec_gpc.map(|v| v.chars().take(8).collect()),
+            sec_gpc: who.sec_gpc.map(|v| v.chars().take(8).collect()),
             gpc_refused_marketing,
-            ip_truncated: ctx
+            ip_truncated: who
                 .client_ip
                 .and_then(crate::ip::truncate_ip)
                 .map(|ip| ip.to_string()),
-            user_agent: ctx
+            user_agent: who
                 .user_agent
                 .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
             expires_at: rfc3339(expires_at_ms),
@@ -300,13 +308,15 @@ mod tests {
             &RecordContext {
                 banner_sha256: "ab12",
                 worker_version: "0.1.0",
-                lang: Lang::Es,
-                country: Some("ES"),
                 path: "/precios?utm=x",
-                sec_gpc: Some("1"),
-                client_ip: Some("203.0.113.77"),
-                user_agent: Some(&"Mozilla/5.0 ".repeat(40)),
                 retention_days: 1460,
+                requester: Requester {
+                    lang: Lang::Es,
+                    country: Some("ES"),
+                    sec_gpc: Some("1"),
+                    client_ip: Some("203.0.113.77"),
+                    user_agent: Some(&"Mozilla/5.0 ".repeat(40)),
+                },
             },
         )
     }

@@ -173,7 +173,7 @@ mod tests {
     use super::*;
     use crate::consent::{Choices, DecisionMethod};
     use crate::i18n::Lang;
-    use crate::record::RecordContext;
+    use crate::record::{RecordContext, Requester};
     use crate::store::block_on;
     use crate::store::memory::{MemoryStore, Op};
 
@@ -191,13 +191,15 @@ mod tests {
             &RecordContext {
                 banner_sha256: "ab",
                 worker_version: "0.1.0",
-                lang: Lang::En,
-                country: Some("ES"),
                 path: "/",
-                sec_gpc: None,
-                client_ip: Some("203.0.113.9"),
-                user_agent: None,
                 retention_days: 1460,
+                requester: Requester {
+                    lang: Lang::En,
+                    country: Some("ES"),
+                    sec_gpc: None,
+                    client_ip: Some("203.0.113.9"),
+                    user_agent: None,
+                },
             },
         )
     }
@@ -300,11 +302,17 @@ mod tests {
         assert!(!left.iter().any(|k| k.contains(&id.to_string())));
     }
 
-    #[test]
-    fn an_erasure_that_fails_half_way_says_so_and_a_retry_finishes() {
+    /// A store holding one record of one visitor.
+    fn one_record() -> (MemoryStore, ConsentId) {
         let store = MemoryStore::new(NOW);
         let id = ConsentId::from_random([1; 16]);
         block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        (store, id)
+    }
+
+    #[test]
+    fn an_erasure_that_fails_half_way_says_so_and_a_retry_finishes() {
+        let (store, id) = one_record();
         store.fail(Op::Delete, "rec:", 0);
         let err = block_on(erase(&store, id, NOW, 30)).unwrap_err();
         assert!(err.0.contains("retry to finish"), "{err}");
@@ -319,9 +327,7 @@ mod tests {
 
     #[test]
     fn a_failed_note_is_reported_but_the_records_are_gone() {
-        let store = MemoryStore::new(NOW);
-        let id = ConsentId::from_random([1; 16]);
-        block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        let (store, id) = one_record();
         store.fail(Op::Put, "erasure:", 0);
         let erased = block_on(erase(&store, id, NOW, 30)).unwrap();
         assert_eq!(erased.records, 1);
