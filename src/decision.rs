@@ -53,7 +53,7 @@ pub async fn decide(
     });
     let input = DecideInput {
         wanted: &wanted,
-        current: &visit.consent,
+        previous: visit.signed.as_ref(),
         visitor: Visitor {
             requester: Requester {
                 lang: visit.lang,

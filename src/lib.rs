@@ -18,8 +18,8 @@ mod rights;
 mod router;
 
 use consent_core::config::SecretBytes;
-use consent_core::consent::ConsentState;
-use consent_core::consent_cookie::{state_from_cookie_header, CookieRejection};
+use consent_core::consent::{ConsentState, Decision};
+use consent_core::consent_cookie::{read_consent_cookie, CookieRejection};
 use consent_core::decision_request::is_cross_site;
 use consent_core::failure::Failure;
 use consent_core::i18n::{negotiate, Lang};
@@ -52,6 +52,9 @@ pub struct Visit {
     pub lang: Lang,
     /// The decision their signed cookie carries, verified without any KV read.
     pub consent: ConsentState,
+    /// The decision of a validly signed cookie whatever its age or policy: the visitor's
+    /// consent id, which a new decision continues.
+    pub signed: Option<Decision>,
     /// Whether the browser sent `Sec-GPC: 1` (Global Privacy Control).
     pub gpc: bool,
     /// The request's `Cookie` header, read once.
@@ -167,7 +170,7 @@ fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64
     let header = |name: &str| headers.get(name).ok().flatten();
     let lang = negotiate(header("accept-language").as_deref());
     let cookie = header("cookie");
-    let (consent, cookie_rejected) = state_from_cookie_header(
+    let reading = read_consent_cookie(
         cookie.as_deref(),
         config.signing_key.as_ref().map(SecretBytes::expose),
         &config.policy_version,
@@ -184,10 +187,11 @@ fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64
         method: request.method(),
         headers,
         lang,
-        consent,
+        consent: reading.state,
+        signed: reading.signed,
         gpc,
         cookie,
-        cookie_rejected,
+        cookie_rejected: reading.rejected,
     }
 }
 

@@ -118,6 +118,10 @@ pub enum DecisionMethod {
 /// A decision as the consent cookie carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The proof records written in the last moments under this id, as record references
+    /// (`<at ms, 13 digits>-<8 hex>`), newest first: KV may not list them yet, so erasure
+    /// and download take them from here as well as from the listing.
+    pub recent_records: Vec<String>,
     /// The visitor's consent id.
     pub id: ConsentId,
     /// What they chose.
@@ -141,6 +145,7 @@ impl Decision {
         max_age_days: u32,
     ) -> Self {
         Self {
+            recent_records: Vec::new(),
             id,
             choices,
             policy_version: policy_version.to_owned(),

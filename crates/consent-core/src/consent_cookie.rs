@@ -2,9 +2,12 @@
 //! every page view without reading KV.
 //!
 //! Value: `base64url(payload) "." base64url(tag)`, where payload is
-//! `v1|<id>|<analytics 0/1><marketing 0/1>|<given_at ms>|<expires_at ms>|<policy version>`
-//! and tag = HMAC-SHA256(key, "sivo-consent cookie\n" + payload). The cookie is `HttpOnly`:
-//! scripts never read it; `GET /_consent/state` tells them what it says.
+//! `v2|<id>|<analytics 0/1><marketing 0/1>|<given_at ms>|<expires_at ms>|<records>|<policy>`
+//! (`<records>`: the references of the records written in the last minutes, comma-separated)
+//! and tag = HMAC-SHA256(key, "sivo-consent cookie\n" + payload). `v1` payloads (no records)
+//! still verify. The cookie is `HttpOnly`: scripts never read it; `GET /_consent/state` tells
+//! them what it says. Its name starts with `__Host-`, so the browser accepts it only from this
+//! host, `Secure`, with `Path=/` and no `Domain`: a sibling subdomain cannot set one.
 
 use crate::clock::EpochMillis;
 use crate::consent::{Choices, ConsentId, ConsentState, Decision};
@@ -15,10 +18,21 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The cookie's name.
-pub const COOKIE_NAME: &str = "sivo_consent";
+pub const COOKIE_NAME: &str = "__Host-sivo_consent";
 
-/// Longest cookie value this worker ever writes is about 160 bytes; anything much longer
-/// is not ours and is not even decoded.
+/// The name before the `__Host-` prefix: never read (a sibling subdomain could have set it),
+/// only expired when a decision or an erasure is answered.
+pub const LEGACY_COOKIE_NAME: &str = "sivo_consent";
+
+/// How many recent record references a cookie carries at most.
+pub const MAX_RECENT_RECORDS: usize = 6;
+
+/// How long a record counts as recent: KV's listing may lag writes by up to 60 s; ten
+/// minutes leaves room for another location's lag.
+pub const RECENT_RECORD_MS: u64 = 10 * 60 * 1000;
+
+/// The longest cookie value this worker writes is about 360 bytes; anything much longer is
+/// not ours and is not even decoded.
 const MAX_VALUE_LEN: usize = 512;
 
 /// Domain separation for the MAC, so the key cannot be used to forge anything else.
@@ -30,12 +44,13 @@ type HmacSha256 = Hmac<Sha256>;
 #[must_use]
 pub fn encode(decision: &Decision, key: &[u8]) -> String {
     let payload = format!(
-        "v1|{}|{}{}|{}|{}|{}",
+        "v2|{}|{}{}|{}|{}|{}|{}",
         decision.id,
         u8::from(decision.choices.analytics),
         u8::from(decision.choices.marketing),
         decision.given_at,
         decision.expires_at,
+        decision.recent_records.join(","),
         decision.policy_version
     );
     format!(
@@ -94,13 +109,23 @@ pub fn verify(
     now: EpochMillis,
 ) -> Result<Decision, CookieRejection> {
     let decision = signed_decision(value, key)?;
+    current(&decision, policy_version, now)?;
+    Ok(decision)
+}
+
+/// Whether a signed decision is still in force.
+fn current(
+    decision: &Decision,
+    policy_version: &str,
+    now: EpochMillis,
+) -> Result<(), CookieRejection> {
     if decision.expires_at <= now || decision.given_at > decision.expires_at {
         return Err(CookieRejection::Expired);
     }
     if decision.policy_version != policy_version {
         return Err(CookieRejection::OtherPolicy);
     }
-    Ok(decision)
+    Ok(())
 }
 
 /// The consent id a cookie value proves its holder owns: the signature alone is checked, so a
@@ -114,8 +139,12 @@ pub fn authenticate(value: &str, key: &[u8]) -> Result<ConsentId, CookieRejectio
     signed_decision(value, key).map(|d| d.id)
 }
 
-/// The decision in a cookie value whose signature verifies, whatever its age or policy.
-fn signed_decision(value: &str, key: &[u8]) -> Result<Decision, CookieRejection> {
+/// The decision in a cookie value whose signature verifies, whatever its age or policy: it
+/// still names its holder's consent id and recent records.
+///
+/// # Errors
+/// As [`authenticate`].
+pub fn signed_decision(value: &str, key: &[u8]) -> Result<Decision, CookieRejection> {
     if value.len() > MAX_VALUE_LEN {
         return Err(CookieRejection::Malformed);
     }
@@ -134,10 +163,13 @@ fn signed_decision(value: &str, key: &[u8]) -> Result<Decision, CookieRejection>
 }
 
 fn parse_payload(payload: &str) -> Option<Decision> {
-    let mut parts = payload.splitn(6, '|');
-    if parts.next()? != "v1" {
-        return None;
-    }
+    let (version, rest) = payload.split_once('|')?;
+    let fields = match version {
+        "v1" => 5,
+        "v2" => 6,
+        _ => return None,
+    };
+    let mut parts = rest.splitn(fields, '|');
     let id = ConsentId::parse(parts.next()?)?;
     let choices = match parts.next()? {
         "00" => Choices {
@@ -160,8 +192,14 @@ fn parse_payload(payload: &str) -> Option<Decision> {
     };
     let given_at = parts.next()?.parse().ok()?;
     let expires_at = parts.next()?.parse().ok()?;
+    let recent_records = if version == "v2" {
+        parse_record_refs(parts.next()?)?
+    } else {
+        Vec::new()
+    };
     let policy_version = parts.next()?.to_owned();
     Some(Decision {
+        recent_records,
         id,
         choices,
         policy_version,
@@ -170,24 +208,77 @@ fn parse_payload(payload: &str) -> Option<Decision> {
     })
 }
 
-/// The consent state carried by a request's `Cookie` header. Anything wrong with the
-/// cookie means [`ConsentState::Undecided`]; the reason is returned for the log.
+fn parse_record_refs(field: &str) -> Option<Vec<String>> {
+    if field.is_empty() {
+        return Some(Vec::new());
+    }
+    let refs: Vec<String> = field.split(',').map(str::to_owned).collect();
+    (refs.len() <= MAX_RECENT_RECORDS && refs.iter().all(|r| is_record_ref(r))).then_some(refs)
+}
+
+/// True for a record reference: `<13 digits>-<8 lower-case hex digits>`.
 #[must_use]
-pub fn state_from_cookie_header(
+pub fn is_record_ref(r: &str) -> bool {
+    r.split_once('-').is_some_and(|(at, tag)| {
+        at.len() == 13
+            && at.bytes().all(|b| b.is_ascii_digit())
+            && tag.len() == 8
+            && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// What a request's `Cookie` header says about consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieReading {
+    /// The decision in force: anything wrong with the cookie means
+    /// [`ConsentState::Undecided`].
+    pub state: ConsentState,
+    /// The decision of a validly signed cookie, whatever its age or policy: the visitor's
+    /// consent id and recent records, which a new decision continues.
+    pub signed: Option<Decision>,
+    /// Why a cookie that was sent counts as no decision, for the log.
+    pub rejected: Option<CookieRejection>,
+}
+
+/// Reads the consent cookie of a `Cookie` header.
+#[must_use]
+pub fn read_consent_cookie(
     header: Option<&str>,
     key: Option<&[u8]>,
     policy_version: &str,
     now: EpochMillis,
-) -> (ConsentState, Option<CookieRejection>) {
+) -> CookieReading {
+    let none = CookieReading {
+        state: ConsentState::Undecided,
+        signed: None,
+        rejected: None,
+    };
     let (Some(header), Some(key)) = (header, key) else {
-        return (ConsentState::Undecided, None);
+        return none;
     };
     let Some(value) = cookie_value(header, COOKIE_NAME) else {
-        return (ConsentState::Undecided, None);
+        return none;
     };
-    match verify(&value, key, policy_version, now) {
-        Ok(decision) => (ConsentState::Decided(decision), None),
-        Err(why) => (ConsentState::Undecided, Some(why)),
+    let signed = match signed_decision(&value, key) {
+        Ok(signed) => signed,
+        Err(why) => {
+            return CookieReading {
+                rejected: Some(why),
+                ..none
+            }
+        }
+    };
+    match current(&signed, policy_version, now) {
+        Ok(()) => CookieReading {
+            state: ConsentState::Decided(signed.clone()),
+            signed: Some(signed),
+            rejected: None,
+        },
+        Err(why) => CookieReading {
+            signed: Some(signed),
+            rejected: Some(why),
+            ..none
+        },
     }
 }
 
@@ -226,7 +317,21 @@ pub fn set_cookie(decision: &Decision, key: &[u8], max_age_days: u32) -> String 
 /// The `Set-Cookie` value that deletes the consent cookie.
 #[must_use]
 pub fn clear_cookie() -> String {
-    Cookie::build((COOKIE_NAME, ""))
+    expired(COOKIE_NAME)
+}
+
+/// The `Set-Cookie` values that delete the cookie under its pre-`__Host-` name, when the
+/// request carries one: host-only, as it was set.
+#[must_use]
+pub fn clear_legacy_cookie(present: &[String]) -> Option<String> {
+    present
+        .iter()
+        .any(|n| n == LEGACY_COOKIE_NAME)
+        .then(|| expired(LEGACY_COOKIE_NAME))
+}
+
+fn expired(name: &'static str) -> String {
+    Cookie::build((name, ""))
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Lax)
@@ -341,7 +446,9 @@ mod tests {
     #[test]
     fn a_signed_payload_of_unknown_shape_is_rejected() {
         for payload in [
-            "v2|x",
+            "v3|x",
+            "v2|07070707070707070707070707070707|10|1|2|not-a-ref|1",
+            "v2|07070707070707070707070707070707|10|1|2|1",
             "v1|zz|10|1|2|1",
             "v1|07070707070707070707070707070707|12|1|2|1",
             "v1|07070707070707070707070707070707|10|a|2|1",
@@ -363,26 +470,88 @@ mod tests {
     fn the_state_comes_from_the_cookie_header() {
         let d = decision();
         let header = format!("_ga=GA1.1.1; {COOKIE_NAME}={}; other=1", encode(&d, KEY));
+        let read = |header: Option<&str>, key: Option<&[u8]>, policy: &str| {
+            read_consent_cookie(header, key, policy, NOW)
+        };
         assert_eq!(
-            state_from_cookie_header(Some(&header), Some(KEY), "2026-11", NOW).0,
-            ConsentState::Decided(d)
+            read(Some(&header), Some(KEY), "2026-11").state,
+            ConsentState::Decided(d.clone())
         );
         assert_eq!(
-            state_from_cookie_header(None, Some(KEY), "2026-11", NOW).0,
+            read(None, Some(KEY), "2026-11").state,
             ConsentState::Undecided
         );
         assert_eq!(
-            state_from_cookie_header(Some(&header), None, "2026-11", NOW).0,
+            read(Some(&header), None, "2026-11").state,
             ConsentState::Undecided,
             "no key: nothing is trusted"
         );
-        let (state, why) =
-            state_from_cookie_header(Some("sivo_consent=garbage"), Some(KEY), "2026-11", NOW);
-        assert_eq!(
-            (state, why),
-            (ConsentState::Undecided, Some(CookieRejection::Malformed))
+        let garbage = read(
+            Some(&format!("{COOKIE_NAME}=garbage")),
+            Some(KEY),
+            "2026-11",
         );
+        assert_eq!(
+            (garbage.state, garbage.signed, garbage.rejected),
+            (
+                ConsentState::Undecided,
+                None,
+                Some(CookieRejection::Malformed)
+            )
+        );
+        let other_policy = read(Some(&header), Some(KEY), "2027-01");
+        assert_eq!(other_policy.state, ConsentState::Undecided);
+        assert_eq!(
+            other_policy.signed,
+            Some(d),
+            "still signed: still the visitor's id"
+        );
+        assert_eq!(other_policy.rejected, Some(CookieRejection::OtherPolicy));
         assert_eq!(cookie_names("a=1; b=2;c=3"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_cookie_without_the_host_prefix_is_never_read() {
+        // A sibling subdomain can set `sivo_consent` for the whole domain; it cannot set a
+        // `__Host-` cookie, which the browser takes only from this host.
+        let header = format!("{LEGACY_COOKIE_NAME}={}", encode(&decision(), KEY));
+        let reading = read_consent_cookie(Some(&header), Some(KEY), "2026-11", NOW);
+        assert_eq!(
+            (reading.state, reading.signed),
+            (ConsentState::Undecided, None)
+        );
+        assert!(COOKIE_NAME.starts_with("__Host-"));
+        let present = cookie_names(&header);
+        let clear = clear_legacy_cookie(&present).unwrap();
+        assert!(
+            clear.starts_with("sivo_consent=;") && !clear.contains("Domain"),
+            "{clear}"
+        );
+        assert_eq!(clear_legacy_cookie(&["other".to_owned()]), None);
+    }
+
+    #[test]
+    fn the_cookie_names_its_recent_records_and_v1_still_verifies() {
+        let mut d = decision();
+        d.recent_records = vec![
+            "1795810796123-abcdef01".into(),
+            "1795810790000-00000002".into(),
+        ];
+        assert_eq!(verify(&encode(&d, KEY), KEY, "2026-11", NOW), Ok(d.clone()));
+        let v1 = "v1|07070707070707070707070707070707|10|1795810796123|1827346796123|2026-11";
+        let value = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(v1),
+            URL_SAFE_NO_PAD.encode(tag(KEY, v1.as_bytes()))
+        );
+        let old = verify(&value, KEY, "2026-11", NOW).unwrap();
+        assert!(old.recent_records.is_empty());
+        d.recent_records = vec!["1795810796123-abcdef01".into(); MAX_RECENT_RECORDS];
+        assert!(
+            encode(&d, KEY).len() <= MAX_VALUE_LEN,
+            "the longest cookie still fits"
+        );
+        assert!(!is_record_ref("1795810796123-ABCDEF01") && !is_record_ref("1-abcdef01"));
     }
 
     #[test]
@@ -414,7 +583,8 @@ mod tests {
     #[test]
     fn set_cookie_has_the_contract_attributes() {
         let sc = set_cookie(&decision(), KEY, 365);
-        assert!(sc.starts_with("sivo_consent="));
+        assert!(sc.starts_with("__Host-sivo_consent="));
+        assert!(!sc.contains("Domain"), "__Host- forbids a Domain");
         for attr in [
             "HttpOnly",
             "Secure",
@@ -426,7 +596,7 @@ mod tests {
         }
         let clear = clear_cookie();
         assert!(
-            clear.starts_with("sivo_consent=;") && clear.contains("Max-Age=0"),
+            clear.starts_with("__Host-sivo_consent=;") && clear.contains("Max-Age=0"),
             "{clear}"
         );
     }

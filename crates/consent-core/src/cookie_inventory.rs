@@ -236,7 +236,7 @@ mod tests {
             ("_gat", Category::Analytics),
             ("_gat_gtag_UA_1", Category::Analytics),
             ("_gcl_au", Category::Marketing),
-            ("sivo_consent", Category::Necessary),
+            (COOKIE_NAME, Category::Necessary),
         ] {
             assert_eq!(
                 entry_for(name).map(|e| e.category),
@@ -267,7 +267,7 @@ mod tests {
     fn allowed_follows_the_choices() {
         assert!(!allowed("_ga", Choices::NONE) && allowed("_ga", ANALYTICS_ONLY));
         assert!(!allowed("_gcl_au", ANALYTICS_ONLY) && allowed("_gcl_au", Choices::ALL));
-        assert!(allowed("origin_session", Choices::NONE) && allowed("sivo_consent", Choices::NONE));
+        assert!(allowed("origin_session", Choices::NONE) && allowed(COOKIE_NAME, Choices::NONE));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 
 use crate::clock::EpochMillis;
 use crate::config::Config;
-use crate::consent::{ConsentId, ConsentState, Decision};
-use crate::consent_cookie::{cookie_names, set_cookie};
+use crate::consent::{ConsentId, Decision};
+use crate::consent_cookie::{
+    clear_legacy_cookie, cookie_names, set_cookie, MAX_RECENT_RECORDS, RECENT_RECORD_MS,
+};
 use crate::cookie_inventory::expire_disallowed;
 use crate::decision_request::DecisionRequest;
 use crate::failure::Failure;
@@ -34,8 +36,8 @@ pub struct Visitor<'a> {
 pub struct DecideInput<'a> {
     /// What the visitor asked for.
     pub wanted: &'a DecisionRequest,
-    /// The decision their cookie carries now.
-    pub current: &'a ConsentState,
+    /// The decision of the visitor's validly signed cookie, whatever its age or policy.
+    pub previous: Option<&'a Decision>,
     /// Who and where.
     pub visitor: Visitor<'a>,
     /// SHA-256 of the banner the visitor was shown.
@@ -59,14 +61,35 @@ pub struct Decided {
     pub record_error: Option<String>,
 }
 
-/// The consent id a new decision is recorded under: a change of mind continues the chain
-/// of the visitor's current decision; otherwise a fresh id.
+/// The consent id a new decision is recorded under: the id of any cookie whose signature
+/// verifies, however old and under whatever policy (so a returning visitor's older records
+/// stay theirs to download and erase); otherwise a fresh id.
 #[must_use]
-pub fn continued_id(current: &ConsentState, fresh: [u8; 16]) -> ConsentId {
-    match current {
-        ConsentState::Decided(previous) => previous.id,
-        ConsentState::Undecided => ConsentId::from_random(fresh),
-    }
+pub fn continued_id(previous: Option<&Decision>, fresh: [u8; 16]) -> ConsentId {
+    previous.map_or_else(|| ConsentId::from_random(fresh), |p| p.id)
+}
+
+/// The records the new cookie names: the new one first, then the previous cookie's that
+/// are still recent enough for KV's listing to miss them.
+#[must_use]
+pub fn recent_records(
+    previous: Option<&Decision>,
+    new: Option<String>,
+    now: EpochMillis,
+) -> Vec<String> {
+    let still_recent = |r: &&String| {
+        r.get(..13)
+            .and_then(|at| at.parse::<EpochMillis>().ok())
+            .is_some_and(|at| at + RECENT_RECORD_MS > now)
+    };
+    new.into_iter()
+        .chain(
+            previous
+                .into_iter()
+                .flat_map(|p| p.recent_records.iter().filter(still_recent).cloned()),
+        )
+        .take(MAX_RECENT_RECORDS)
+        .collect()
 }
 
 /// Records `input.wanted` in `store` and says what cookies to set.
@@ -85,8 +108,8 @@ pub async fn decide<S: KeyValueStore>(
     };
     let (fresh, nonce) = split_random(input.random);
     let wanted = input.wanted;
-    let id = continued_id(input.current, fresh);
-    let decision = Decision::new(
+    let id = continued_id(input.previous, fresh);
+    let mut decision = Decision::new(
         id,
         wanted.choices,
         &config.policy_version,
@@ -94,10 +117,9 @@ pub async fn decide<S: KeyValueStore>(
         config.consent_max_age_days,
     );
     let record = proof_record(config, input, id);
-    let record_error = append(store, &record, record_key.expose(), nonce)
-        .await
-        .err()
-        .map(|e| format!("consent {id}: {e}"));
+    let stored = append(store, &record, record_key.expose(), nonce).await;
+    let record_error = stored.as_ref().err().map(|e| format!("consent {id}: {e}"));
+    decision.recent_records = recent_records(input.previous, stored.ok(), input.now);
     if let Some(detail) = &record_error {
         if wanted.choices.any() {
             return Err(Failure::NotRecorded {
@@ -116,6 +138,7 @@ pub async fn decide<S: KeyValueStore>(
         .cookie_header
         .map(cookie_names)
         .unwrap_or_default();
+    set_cookies.extend(clear_legacy_cookie(&present));
     set_cookies.extend(expire_disallowed(
         &present,
         wanted.choices,
@@ -210,18 +233,18 @@ pub(crate) mod tests {
     pub(crate) fn run(
         store: &MemoryStore,
         body: &str,
-        current: &ConsentState,
+        previous: Option<&Decision>,
         cookie_header: Option<&str>,
         random: u8,
     ) -> Result<Decided, Failure> {
-        run_with(&config(), store, body, current, cookie_header, random)
+        run_with(&config(), store, body, previous, cookie_header, random)
     }
 
     fn run_with(
         config: &Config,
         store: &MemoryStore,
         body: &str,
-        current: &ConsentState,
+        previous: Option<&Decision>,
         cookie_header: Option<&str>,
         random: u8,
     ) -> Result<Decided, Failure> {
@@ -231,7 +254,7 @@ pub(crate) mod tests {
             config,
             &DecideInput {
                 wanted: &wanted,
-                current,
+                previous,
                 visitor: visitor(cookie_header),
                 banner_sha256: "ab12",
                 now: NOW,
@@ -252,7 +275,7 @@ pub(crate) mod tests {
         let decided = run(
             &store,
             "action=accept_all&return_to=%2Fprecios",
-            &ConsentState::Undecided,
+            None,
             None,
             1,
         )
@@ -266,7 +289,7 @@ pub(crate) mod tests {
             verify(value, SIGNING.as_bytes(), "1", NOW + 1),
             Ok(decided.decision.clone())
         );
-        let keys = block_on(keys_of(&store, decided.decision.id)).unwrap();
+        let keys = block_on(keys_of(&store, decided.decision.id, &[])).unwrap();
         assert_eq!(keys.len(), 1);
         let record = record_of(&store, &keys[0]);
         assert_eq!(record.path, "/precios", "the page the banner was on");
@@ -278,23 +301,17 @@ pub(crate) mod tests {
     #[test]
     fn a_change_of_mind_continues_the_chain_and_keeps_the_first_record() {
         let store = MemoryStore::new(NOW);
-        let first = run(
-            &store,
-            "action=accept_all",
-            &ConsentState::Undecided,
-            None,
-            1,
-        )
-        .unwrap();
-        let first_key = block_on(keys_of(&store, first.decision.id))
+        let first = run(&store, "action=accept_all", None, None, 1).unwrap();
+        let first_key = block_on(keys_of(&store, first.decision.id, &[]))
             .unwrap()
             .remove(0);
         let sealed_before = store.raw(&first_key).unwrap();
-        let current = ConsentState::Decided(first.decision.clone());
-        let second = run(&store, "action=reject_all", &current, None, 2).unwrap();
+        let second = run(&store, "action=reject_all", Some(&first.decision), None, 2).unwrap();
         assert_eq!(second.decision.id, first.decision.id);
         assert_eq!(
-            block_on(keys_of(&store, first.decision.id)).unwrap().len(),
+            block_on(keys_of(&store, first.decision.id, &[]))
+                .unwrap()
+                .len(),
             2
         );
         assert_eq!(
@@ -305,13 +322,63 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_returning_visitor_keeps_their_id_across_a_policy_change_or_expiry() {
+        let store = MemoryStore::new(NOW);
+        let first = run(&store, "action=accept_all", None, None, 1).unwrap();
+        let old = Decision {
+            policy_version: "0".into(),
+            expires_at: NOW - 1,
+            ..first.decision.clone()
+        };
+        let again = run(&store, "action=reject_all", Some(&old), None, 2).unwrap();
+        assert_eq!(again.decision.id, first.decision.id);
+        assert_eq!(
+            block_on(keys_of(&store, first.decision.id, &[]))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_cookie_names_the_new_record_and_the_previous_recent_ones() {
+        let store = MemoryStore::new(NOW);
+        let first = run(&store, "action=accept_all", None, None, 1).unwrap();
+        assert_eq!(first.decision.recent_records.len(), 1);
+        let second = run(&store, "action=reject_all", Some(&first.decision), None, 2).unwrap();
+        assert_eq!(second.decision.recent_records.len(), 2, "both are recent");
+        assert_eq!(
+            second.decision.recent_records[1],
+            first.decision.recent_records[0]
+        );
+        let later = recent_records(
+            Some(&second.decision),
+            Some("1795811796123-0000000a".into()),
+            NOW + RECENT_RECORD_MS + 1,
+        );
+        assert_eq!(
+            later,
+            ["1795811796123-0000000a"],
+            "older ones are listed by now"
+        );
+        let many = Decision {
+            recent_records: vec![second.decision.recent_records[0].clone(); 10],
+            ..second.decision.clone()
+        };
+        assert_eq!(
+            recent_records(Some(&many), None, NOW).len(),
+            MAX_RECENT_RECORDS
+        );
+    }
+
+    #[test]
     fn no_proof_no_consent() {
         let store = MemoryStore::new(NOW);
         store.fail(Op::Put, "rec:", 0);
         let failed = run(
             &store,
             "action=save&analytics=on&return_to=%2Fprecios",
-            &ConsentState::Undecided,
+            None,
             None,
             1,
         )
@@ -336,7 +403,7 @@ pub(crate) mod tests {
         let decided = run(
             &store,
             "action=reject_all",
-            &ConsentState::Undecided,
+            None,
             Some("_ga=GA1.1.1; _gcl_au=1"),
             1,
         )
@@ -354,14 +421,7 @@ pub(crate) mod tests {
         let store = MemoryStore::new(NOW);
         let mut config = config();
         config.signing_key = None;
-        let failed = run_with(
-            &config,
-            &store,
-            "action=reject_all",
-            &ConsentState::Undecided,
-            None,
-            0,
-        );
+        let failed = run_with(&config, &store, "action=reject_all", None, None, 0);
         assert_eq!(
             failed.unwrap_err(),
             Failure::NotConfigured("consent keys missing")

@@ -172,11 +172,10 @@ fn parse_form(body: &[u8]) -> Result<(Choices, DecisionMethod, Option<String>), 
         (None, _) => return Err(malformed("action is missing")),
         (Some(_), _) => return Err(malformed("action must be accept_all, reject_all or save")),
     };
-    let return_to = match return_to {
-        None => None,
-        Some(path) if is_safe_return_path(&path) => Some(path),
-        Some(_) => return Err(malformed("return_to must be a path on this site")),
-    };
+    // A page the worker will not send the browser to (absolute, too long, a backslash…) is
+    // no reason to refuse the visitor's decision: it is recorded, and the browser goes to a
+    // safe page of this site instead.
+    let return_to = return_to.filter(|path| is_safe_return_path(path));
     Ok((choices, method, return_to))
 }
 
@@ -219,12 +218,16 @@ pub fn is_safe_return_path(path: &str) -> bool {
 /// True when a request comes from another site and must be refused (`403`): a
 /// `Sec-Fetch-Site` other than `same-origin` or `none`, or an `Origin` whose host is not
 /// `host`. Requests with neither (non-browser clients) cannot be forged by a third-party
-/// page and pass.
+/// page and pass. `Origin: null` is what a form sends under `Referrer-Policy: no-referrer`:
+/// with the browser's own `Sec-Fetch-Site: same-origin` it is this site.
 #[must_use]
 pub fn is_cross_site(sec_fetch_site: Option<&str>, origin: Option<&str>, host: &str) -> bool {
     if let Some(site) = sec_fetch_site {
         if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
             return true;
+        }
+        if origin == Some("null") && site.eq_ignore_ascii_case("same-origin") {
+            return false;
         }
     }
     match origin {
@@ -351,11 +354,6 @@ mod tests {
             "action=save&analytics=on&analytics=on",
             "action=save&marketing=1",
             "action=save&admin=true",
-            "action=accept_all&return_to=https%3A%2F%2Fevil.example",
-            "action=accept_all&return_to=%2F%2Fevil.example",
-            "action=accept_all&return_to=%2F%5Cevil.example",
-            "action=accept_all&return_to=relative",
-            "action=accept_all&return_to=%2Fa%0d%0aSet-Cookie:x",
             "action=accept_all&via=elsewhere",
             "analytics=on&marketing=on",
         ] {
@@ -368,6 +366,27 @@ mod tests {
             parse_decision(BodyKind::Form, b"action=accept_all&x=\xff", false),
             Err(BadDecision::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_return_page_the_worker_will_not_use_does_not_refuse_the_decision() {
+        for body in [
+            "action=accept_all&return_to=https%3A%2F%2Fevil.example",
+            "action=accept_all&return_to=%2F%2Fevil.example",
+            "action=accept_all&return_to=%2F%5Cevil.example",
+            "action=accept_all&return_to=%2Fsearch%3Fq%3Da%5Cb",
+            "action=accept_all&return_to=relative",
+            "action=accept_all&return_to=%2Fa%0d%0aSet-Cookie:x",
+            &format!("action=accept_all&return_to=%2F{}", "a".repeat(2000)),
+        ] {
+            let d = form(body).unwrap();
+            assert_eq!(
+                (d.choices, d.return_to.as_deref()),
+                (Choices::ALL, None),
+                "{body}"
+            );
+            assert_eq!(d.redirect_target(), "/", "a safe page of this site");
+        }
     }
 
     #[test]
@@ -434,6 +453,16 @@ mod tests {
             "sivocenter.com"
         ));
         assert!(is_cross_site(None, Some("null"), "sivocenter.com"));
+        assert!(
+            !is_cross_site(Some("same-origin"), Some("null"), "sivocenter.com"),
+            "a form under Referrer-Policy: no-referrer"
+        );
+        assert!(is_cross_site(
+            Some("cross-site"),
+            Some("null"),
+            "sivocenter.com"
+        ));
+        assert!(is_cross_site(Some("none"), Some("null"), "sivocenter.com"));
         assert!(is_cross_site(
             Some("same-origin"),
             Some("https://sivocenter.com.evil.example"),

@@ -5,11 +5,13 @@
 //! key as associated data, so a record cannot be moved to another key unnoticed.
 //!
 //! Keys (both written with the record's sealed expiry as their KV expiration):
-//! - `rec:<consent id>:<at ms, 13 digits>-<nonce tag>`: the encrypted record. Listing the
-//!   prefix `rec:<id>:` finds every record of one visitor (access, erasure).
-//! - `day:<YYYY-MM-DD>:<at ms>-<nonce tag>`: an empty value whose metadata holds only what
-//!   aggregate statistics need (no id, no IP, no user agent). Listing `day:<date>:` gives
-//!   one day's decisions, 1,000 per page.
+//! - `rec:<consent id>:<reference>`, `<reference>` = `<at ms, 13 digits>-<nonce tag>`: the
+//!   encrypted record, with no metadata. Listing the prefix `rec:<id>:` finds every record of
+//!   one visitor (access, erasure); the consent cookie also names the recent ones.
+//! - `day:<YYYY-MM-DD>:<index tag>`: an empty value whose metadata holds only what aggregate
+//!   statistics need (no id, no IP, no user agent). The index tag is a keyed hash of the
+//!   record's key: the worker finds a record's entry to erase it, but nobody reading KV can
+//!   join a day's choices to a consent id. Listing `day:<date>:` gives one day's decisions.
 
 use crate::clock::{day, rfc3339, EpochMillis, DAY_MS};
 use crate::consent::{Choices, ConsentId, DecisionMethod};
@@ -175,24 +177,40 @@ pub struct StatsMetadata {
     pub country: Option<String>,
 }
 
-/// The two KV keys of one record.
+/// The two KV keys of one record, and the reference the consent cookie keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordKeys {
     /// The encrypted record.
     pub record: String,
     /// The day index entry.
     pub day_index: String,
+    /// `<at ms, 13 digits>-<8 hex>`: the record key without its id prefix.
+    pub reference: String,
 }
 
 /// The keys for a record of `id` made at `at_ms`; `unique` (from the random nonce) keeps two
-/// decisions in the same millisecond apart.
+/// decisions in the same millisecond apart; `index_key` keys the day index tag.
 #[must_use]
-pub fn record_keys(id: ConsentId, at_ms: EpochMillis, unique: &[u8]) -> RecordKeys {
+pub fn record_keys(
+    id: ConsentId,
+    at_ms: EpochMillis,
+    unique: &[u8],
+    index_key: &[u8],
+) -> RecordKeys {
     let tag = crate::hex(unique.get(..4).unwrap_or(unique));
+    let reference = format!("{at_ms:013}-{tag}");
+    let record = record_key(id, &reference);
     RecordKeys {
-        record: format!("rec:{id}:{at_ms:013}-{tag}"),
-        day_index: format!("day:{}:{at_ms:013}-{tag}", day(at_ms)),
+        day_index: index_key_for(&record, at_ms, index_key),
+        record,
+        reference,
     }
+}
+
+/// The record key of `id` for a reference the cookie named.
+#[must_use]
+pub fn record_key(id: ConsentId, reference: &str) -> String {
+    format!("{}{reference}", records_prefix(id))
 }
 
 /// The prefix under which every record of `id` lives.
@@ -201,13 +219,41 @@ pub fn records_prefix(id: ConsentId) -> String {
     format!("rec:{id}:")
 }
 
-/// The day index key that belongs to a record key (for erasure).
+/// The day index keys that may belong to a record key, for erasure: the current keyed form,
+/// and the form written before it (`day:<date>:<reference>`), deleted too in case the record
+/// predates the change.
 #[must_use]
-pub fn day_index_of(record_key: &str) -> Option<String> {
-    let (_, rest) = record_key.strip_prefix("rec:")?.split_once(':')?;
-    let (at_ms, _) = rest.split_once('-')?;
-    let at_ms: EpochMillis = at_ms.parse().ok()?;
-    Some(format!("day:{}:{rest}", day(at_ms)))
+pub fn day_index_keys_of(record_key: &str, index_key: &[u8]) -> Vec<String> {
+    let Some((_, reference)) = record_key
+        .strip_prefix("rec:")
+        .and_then(|r| r.split_once(':'))
+    else {
+        return Vec::new();
+    };
+    let Some(at_ms) = reference
+        .split_once('-')
+        .and_then(|(at, _)| at.parse::<EpochMillis>().ok())
+    else {
+        return Vec::new();
+    };
+    vec![
+        index_key_for(record_key, at_ms, index_key),
+        format!("day:{}:{reference}", day(at_ms)),
+    ]
+}
+
+/// `day:<date>:<first 16 hex of HMAC-SHA256(index_key, context + record key)>`.
+fn index_key_for(record_key: &str, at_ms: EpochMillis, index_key: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(index_key).map(|mut mac| {
+        mac.update(b"sivo-consent day index\n");
+        mac.update(record_key.as_bytes());
+        mac.finalize().into_bytes()
+    });
+    // HMAC takes keys of any length; were it to refuse one, the plain hash still names no id.
+    let digest =
+        mac.unwrap_or_else(|_| <sha2::Sha256 as sha2::Digest>::digest(record_key.as_bytes()));
+    format!("day:{}:{}", day(at_ms), crate::hex(&digest[..8]))
 }
 
 /// The entry kept after an erasure, so the operator can show the request was honoured: the
@@ -339,7 +385,7 @@ mod tests {
     #[test]
     fn sealing_round_trips_and_hides_the_content() {
         let r = record();
-        let keys = record_keys(r.id, r.at_ms, &[0xde, 0xad, 0xbe, 0xef, 1]);
+        let keys = record_keys(r.id, r.at_ms, &[0xde, 0xad, 0xbe, 0xef, 1], &KEY);
         let stored = seal(&r, &KEY, [5; 12], &keys.record).unwrap();
         assert!(!stored.contains("203.0.113") && !stored.contains("Mozilla"));
         assert_eq!(open(&stored, &KEY, &keys.record), Ok(r));
@@ -348,7 +394,7 @@ mod tests {
     #[test]
     fn tampering_moving_or_another_key_is_detected() {
         let r = record();
-        let keys = record_keys(r.id, r.at_ms, &[1, 2, 3, 4]);
+        let keys = record_keys(r.id, r.at_ms, &[1, 2, 3, 4], &KEY);
         let stored = seal(&r, &KEY, [5; 12], &keys.record).unwrap();
         let mut bytes = STANDARD.decode(&stored).unwrap();
         let last = bytes.len() - 20;
@@ -379,17 +425,33 @@ mod tests {
     #[test]
     fn keys_find_a_visitors_records_and_a_days_decisions() {
         let id = ConsentId::from_random([3; 16]);
-        let keys = record_keys(id, NOW, &[0xab, 0xcd, 0xef, 0x01, 0x99]);
+        let keys = record_keys(id, NOW, &[0xab, 0xcd, 0xef, 0x01, 0x99], &KEY);
         assert_eq!(keys.record, format!("rec:{id}:1795810796123-abcdef01"));
-        assert_eq!(keys.day_index, "day:2026-11-27:1795810796123-abcdef01");
+        assert_eq!(keys.reference, "1795810796123-abcdef01");
+        assert_eq!(record_key(id, &keys.reference), keys.record);
+        assert!(keys.day_index.starts_with("day:2026-11-27:"));
         assert!(keys.record.starts_with(&records_prefix(id)));
         assert!(
-            !keys.day_index.contains(&id.to_string()),
-            "the index names no visitor"
+            !keys.day_index.contains(&id.to_string())
+                && !keys.day_index.contains("1795810796123")
+                && !keys.day_index.contains("abcdef01"),
+            "the index names no visitor and shares nothing with the record's key: {}",
+            keys.day_index
         );
-        assert_eq!(day_index_of(&keys.record), Some(keys.day_index.clone()));
+        let other_key = record_keys(id, NOW, &[0xab, 0xcd, 0xef, 0x01], &[8; 32]);
+        assert_ne!(
+            other_key.day_index, keys.day_index,
+            "keyed: unguessable without the key"
+        );
+        assert_eq!(
+            day_index_keys_of(&keys.record, &KEY),
+            [
+                keys.day_index.clone(),
+                "day:2026-11-27:1795810796123-abcdef01".to_owned()
+            ]
+        );
         assert!(keys.record.len() <= 512, "KV key limit");
-        assert_eq!(day_index_of("garbage"), None);
+        assert!(day_index_keys_of("garbage", &KEY).is_empty());
     }
 
     #[test]

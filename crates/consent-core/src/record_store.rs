@@ -6,7 +6,8 @@
 use crate::clock::EpochMillis;
 use crate::consent::ConsentId;
 use crate::record::{
-    day_index_of, erasure_entry, open, record_keys, records_prefix, seal, ProofRecord, RecordError,
+    day_index_keys_of, erasure_entry, open, record_key, record_keys, records_prefix, seal,
+    ProofRecord, RecordError,
 };
 use crate::store::{Entry, KeyValueStore, StoreError};
 
@@ -26,8 +27,9 @@ pub enum AppendError {
     Store(String),
 }
 
-/// Seals `record` and writes it with its day index entry. If the second write fails, the
-/// first is deleted, so a failure leaves nothing half-written. Returns the record's key.
+/// Seals `record` and writes it with its day index entry (`record_key` both encrypts the
+/// record and keys its index tag). If the second write fails, the first is deleted, so a
+/// failure leaves nothing half-written. Returns the record's reference, for the cookie.
 ///
 /// # Errors
 /// See [`AppendError`].
@@ -37,20 +39,21 @@ pub async fn append<S: KeyValueStore>(
     record_key: &[u8],
     nonce: [u8; 12],
 ) -> Result<String, AppendError> {
-    let keys = record_keys(record.id, record.at_ms, &nonce);
+    let keys = record_keys(record.id, record.at_ms, &nonce, record_key);
     let sealed = seal(record, record_key, nonce, &keys.record).map_err(AppendError::Seal)?;
     let metadata = serde_json::to_value(record.stats_metadata())
         .map_err(|e| AppendError::Store(format!("metadata: {e}")))?;
-    let entry = |value| Entry {
+    let entry = |value, metadata| Entry {
         value,
         expires_at_secs: record.kv_expiration(),
-        metadata: Some(&metadata),
+        metadata,
     };
+    // The record carries no metadata: nothing about the visitor is readable beside their id.
     store
-        .put(&keys.record, entry(&sealed))
+        .put(&keys.record, entry(&sealed, None))
         .await
         .map_err(|e| AppendError::Store(e.to_string()))?;
-    if let Err(index_err) = store.put(&keys.day_index, entry("")).await {
+    if let Err(index_err) = store.put(&keys.day_index, entry("", Some(&metadata))).await {
         return Err(AppendError::Store(match store.delete(&keys.record).await {
             Ok(()) => format!("day index write failed ({index_err}); record rolled back"),
             Err(delete_err) => format!(
@@ -59,14 +62,31 @@ pub async fn append<S: KeyValueStore>(
             ),
         }));
     }
-    Ok(keys.record)
+    Ok(keys.reference)
 }
 
-/// Every record key of `id` that the store lists.
+/// Every record key of `id`: those the store lists, and those of `known` references (the
+/// cookie's recent records), which a lagging listing may not show yet.
 ///
 /// # Errors
 /// When a listing fails, or there are more than [`MAX_LIST_PAGES`] pages.
 pub async fn keys_of<S: KeyValueStore>(
+    store: &S,
+    id: ConsentId,
+    known: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut keys = listed_keys_of(store, id).await?;
+    for reference in known {
+        let key = record_key(id, reference);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+async fn listed_keys_of<S: KeyValueStore>(
     store: &S,
     id: ConsentId,
 ) -> Result<Vec<String>, StoreError> {
@@ -126,23 +146,42 @@ pub struct Erasure {
     pub note_error: Option<String>,
 }
 
-/// Deletes every record of `id` and its day index entries, then keeps the erasure note (no
-/// personal data: the id's hash and the time) for `retention_days`.
+/// What to erase, and how to find it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErasureRequest<'a> {
+    /// Whose records.
+    pub id: ConsentId,
+    /// The recent records the cookie names (a lagging listing may miss them).
+    pub known: &'a [String],
+    /// The record key, which also keys the day index tags.
+    pub record_key: &'a [u8],
+    /// Now.
+    pub now: EpochMillis,
+    /// How long the erasure note is kept.
+    pub retention_days: u32,
+}
+
+/// Deletes every record of the id (listed or named by the cookie) and its day index
+/// entries, then keeps the erasure note (no personal data: the id's hash and the time).
 ///
 /// # Errors
 /// When listing or a deletion fails; what was deleted stays deleted, and a retry finishes
 /// the job.
 pub async fn erase<S: KeyValueStore>(
     store: &S,
-    id: ConsentId,
-    now: EpochMillis,
-    retention_days: u32,
+    request: ErasureRequest<'_>,
 ) -> Result<Erasure, StoreError> {
-    let keys = keys_of(store, id).await?;
+    let ErasureRequest {
+        id,
+        now,
+        retention_days,
+        ..
+    } = request;
+    let keys = keys_of(store, id, request.known).await?;
     for key in &keys {
-        // The day index entry first: if the record's deletion then fails, a retry still
+        // The day index entries first: if the record's deletion then fails, a retry still
         // finds the record (by listing its id) and finishes the job.
-        if let Some(index) = day_index_of(key) {
+        for index in day_index_keys_of(key, request.record_key) {
             store.delete(&index).await.map_err(|e| incomplete(id, &e))?;
         }
         store.delete(key).await.map_err(|e| incomplete(id, &e))?;
@@ -178,6 +217,16 @@ mod tests {
     use crate::store::memory::{MemoryStore, Op};
 
     const KEY: [u8; 32] = [7; 32];
+
+    fn req(id: ConsentId, known: &[String], now: u64) -> ErasureRequest<'_> {
+        ErasureRequest {
+            id,
+            known,
+            record_key: &KEY,
+            now,
+            retention_days: 30,
+        }
+    }
     const NOW: u64 = 1_795_810_796_123;
 
     pub(crate) fn record(id: ConsentId, at: u64) -> ProofRecord {
@@ -208,7 +257,8 @@ mod tests {
     fn a_record_is_both_keys_with_its_sealed_expiry() {
         let store = MemoryStore::new(NOW);
         let id = ConsentId::from_random([1; 16]);
-        let key = block_on(append(&store, &record(id, NOW), &KEY, [9; 12])).unwrap();
+        let reference = block_on(append(&store, &record(id, NOW), &KEY, [9; 12])).unwrap();
+        let key = record_key(id, &reference);
         let keys = store.keys();
         assert_eq!(keys.len(), 2);
         assert!(keys.contains(&key) && keys.iter().any(|k| k.starts_with("day:")));
@@ -253,7 +303,7 @@ mod tests {
             .unwrap();
         }
         block_on(append(&store, &record(other, NOW), &KEY, [9; 12])).unwrap();
-        let keys = block_on(keys_of(&store, id)).unwrap();
+        let keys = block_on(keys_of(&store, id, &[])).unwrap();
         assert_eq!(keys.len(), 5);
         let records = block_on(open_all(&store, &keys, &KEY)).unwrap();
         assert!(records.iter().all(|r| r["id"] == id.to_string().as_str()));
@@ -269,7 +319,7 @@ mod tests {
             let at = NOW + u64::from(i);
             block_on(append(&store, &record(id, at), &KEY, [i; 12])).unwrap();
         }
-        assert!(block_on(keys_of(&store, id)).is_err());
+        assert!(block_on(keys_of(&store, id, &[])).is_err());
     }
 
     #[test]
@@ -280,7 +330,7 @@ mod tests {
         block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
         block_on(append(&store, &record(id, NOW + 1), &KEY, [2; 12])).unwrap();
         block_on(append(&store, &record(other, NOW), &KEY, [3; 12])).unwrap();
-        let erased = block_on(erase(&store, id, NOW + 5, 30)).unwrap();
+        let erased = block_on(erase(&store, req(id, &[], NOW + 5))).unwrap();
         assert_eq!(
             erased,
             Erasure {
@@ -296,7 +346,7 @@ mod tests {
             "other's index"
         );
         assert!(
-            block_on(keys_of(&store, other)).unwrap().len() == 1,
+            block_on(keys_of(&store, other, &[])).unwrap().len() == 1,
             "others untouched"
         );
         assert!(!left.iter().any(|k| k.contains(&id.to_string())));
@@ -314,50 +364,76 @@ mod tests {
     fn an_erasure_that_fails_half_way_says_so_and_a_retry_finishes() {
         let (store, id) = one_record();
         store.fail(Op::Delete, "rec:", 0);
-        let err = block_on(erase(&store, id, NOW, 30)).unwrap_err();
+        let err = block_on(erase(&store, req(id, &[], NOW))).unwrap_err();
         assert!(err.0.contains("retry to finish"), "{err}");
         assert!(
             !store.keys().iter().any(|k| k.starts_with("erasure:")),
             "no note claims success"
         );
         store.heal();
-        assert_eq!(block_on(erase(&store, id, NOW, 30)).unwrap().records, 1);
-        assert!(block_on(keys_of(&store, id)).unwrap().is_empty());
+        assert_eq!(
+            block_on(erase(&store, req(id, &[], NOW))).unwrap().records,
+            1
+        );
+        assert!(block_on(keys_of(&store, id, &[])).unwrap().is_empty());
     }
 
     #[test]
     fn a_failed_note_is_reported_but_the_records_are_gone() {
         let (store, id) = one_record();
         store.fail(Op::Put, "erasure:", 0);
-        let erased = block_on(erase(&store, id, NOW, 30)).unwrap();
+        let erased = block_on(erase(&store, req(id, &[], NOW))).unwrap();
         assert_eq!(erased.records, 1);
         assert!(erased.note_error.is_some());
         assert!(store.keys().is_empty());
     }
 
     #[test]
-    fn a_listing_that_lags_misses_a_record_written_moments_ago() {
-        // KV lists eventually: a record written seconds ago may not be listed yet. This
-        // pins down what list-based reading sees, so the fix (the hardening issue: the
-        // cookie names its records) has a test that fails today.
+    fn a_listing_that_lags_misses_a_new_record_and_the_cookies_reference_finds_it() {
+        // KV lists eventually: a record written seconds ago may not be listed yet.
         let store = MemoryStore::new(NOW);
         let id = ConsentId::from_random([1; 16]);
         block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
         store.hide_new_keys_from_list(60_000);
         store.set_now(NOW + 120_000);
-        block_on(append(&store, &record(id, NOW + 120_000), &KEY, [2; 12])).unwrap();
+        let newest = block_on(append(&store, &record(id, NOW + 120_000), &KEY, [2; 12])).unwrap();
         assert_eq!(
-            block_on(keys_of(&store, id)).unwrap().len(),
+            block_on(keys_of(&store, id, &[])).unwrap().len(),
             1,
-            "the new one is not listed"
+            "not listed yet"
         );
+        let known = [newest];
+        assert_eq!(block_on(keys_of(&store, id, &known)).unwrap().len(), 2);
+        let erased = block_on(erase(&store, req(id, &known, NOW + 121_000))).unwrap();
+        assert_eq!(erased.records, 2);
+        assert!(
+            store.keys().iter().all(|k| k.starts_with("erasure:")),
+            "nothing of the id survives, its index entries included: {:?}",
+            store.keys()
+        );
+    }
+
+    #[test]
+    fn the_record_key_holds_no_metadata_and_the_index_no_id() {
+        let store = MemoryStore::new(NOW);
+        let id = ConsentId::from_random([1; 16]);
+        let reference = block_on(append(&store, &record(id, NOW), &KEY, [1; 12])).unwrap();
+        let (_, metadata, _) = store.raw(&record_key(id, &reference)).unwrap();
         assert_eq!(
-            store
-                .keys()
-                .iter()
-                .filter(|k| k.starts_with("rec:"))
-                .count(),
-            2
+            metadata, None,
+            "no choices, method or country beside the id"
         );
+        let index = store
+            .keys()
+            .into_iter()
+            .find(|k| k.starts_with("day:"))
+            .unwrap();
+        let (_, index_meta, _) = store.raw(&index).unwrap();
+        assert_eq!(
+            index_meta.unwrap()["analytics"],
+            true,
+            "aggregates stay countable"
+        );
+        assert!(!index.contains(&reference[..13]) && !index.contains(&reference[14..]));
     }
 }

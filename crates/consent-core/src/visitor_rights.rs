@@ -4,29 +4,40 @@
 
 use crate::clock::EpochMillis;
 use crate::config::Config;
-use crate::consent::{Choices, ConsentId};
-use crate::consent_cookie::{authenticate, clear_cookie, cookie_names, cookie_value, COOKIE_NAME};
+use crate::consent::{Choices, Decision};
+use crate::consent_cookie::{
+    clear_cookie, clear_legacy_cookie, cookie_names, cookie_value, signed_decision, COOKIE_NAME,
+};
 use crate::cookie_inventory::expire_disallowed;
 use crate::decision_request::MAX_BODY_BYTES;
 use crate::failure::Failure;
-use crate::record_store::{erase as erase_records, keys_of, open_all};
+use crate::record_store::{erase as erase_records, keys_of, open_all, ErasureRequest};
 use crate::store::{KeyValueStore, StoreError};
 
-/// The consent id the request's cookie proves its holder owns. The signature alone is
-/// checked: a decision that expired or was given under an older policy is still theirs.
+/// The decision of the request's validly signed cookie: its consent id, which the holder
+/// owns, and its recent records. The signature alone is checked: a decision that expired or
+/// was given under an older policy is still theirs.
 ///
 /// # Errors
 /// [`Failure::NotConfigured`] without a signing key; [`Failure::NoConsentCookie`] without a
 /// validly signed cookie (forged, edited, re-signed with another key).
-pub fn owner(cookie_header: Option<&str>, config: &Config) -> Result<ConsentId, Failure> {
+pub fn owner(cookie_header: Option<&str>, config: &Config) -> Result<Decision, Failure> {
     let key = config
         .signing_key
         .as_ref()
         .ok_or(Failure::NotConfigured("signing key missing"))?;
     cookie_header
         .and_then(|h| cookie_value(h, COOKIE_NAME))
-        .and_then(|v| authenticate(&v, key.expose()).ok())
+        .and_then(|v| signed_decision(&v, key.expose()).ok())
         .ok_or(Failure::NoConsentCookie)
+}
+
+fn record_key_of(config: &Config) -> Result<&[u8], Failure> {
+    config
+        .record_key
+        .as_ref()
+        .map(crate::config::SecretBytes::expose)
+        .ok_or(Failure::NotConfigured("record key missing"))
 }
 
 /// A download of the visitor's records.
@@ -48,13 +59,13 @@ pub async fn download<S: KeyValueStore>(
     config: &Config,
     cookie_header: Option<&str>,
 ) -> Result<Download, Failure> {
-    let id = owner(cookie_header, config)?;
-    let record_key = config
-        .record_key
-        .as_ref()
-        .ok_or(Failure::NotConfigured("record key missing"))?;
-    let keys = keys_of(store, id).await.map_err(unavailable)?;
-    let records = open_all(store, &keys, record_key.expose())
+    let owner = owner(cookie_header, config)?;
+    let id = owner.id;
+    let record_key = record_key_of(config)?;
+    let keys = keys_of(store, id, &owner.recent_records)
+        .await
+        .map_err(unavailable)?;
+    let records = open_all(store, &keys, record_key)
         .await
         .map_err(unavailable)?;
     Ok(Download {
@@ -101,12 +112,19 @@ pub async fn erase<S: KeyValueStore>(
     host: &str,
     now: EpochMillis,
 ) -> Result<Erased, Failure> {
-    let id = owner(cookie_header, config)?;
-    let erasure = erase_records(store, id, now, config.record_retention_days)
-        .await
-        .map_err(unavailable)?;
+    let owner = owner(cookie_header, config)?;
+    let id = owner.id;
+    let request = ErasureRequest {
+        id,
+        known: &owner.recent_records,
+        record_key: record_key_of(config)?,
+        now,
+        retention_days: config.record_retention_days,
+    };
+    let erasure = erase_records(store, request).await.map_err(unavailable)?;
     let mut set_cookies = vec![clear_cookie()];
     let present = cookie_header.map(cookie_names).unwrap_or_default();
+    set_cookies.extend(clear_legacy_cookie(&present));
     set_cookies.extend(expire_disallowed(&present, Choices::NONE, host));
     Ok(Erased {
         records: erasure.records,
@@ -124,23 +142,15 @@ fn unavailable(e: StoreError) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consent::ConsentState;
+    use crate::consent::ConsentId;
     use crate::decide::tests::{config, run, NOW};
     use crate::store::block_on;
     use crate::store::memory::{MemoryStore, Op};
 
     /// A visitor who accepted, then refused: two records, and the `Cookie` header they hold.
     fn visitor_with_two_records(store: &MemoryStore) -> (ConsentId, String) {
-        let first = run(
-            store,
-            "action=accept_all",
-            &ConsentState::Undecided,
-            None,
-            1,
-        )
-        .unwrap();
-        let current = ConsentState::Decided(first.decision.clone());
-        let second = run(store, "action=reject_all", &current, None, 2).unwrap();
+        let first = run(store, "action=accept_all", None, None, 1).unwrap();
+        let second = run(store, "action=reject_all", Some(&first.decision), None, 2).unwrap();
         let cookie = second.set_cookies[0].split(';').next().unwrap().to_owned();
         (second.decision.id, format!("_ga=GA1.1.1; {cookie}"))
     }
@@ -149,14 +159,7 @@ mod tests {
     fn the_download_holds_exactly_the_owners_records() {
         let store = MemoryStore::new(NOW);
         let (id, cookie) = visitor_with_two_records(&store);
-        run(
-            &store,
-            "action=accept_all",
-            &ConsentState::Undecided,
-            None,
-            9,
-        )
-        .unwrap();
+        run(&store, "action=accept_all", None, None, 9).unwrap();
         let download = block_on(download(&store, &config(), Some(&cookie))).unwrap();
         assert_eq!(download.filename, format!("sivo-consent-{id}.json"));
         let body: serde_json::Value = serde_json::from_str(&download.body).unwrap();
@@ -173,7 +176,8 @@ mod tests {
     fn no_valid_cookie_no_records() {
         let store = MemoryStore::new(NOW);
         visitor_with_two_records(&store);
-        for cookie in [None, Some("sivo_consent=forged.value"), Some("other=1")] {
+        let forged = format!("{COOKIE_NAME}=forged.value");
+        for cookie in [None, Some(forged.as_str()), Some("other=1")] {
             let refused = block_on(download(&store, &config(), cookie)).unwrap_err();
             assert_eq!(refused, Failure::NoConsentCookie, "{cookie:?}");
         }
@@ -209,8 +213,36 @@ mod tests {
         assert_eq!(erased.records, 2);
         assert!(erased.set_cookies[0].starts_with(&format!("{COOKIE_NAME}=;")));
         assert!(erased.set_cookies.iter().any(|c| c.starts_with("_ga=;")));
-        assert!(block_on(keys_of(&store, id)).unwrap().is_empty());
+        assert!(block_on(keys_of(&store, id, &[])).unwrap().is_empty());
         assert!(store.keys().iter().all(|k| k.starts_with("erasure:")));
+    }
+
+    #[test]
+    fn erasure_does_not_trust_a_lagging_listing() {
+        let store = MemoryStore::new(NOW);
+        store.hide_new_keys_from_list(60_000);
+        let (id, cookie) = visitor_with_two_records(&store);
+        let download = block_on(download(&store, &config(), Some(&cookie))).unwrap();
+        assert_eq!(
+            download.body.matches("\"method\"").count(),
+            2,
+            "both, though unlisted"
+        );
+        let erased = block_on(erase(
+            &store,
+            &config(),
+            Some(&cookie),
+            "sivocenter.com",
+            NOW,
+        ))
+        .unwrap();
+        assert_eq!(erased.records, 2);
+        assert!(
+            store.keys().iter().all(|k| k.starts_with("erasure:")),
+            "{:?}",
+            store.keys()
+        );
+        assert!(block_on(keys_of(&store, id, &[])).unwrap().is_empty());
     }
 
     #[test]

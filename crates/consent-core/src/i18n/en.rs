@@ -18,7 +18,7 @@ pub(super) const TEXTS: Texts = Texts {
     categories_legend: "Cookies by purpose",
     save: "Save choices",
     necessary_title: "Necessary",
-    necessary_text: "The sivo_consent cookie remembers your choice for up to 12 months. The site cannot respect your choice without it.",
+    necessary_text: "The __Host-sivo_consent cookie remembers your choice for up to 12 months. The site cannot respect your choice without it.",
     always_on: "Always on",
     analytics_title: "Analytics",
     analytics_text: "Google Analytics 4 (cookies _ga and _ga_*, up to 26 months) counts visits and pages anonymously in aggregate. Data goes to Google Ireland Ltd.",

@@ -18,7 +18,7 @@ pub(super) const TEXTS: Texts = Texts {
     categories_legend: "Cookies por finalidad",
     save: "Guardar selección",
     necessary_title: "Necesarias",
-    necessary_text: "La cookie sivo_consent recuerda tu decisión hasta 12 meses. Sin ella el sitio no puede respetar lo que elijas.",
+    necessary_text: "La cookie __Host-sivo_consent recuerda tu decisión hasta 12 meses. Sin ella el sitio no puede respetar lo que elijas.",
     always_on: "Siempre activas",
     analytics_title: "Análisis",
     analytics_text: "Google Analytics 4 (cookies _ga y _ga_*, hasta 26 meses) cuenta visitas y páginas de forma agregada. Los datos van a Google Ireland Ltd.",
