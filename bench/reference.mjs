@@ -21,7 +21,7 @@ export default {
     const started = Date.now();
     const url = new URL(request.url);
     const res = await fetch(env.ORIGIN + url.pathname + url.search, request);
-    const consented = (request.headers.get('cookie') || '').includes('sivo_consent=');
+    const consented = (request.headers.get('cookie') || '').includes(`${env.COOKIE_NAME}=`);
     logLine(request, url, res.status, consented ? 'all' : 'undecided', started);
     if (!(res.headers.get('content-type') || '').startsWith('text/html')) return res;
     const rewriter = new HTMLRewriter().on('body', {

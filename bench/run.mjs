@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
@@ -118,9 +119,7 @@ async function startWorker(options) {
 
 function consentCookie() {
   const now = Date.now();
-  const payload = `v1|${'ab'.repeat(16)}|11|${now}|${now + 86_400_000}|1`;
-  const tag = crypto.createHmac('sha256', SIGNING_KEY).update('sivo-consent cookie\n').update(payload).digest();
-  return `sivo_consent=${Buffer.from(payload).toString('base64url')}.${tag.toString('base64url')}`;
+  return signConsentCookie({ id: 'ab'.repeat(16), analytics: true, marketing: true, givenAt: now, expiresAt: now + 86_400_000, policy: '1' }, SIGNING_KEY);
 }
 
 // ---------- wrk ----------
@@ -195,7 +194,7 @@ async function main() {
   const loaders = /(<script async nonce[\s\S]*?)<\/head>/.exec(tagsPage)?.[1];
   const noscript = /<noscript><iframe[\s\S]*?<\/noscript>/.exec(tagsPage)?.[0];
   if (!banner || !link || !consentMode || !loaders || !noscript) throw new Error('could not find the injected markup in the worker output');
-  const reference = await startWorker(jsOptions('reference.mjs', { ORIGIN: nginx.url, BANNER: banner, LINK: link, CONSENT_MODE: consentMode, LOADERS: loaders, NOSCRIPT: noscript }));
+  const reference = await startWorker(jsOptions('reference.mjs', { ORIGIN: nginx.url, COOKIE_NAME, BANNER: banner, LINK: link, CONSENT_MODE: consentMode, LOADERS: loaders, NOSCRIPT: noscript }));
   const passthrough = await startWorker(jsOptions('passthrough.mjs', { ORIGIN: nginx.url }));
 
   const variants = [

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startDevServer } from '../support/dev-server.mjs';
 import { launchBrowser, screenshot } from '../support/browser.mjs';
+import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -77,9 +78,9 @@ test('Accept all with the mouse: the banner goes and does not come back', async 
   const state = await (await page.request.get(server.url + '/_consent/state')).json();
   assert.deepEqual([state.decided, state.analytics, state.marketing], [true, true, true]);
   const cookies = await context.cookies();
-  const consent = cookies.find((c) => c.name === 'sivo_consent');
+  const consent = cookies.find((c) => c.name === COOKIE_NAME);
   assert.ok(consent && consent.httpOnly && consent.sameSite === 'Lax');
-  assert.equal(await page.evaluate(() => document.cookie.includes('sivo_consent')), false, 'scripts cannot read it');
+  assert.equal(await page.evaluate((name) => document.cookie.includes(name), COOKIE_NAME), false, 'scripts cannot read it');
   await context.close();
 });
 

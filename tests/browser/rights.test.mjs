@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../support/dev-server.mjs';
 import { launchBrowser, screenshot } from '../support/browser.mjs';
+import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 let server;
 let browser;
@@ -77,7 +78,7 @@ test('the download holds the right records, and after erasure the banner is back
   await Promise.all([page.waitForURL('**/_consent/preferences?erased'), page.getByRole('button', { name: 'Borrar mis registros' }).click()]);
   assert.match(await page.locator('[role="status"]').innerText(), /borrado/);
   assert.deepEqual(await state(page), { decided: false });
-  assert.equal((await context.cookies()).filter((c) => c.name === 'sivo_consent').length, 0, 'the consent cookie is gone');
+  assert.equal((await context.cookies()).filter((c) => c.name === COOKIE_NAME).length, 0, 'the consent cookie is gone');
   await page.goto(server.url + '/');
   assert.equal(await banner(page).count(), 1, 'the banner asks again');
   assert.equal((await page.request.get(server.url + '/_consent/records')).status(), 401);

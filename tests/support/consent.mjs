@@ -2,10 +2,11 @@
 // the records in KV (decrypted with the record key) and the day index.
 import crypto from 'node:crypto';
 import { SIGNING_KEY, RECORD_KEY } from './worker.mjs';
+import { COOKIE_NAME, signConsentCookie } from './consent-cookie.mjs';
 
 /** The `name=value` pair of the consent cookie in a response's Set-Cookie headers. */
 export function consentCookie(res) {
-  const sc = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  const sc = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
   return sc ? sc.split(';')[0] : undefined;
 }
 
@@ -41,9 +42,7 @@ export async function recordsOf(kv, id) {
 
 /** A consent cookie signed with the test key, for cookies the worker would never issue. */
 export function signedCookie({ id = 'ab'.repeat(16), analytics = true, marketing = true, givenAt = Date.now(), expiresAt = Date.now() + 86_400_000, policy = '1', key = SIGNING_KEY }) {
-  const payload = `v1|${id}|${analytics ? 1 : 0}${marketing ? 1 : 0}|${givenAt}|${expiresAt}|${policy}`;
-  const tag = crypto.createHmac('sha256', key).update('sivo-consent cookie\n').update(payload).digest();
-  return `sivo_consent=${Buffer.from(payload).toString('base64url')}.${tag.toString('base64url')}`;
+  return signConsentCookie({ id, analytics, marketing, givenAt, expiresAt, policy }, key);
 }
 
 /** Posts a form to /_consent as the banner does, from a same-origin page. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { consentCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
+import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 const BANNER = 'data-consent-banner';
 let origin;
@@ -58,7 +59,7 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
   });
   assert.equal(res.status, 303);
   assert.equal(res.headers.get('location'), '/page?plan=growth');
-  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
   for (const attr of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/', 'Max-Age=31536000']) assert.ok(setCookie.includes(attr), attr);
   const cookie = consentCookie(res);
 
@@ -100,7 +101,7 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
 test('Reject all is recorded too, and the banner stays away', async () => {
   const res = await postForm(worker, { action: 'reject_all', return_to: '/page' });
   assert.equal(res.status, 303);
-  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('sivo_consent='));
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
   assert.match(setCookie, /Max-Age=31536000/, 'a refusal stands as long as a consent would');
   const cookie = consentCookie(res);
   const s = await state(cookie);
@@ -215,7 +216,7 @@ test('forged, edited, expired and old-policy cookies count as no decision, never
   const cases = {
     'edited payload': `${name}=${Buffer.from(edited).toString('base64url')}.${tag}`,
     'truncated': genuine.slice(0, -5),
-    'garbage': 'sivo_consent=hello',
+    'garbage': `${COOKIE_NAME}=hello`,
     'wrong key': signedCookie({ key: 'another-signing-key-that-is-long-enough!' }),
     'expired': signedCookie({ givenAt: Date.now() - 10 * 86_400_000, expiresAt: Date.now() - 1000 }),
     'old policy': signedCookie({ policy: '0' }),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
+import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
 const TAGGED = `<!doctype html><html><head><title>Tagged</title>
@@ -85,7 +86,7 @@ async function get(path, headers = {}) {
 }
 const setCookieNames = (res) => res.headers.getSetCookie().map((c) => c.split('=')[0]);
 
-for (const [label, headers] of [['no decision', as()], ['a refusal', as({ analytics: false, marketing: false })], ['a forged cookie', { cookie: 'sivo_consent=forged.value' }]]) {
+for (const [label, headers] of [['no decision', as()], ['a refusal', as({ analytics: false, marketing: false })], ['a forged cookie', { cookie: `${COOKIE_NAME}=forged.value` }]]) {
   test(`with ${label}, no Google reference and no analytics cookie reaches the browser`, async () => {
     const { res, html } = await get('/tagged', headers);
     assert.equal(res.status, 200);
@@ -93,7 +94,7 @@ for (const [label, headers] of [['no decision', as()], ['a refusal', as({ analyt
     assert.match(html, /<h1>Page with its own tags<\/h1>/);
     assert.match(html, /<p>End of page<\/p>/, 'the page keeps its end');
     assert.match(html, /the origin's own harmless script/, 'other inline scripts stay');
-    assert.deepEqual(setCookieNames(res).filter((n) => n !== 'sivo_consent'), ['origin_session']);
+    assert.deepEqual(setCookieNames(res).filter((n) => n !== COOKIE_NAME), ['origin_session']);
     assert.doesNotMatch(res.headers.get('content-security-policy'), /google/);
   });
 }
@@ -241,7 +242,7 @@ test('refusing expires every analytics cookie the browser holds, on every domain
     body: 'action=reject_all&return_to=%2F',
   });
   assert.equal(res.status, 303);
-  const expired = res.headers.getSetCookie().filter((c) => !c.startsWith('sivo_consent='));
+  const expired = res.headers.getSetCookie().filter((c) => !c.startsWith(`${COOKIE_NAME}=`));
   for (const name of ['_ga', '_ga_TEST123', '_gid', '_gat_gtag', '_gcl_au']) {
     const mine = expired.filter((c) => c.startsWith(`${name}=;`));
     assert.equal(mine.length, 3, `${name}: ${mine.join(' | ')}`);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { consentCookie, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
+import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 let origin;
 let worker;
@@ -80,7 +81,7 @@ test('forged, edited and replayed cookies never reach another visitor’s record
     'signed with another key': signedCookie({ id: victim.id, key: 'an-attackers-own-key-of-32-characters!!' }),
     'victim id, attacker tag': `${name}=${Buffer.from(edited).toString('base64url')}.${attacker.cookie.split('.')[1]}`,
     'no cookie': '',
-    garbage: 'sivo_consent=x.y',
+    garbage: `${COOKIE_NAME}=x.y`,
   };
   for (const [label, cookie] of Object.entries(attempts)) {
     const read = await worker.fetch('/_consent/records', { headers: cookie ? { cookie } : {} });
@@ -105,7 +106,7 @@ test('erasure removes every record of the id and nothing else, and keeps an anon
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { erased: 2 });
   const cookies = res.headers.getSetCookie();
-  assert.ok(cookies.some((c) => /^sivo_consent=;.*Max-Age=0/.test(c)), 'the consent cookie is expired');
+  assert.ok(cookies.some((c) => c.startsWith(`${COOKIE_NAME}=;`) && /Max-Age=0/.test(c)), 'the consent cookie is expired');
   assert.ok(cookies.some((c) => c.startsWith('_ga=;')) && cookies.some((c) => c.startsWith('_gid=;')), 'and the analytics cookies');
 
   const after = await allKeys(worker.kv());
@@ -157,7 +158,7 @@ test('the cookie policy lists every cookie the worker manages, in both languages
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, new RegExp(`<h1>${heading}</h1>`));
-    for (const name of ['sivo_consent', '_ga', '_ga_&lt;container-id&gt;', '_gid', '_gat*', '_gcl_*']) assert.ok(html.includes(`<code>${name}</code>`), `${lang} ${name}`);
+    for (const name of [COOKIE_NAME, '_ga', '_ga_&lt;container-id&gt;', '_gid', '_gat*', '_gcl_*']) assert.ok(html.includes(`<code>${name}</code>`), `${lang} ${name}`);
     assert.match(html, /26/);
   }
 });

@@ -1,0 +1,17 @@
+// The consent cookie as the worker signs it, for the tests and the benchmark: one place for
+// its name and its format (crates/consent-core/src/consent_cookie.rs is the original).
+import crypto from 'node:crypto';
+
+/** The name of the consent cookie. */
+export const COOKIE_NAME = 'sivo_consent';
+
+/**
+ * The `name=value` pair of a consent cookie signed with `key`: the payload
+ * `v1|id|<analytics 0/1><marketing 0/1>|given ms|expires ms|policy`, HMAC-SHA256 over
+ * 'sivo-consent cookie\n' + payload, then base64url(payload) '.' base64url(tag).
+ */
+export function signConsentCookie({ id, analytics, marketing, givenAt, expiresAt, policy }, key) {
+  const payload = `v1|${id}|${analytics ? 1 : 0}${marketing ? 1 : 0}|${givenAt}|${expiresAt}|${policy}`;
+  const tag = crypto.createHmac('sha256', key).update('sivo-consent cookie\n').update(payload).digest();
+  return `${COOKIE_NAME}=${Buffer.from(payload).toString('base64url')}.${tag.toString('base64url')}`;
+}
