@@ -2,9 +2,38 @@
 // encodings, status codes and timing a production origin produces.
 import http from 'node:http';
 import zlib from 'node:zlib';
+import { fixtureCases, readFixture } from './fixtures.mjs';
 
 export const PAGE = '<!doctype html><html><head><title>Fixture</title></head><body><h1>Hola</h1><p>Contenido</p></body></html>';
 export const IMAGE = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+
+/** The time between two network writes of a fixture page split by `<!--sivo:chunk-->`. */
+export const CHUNK_DELAY_MS = 150;
+
+/**
+ * A handler serving fixture case `name` (tests/fixtures/rewrite/<name>/) with its status and
+ * headers, each chunk of the page its own network write, CHUNK_DELAY_MS apart.
+ */
+export function fixtureRoute(name) {
+  const { status, headers, chunks } = readFixture(name);
+  return (req, res) => {
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') return res.end();
+    const rest = [...chunks];
+    const next = () => {
+      const chunk = rest.shift();
+      if (rest.length === 0) return res.end(chunk);
+      res.write(chunk);
+      setTimeout(next, CHUNK_DELAY_MS);
+    };
+    next();
+  };
+}
+
+/** Every fixture case, each at `${prefix}<case>`. */
+export function fixtureRoutes(prefix = '/fixture/') {
+  return Object.fromEntries(fixtureCases().map((name) => [`${prefix}${name}`, fixtureRoute(name)]));
+}
 
 /** Starts the origin; `routes` may add or override handlers by path. */
 export async function startOrigin(routes = {}) {
