@@ -2,54 +2,30 @@
 // tags, cookies and CSP (issue 4).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin } from '../support/origin.mjs';
+import { startOrigin, fixtureRoute } from '../support/origin.mjs';
+import { readFixture } from '../support/fixtures.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
 import { COOKIE_NAME } from '../support/consent-cookie.mjs';
 
 const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
-const TAGGED = `<!doctype html><html><head><title>Tagged</title>
-<link rel="preconnect" href="https://www.googletagmanager.com">
-<link rel="dns-prefetch" href="//www.google-analytics.com">
-<script async src="https://www.googletagmanager.com/gtag/js?id=G-ORIGIN1"></script>
-<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('js',new Date());gtag('config','G-ORIGIN1');</script>
-<script>(function(w,d,s,l,i){w[l]=w[l]||[];var j=d.createElement(s);j.src='https://www.googletagmanager.com/gtm.js?id='+i;d.head.appendChild(j);})(window,document,'script','dataLayer','GTM-ORIGIN');</script>
-<script>console.log("the origin's own harmless script")</script>
-</head><body><noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-ORIGIN" height="0" width="0"></iframe></noscript>
-<h1>Page with its own tags</h1><img src="https://ad.doubleclick.net/pixel?x=1" alt=""><p>End of page</p></body></html>`;
-const CSP = "default-src 'self'; script-src 'self'; object-src 'none'";
+// The pages are the golden rewrite fixtures' (tests/fixtures/rewrite/<name>/).
+const CSP = readFixture('bare').headers['content-security-policy'];
 
 let origin;
 let worker;
-const bare = `<!doctype html><html><head><title>Bare</title></head><body><p>Bare page</p></body></html>`;
 
 before(async () => {
   origin = await startOrigin({
-    '/tagged': (req, res) => {
-      res.setHeader('set-cookie', ['_ga=GA1.1.123.456; Path=/; Max-Age=63072000', '_gcl_au=1.1.99; Path=/', 'origin_session=keep; Path=/; HttpOnly']);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP });
-      res.end(TAGGED);
-    },
-    '/bare': (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP });
-      res.end(bare);
-    },
-    '/bare-no-csp': (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(bare);
-    },
+    '/tagged': fixtureRoute('tagged'),
+    '/bare': fixtureRoute('bare'),
+    '/bare-no-csp': fixtureRoute('bare-no-csp'),
     '/pixel.gif': (req, res) => {
       res.writeHead(200, { 'content-type': 'image/gif', 'set-cookie': ['_gid=GA1.1.2; Path=/', 'keep_me=1; Path=/'] });
       res.end(Buffer.from('GIF89a'));
     },
-    '/no-body': (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<title>No body</title><script src="https://www.googletagmanager.com/gtag/js?id=G-X"></script><p>Just a paragraph');
-    },
-    '/unclosed': (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<html><head><title>Unclosed</title></head><body><div><p>unclosed <b>bold text');
-    },
+    '/no-body': fixtureRoute('no-body'),
+    '/unclosed': fixtureRoute('unclosed'),
     // A 5 MB page written block by block (with back-pressure), an ads pixel at its very end.
     '/huge': (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -66,11 +42,7 @@ before(async () => {
       pump();
     },
     // An inline tag split across two network writes: the host name straddles the chunks.
-    '/split': (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.write('<html><head><script>var u="https://www.googletag');
-      setTimeout(() => res.end('manager.com/gtm.js?id=GTM-SPLIT";</script></head><body><p>split</p></body></html>'), 150);
-    },
+    '/split': fixtureRoute('split'),
   });
   worker = await startWorker({ origin: origin.url, vars: { GA4_MEASUREMENT_ID: 'G-TEST123', GTM_CONTAINER_ID: 'GTM-TEST45' } });
 });
