@@ -12,9 +12,32 @@ use consent_core::config::Config;
 use consent_core::consent::ConsentState;
 use consent_core::decide::{decide as record_decision, DecideInput, Visitor};
 use consent_core::decision_request::{body_kind, check_declared_length, parse_decision};
+use consent_core::failure::Failure;
 use consent_core::record::Requester;
 use web_sys::Request;
 use worker::Env;
+
+/// The binding of the decisions' rate limiter (`wrangler.toml`, `[[ratelimits]]`).
+pub const LIMITER_BINDING: &str = "DECISION_LIMITER";
+
+/// Refuses a decision when its network (the truncated IP: never the whole address) has sent
+/// more than the limiter allows in its period: each decision writes KV keys kept for years.
+/// Without the binding, or when the limiter itself fails, decisions are not limited: abuse
+/// protection never takes consent down.
+async fn within_rate_limit(env: &Env, visit: &Visit) -> Result<(), WorkerError> {
+    let Ok(limiter) = env.rate_limiter(LIMITER_BINDING) else {
+        return Ok(());
+    };
+    let key = visit
+        .header("cf-connecting-ip")
+        .as_deref()
+        .and_then(consent_core::ip::truncate_ip)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    match limiter.limit(key).await {
+        Ok(outcome) if !outcome.success => Err(Failure::TooManyRequests.into()),
+        _ => Ok(()),
+    }
+}
 
 /// `GET /_consent/state`.
 ///
@@ -41,6 +64,7 @@ pub async fn decide(
     let kind = body_kind(visit.header("content-type").as_deref())?;
     let body = read_body(request).await?;
     let wanted = parse_decision(kind, &body, visit.gpc)?;
+    within_rate_limit(env, visit).await?;
     let country = request_country(request);
     let (sec_gpc, client_ip, user_agent) = (
         visit.header("sec-gpc"),

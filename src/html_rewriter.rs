@@ -11,7 +11,9 @@
 //! the garbage collector frees with the response. No `Closure::forget` per request.
 
 use consent_core::consent::Choices;
-use consent_core::gating::{blocked_hosts, element_is_blocked, is_blocked, loads_google_tag};
+use consent_core::gating::{
+    blocked_hosts, element_is_blocked, loads_google_tag, ChunkAction, InlineGate, MATCH_OVERLAP,
+};
 use js_sys::{Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -52,8 +54,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = remove)]
     fn remove(this: &Element) -> Result<(), JsValue>;
 
-    #[wasm_bindgen(method, js_name = getAttribute)]
-    fn get_attribute(this: &Element, name: &str) -> JsValue;
+    /// The element's attributes: an iterator of `[name, value]` pairs.
+    #[wasm_bindgen(method, getter)]
+    fn attributes(this: &Element) -> JsValue;
 
     #[wasm_bindgen(method, catch, js_name = onEndTag)]
     fn on_end_tag(this: &Element, handler: &Function) -> Result<(), JsValue>;
@@ -178,8 +181,49 @@ fn blocked_for(state: &JsValue) -> Vec<&'static str> {
     })
 }
 
-fn attribute(el: &Element, name: &str) -> Option<String> {
-    el.get_attribute(name).as_string()
+/// Every attribute value of an element.
+fn attribute_values(el: &Element) -> Vec<String> {
+    let Ok(Some(pairs)) = js_sys::try_iter(&el.attributes()) else {
+        return Vec::new();
+    };
+    pairs
+        .filter_map(Result::ok)
+        .filter_map(|pair| Reflect::get_u32(&pair, 1).ok()?.as_string())
+        .collect()
+}
+
+/// The chunk's text preceded by the end of the text before it (kept in the state as
+/// `tail`), so a host name split across chunks is still seen; the new tail is stored.
+fn window(state: &JsValue, chunk: &JsString) -> JsString {
+    let tail: JsString = get(state, "tail")
+        .dyn_into()
+        .unwrap_or_else(|_| JsString::from(""));
+    let window = tail.concat(chunk);
+    let overlap = u32::try_from(MATCH_OVERLAP).unwrap_or(u32::MAX);
+    let len = window.length();
+    set(
+        state,
+        "tail",
+        &window.slice(len.saturating_sub(overlap), len),
+    );
+    window
+}
+
+/// The state's [`InlineGate`], kept as plain properties between the runtime's calls.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // written by store_gate: a whole number ≤ MAX_HELD_SCRIPT
+fn gate_of(state: &JsValue) -> InlineGate {
+    InlineGate {
+        held: get(state, "held").as_f64().map_or(0, |n| n as usize),
+        streaming: get(state, "streaming").is_truthy(),
+        dropping: get(state, "dropping").is_truthy(),
+    }
+}
+
+fn store_gate(state: &JsValue, gate: InlineGate) {
+    #[allow(clippy::cast_precision_loss)] // at most MAX_HELD_SCRIPT: exact in an f64
+    set(state, "held", &JsValue::from_f64(gate.held as f64));
+    set(state, "streaming", &JsValue::from_bool(gate.streaming));
+    set(state, "dropping", &JsValue::from_bool(gate.dropping));
 }
 
 thread_local! {
@@ -194,8 +238,8 @@ thread_local! {
     static PREPEND: Closure<dyn Fn(JsValue, Element)> =
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
     static REMOVE_IF_BLOCKED: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
-        let (src, href) = (attribute(&el, "src"), attribute(&el, "href"));
-        if element_is_blocked(src.as_deref(), href.as_deref(), &blocked_for(&state)) {
+        let values = attribute_values(&el);
+        if element_is_blocked(values.iter().map(String::as_str), &blocked_for(&state)) {
             report(el.remove());
         }
     });
@@ -216,19 +260,31 @@ thread_local! {
         }
     });
     static DROP_BLOCKED_SCRIPT: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
+        // The judgement is the domain's (InlineGate); only the window crosses into wasm, and
+        // the held text stays a JavaScript string.
+        let text = chunk.text();
+        let last = chunk.last_in_text_node();
+        let mut gate = gate_of(&state);
+        let window = String::from(&window(&state, &text));
+        let action = gate.next(&window, text.length() as usize, last, &blocked_for(&state));
+        store_gate(&state, gate);
         let held: JsString = get(&state, "buf").dyn_into().unwrap_or_else(|_| JsString::from(""));
-        let text = if held.length() == 0 { chunk.text() } else { held.concat(&chunk.text()) };
-        if !chunk.last_in_text_node() {
-            set(&state, "buf", &text);
-            report(chunk.remove_chunk());
-            return;
+        match action {
+            ChunkAction::Hold => {
+                set(&state, "buf", &held.concat(&text));
+                report(chunk.remove_chunk());
+            }
+            ChunkAction::Drop => report(chunk.remove_chunk()),
+            ChunkAction::Pass => {}
+            ChunkAction::ReleaseHeld => {
+                HTML_OPTIONS.with(|o| report(chunk.replace_chunk(&held.concat(&text), o)));
+            }
         }
-        let whole_script_in_one_chunk = held.length() == 0;
-        set(&state, "buf", &JsString::from(""));
-        if is_blocked(&String::from(&text), &blocked_for(&state)) {
-            report(chunk.remove_chunk());
-        } else if !whole_script_in_one_chunk {
-            HTML_OPTIONS.with(|o| report(chunk.replace_chunk(&text, o)));
+        if action != ChunkAction::Hold {
+            set(&state, "buf", &JsString::from(""));
+        }
+        if last {
+            set(&state, "tail", &JsString::from(""));
         }
     });
     static BODY: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
@@ -263,8 +319,11 @@ thread_local! {
         }
     });
     static MARK_INLINE: Closure<dyn Fn(JsValue, TextChunk)> = Closure::new(|state: JsValue, chunk: TextChunk| {
-        if loads_google_tag(&String::from(chunk.text())) {
+        if loads_google_tag(&String::from(&window(&state, &chunk.text()))) {
             set(&state, "seen", &JsValue::TRUE);
+        }
+        if chunk.last_in_text_node() {
+            set(&state, "tail", &JsString::from(""));
         }
     });
 }

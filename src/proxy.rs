@@ -1,26 +1,31 @@
-//! Proxying the site: every request that is not the worker's own: fetched from the origin, stripped of the
-//! analytics cookies the visitor has not allowed, and, when it is an HTML page, rewritten as
-//! it streams: banner, settings link, Consent Mode and tags, or the removal of the origin's
-//! own Google tags.
+//! Proxying the site: every request that is not the worker's own is fetched from the origin,
+//! stripped of the analytics cookies and links the visitor has not allowed, and, when it is
+//! an HTML page, rewritten as it streams: Consent Mode, banner, settings link, tags, or the
+//! removal of the origin's own Google tags.
 
 use crate::banners::banner;
 use crate::error::WorkerError;
 use crate::html_rewriter::{Edit, HtmlRewriter, PageState, TextEdit};
 use crate::origin::{fetch_from_origin, OriginError};
+use crate::platform::random_bytes;
 use crate::{Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::{Choices, ConsentState};
-use consent_core::cookie_inventory::{allowed, filter_cookie_header, set_cookie_name};
+use consent_core::consent_cookie::cookie_names;
+use consent_core::cookie_inventory::{
+    allowed, expire_disallowed, filter_cookie_header, set_cookie_name,
+};
 use consent_core::failure::Failure;
 use consent_core::gating::{
-    consent_mode_script, extend_csp, gtm_noscript, nonce_from_random, plan, tag_loaders, PagePlan,
-    Tags, OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
+    blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
+    nonce_from_random, plan, tag_loaders, PagePlan, Tags, OWN_TAG_ELEMENTS, OWN_TAG_INLINE,
+    STRIP_ELEMENTS, STRIP_INLINE,
 };
 use consent_core::i18n::Lang;
 use consent_core::rewrite::{
-    treatment, ResponseHead, Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, REWRITTEN_CACHE_CONTROL,
-    REWRITTEN_VARY,
+    treatment, ResponseHead, Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING,
+    REWRITTEN_CACHE_CONTROL, REWRITTEN_VARY,
 };
 use consent_core::settings_link::settings_link;
 use js_sys::{Array, Function, Reflect};
@@ -34,11 +39,18 @@ thread_local! {
     static SETTINGS_LINK: std::cell::RefCell<HashMap<Lang, JsValue>> = std::cell::RefCell::new(HashMap::new());
 }
 
+/// The CSP headers a rewritten page's nonce is added to (report-only too, so it does not
+/// report the worker's own scripts).
+const CSP_HEADERS: [&str; 2] = [
+    "content-security-policy",
+    "content-security-policy-report-only",
+];
+
 /// Serves a page from the origin.
 ///
 /// # Errors
 /// The origin unreachable or too slow ([`Failure::OriginUnreachable`],
-/// [`Failure::OriginTimeout`]), or the runtime failing.
+/// [`Failure::OriginTimeout`]), an HTML page that cannot be gated, or the runtime failing.
 pub async fn serve(
     request: &Request,
     env: &Env,
@@ -46,7 +58,7 @@ pub async fn serve(
     visit: &Visit,
 ) -> Result<Served, WorkerError> {
     let choices = visit.consent.choices();
-    let outbound = without_disallowed_cookies(request, visit.cookie.as_deref(), choices)?;
+    let outbound = outbound_request(request, visit, choices)?;
     let response = fetch_from_origin(
         env,
         &config.origin,
@@ -61,7 +73,7 @@ pub async fn serve(
             Failure::OriginUnreachable(format!("misconfigured: {why}"))
         }
     })?;
-    let response = without_disallowed_set_cookies(response, choices)?;
+    let response = with_allowed_headers(response, visit, choices)?;
     let headers = response.headers();
     let content_type = headers.get("content-type").ok().flatten();
     let content_encoding = headers.get("content-encoding").ok().flatten();
@@ -74,54 +86,88 @@ pub async fn serve(
     match treatment(&head) {
         Treatment::PassThrough => Ok(Served::ok(response)),
         Treatment::Rewrite => Ok(Served::ok(rewrite(&response, visit, config)?)),
+        Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
+            "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
+            content_encoding.unwrap_or_default()
+        ))
+        .into()),
     }
 }
 
 /// The request to send the origin, when it must differ from the visitor's: analytics
-/// cookies the visitor has not allowed are not forwarded (rule 1: not read before opt-in).
-fn without_disallowed_cookies(
+/// cookies the visitor has not allowed are not forwarded (rule 1: not read before opt-in),
+/// and only encodings the rewriter can read are asked for.
+fn outbound_request(
     request: &Request,
-    cookie: Option<&str>,
+    visit: &Visit,
     choices: Choices,
 ) -> Result<Option<Request>, JsValue> {
-    let Some(cookie) = cookie else {
-        return Ok(None);
-    };
-    let filtered = filter_cookie_header(cookie, choices);
-    if filtered.as_deref() == Some(cookie) {
+    let cookie = visit.cookie.as_deref();
+    let filtered = cookie.and_then(|c| filter_cookie_header(c, choices));
+    let cookie_changes = cookie.is_some() && filtered.as_deref() != cookie;
+    let encoding_changes =
+        visit.header("accept-encoding").as_deref() != Some(ORIGIN_ACCEPT_ENCODING);
+    if !cookie_changes && !encoding_changes {
         return Ok(None);
     }
     let copy = Request::new_with_request(request)?;
-    match filtered {
-        Some(kept) => copy.headers().set("cookie", &kept)?,
-        None => copy.headers().delete("cookie")?,
+    let headers = copy.headers();
+    headers.set("accept-encoding", ORIGIN_ACCEPT_ENCODING)?;
+    if cookie_changes {
+        match filtered {
+            Some(kept) => headers.set("cookie", &kept)?,
+            None => headers.delete("cookie")?,
+        }
     }
     Ok(Some(copy))
 }
 
-/// The origin's response without `Set-Cookie` headers for cookies the visitor has not
-/// allowed. Untouched (and not copied) when there are none.
-fn without_disallowed_set_cookies(
+/// The origin's response as the visitor may receive it, on every response, HTML or not:
+/// no `Set-Cookie` for cookies the visitor has not allowed, no `Link` to a blocked host
+/// (replayed as Early Hints), and an expiry for every such cookie the browser still holds
+/// (a `_ga` written by script after a refusal is gone at the next request). Untouched, and
+/// not copied, when nothing changes.
+fn with_allowed_headers(
     response: Response,
+    visit: &Visit,
     choices: Choices,
 ) -> Result<Response, JsValue> {
     let headers = response.headers();
-    if headers.get("set-cookie")?.is_none() {
-        return Ok(response);
-    }
-    let all = set_cookies(&headers)?;
-    let keep: Vec<String> = all
-        .iter()
-        .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
-        .cloned()
-        .collect();
-    if keep.len() == all.len() {
+    let present = visit
+        .cookie
+        .as_deref()
+        .map(cookie_names)
+        .unwrap_or_default();
+    let expiries = expire_disallowed(&present, choices, &visit.host);
+    let link = headers.get("link")?;
+    let blocked = blocked_hosts(choices);
+    let link_after = link.as_deref().map(|l| filter_link_header(l, &blocked));
+    let link_changes = link_after.as_ref().is_some_and(|after| *after != link);
+    let set_cookie_changes = headers.get("set-cookie")?.is_some()
+        && set_cookies(&headers)?
+            .iter()
+            .any(|c| set_cookie_name(c).is_some_and(|n| !allowed(&n, choices)));
+    if expiries.is_empty() && !link_changes && !set_cookie_changes {
         return Ok(response);
     }
     let copy = Headers::new_with_headers(&headers)?;
-    copy.delete("set-cookie")?;
-    for c in &keep {
-        copy.append("set-cookie", c)?;
+    if set_cookie_changes {
+        copy.delete("set-cookie")?;
+        for c in set_cookies(&headers)?
+            .iter()
+            .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
+        {
+            copy.append("set-cookie", c)?;
+        }
+    }
+    if let Some(after) = link_after.filter(|_| link_changes) {
+        match after {
+            Some(kept) => copy.set("link", &kept)?,
+            None => copy.delete("link")?,
+        }
+    }
+    for expiry in &expiries {
+        copy.append("set-cookie", expiry)?;
     }
     rebuild(&response, &copy)
 }
@@ -142,7 +188,7 @@ fn rebuild(response: &Response, headers: &Headers) -> Result<Response, JsValue> 
 }
 
 /// Streams `response` through the rewriter with the page's edits.
-fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Response, JsValue> {
+fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Response, WorkerError> {
     let lang = visit.lang;
     let choices = visit.consent.choices();
     let page_plan = plan(
@@ -152,26 +198,9 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             gtm: config.gtm_container_id.as_deref(),
         },
     );
-    let undecided = visit.consent == ConsentState::Undecided;
-    // A nonce only when this response carries scripts of ours.
-    let nonce = (undecided || page_plan.injects_tags())
-        .then(new_nonce)
-        .transpose()?;
-
-    let headers = Headers::new_with_headers(&response.headers())?;
-    for name in HEADERS_DROPPED_WHEN_REWRITTEN {
-        headers.delete(name)?;
-    }
-    headers.set("cache-control", REWRITTEN_CACHE_CONTROL)?;
-    headers.append("vary", REWRITTEN_VARY)?;
-    if let (Some(nonce), Some(csp)) = (&nonce, headers.get("content-security-policy")?) {
-        headers.set(
-            "content-security-policy",
-            &extend_csp(&csp, nonce, &page_plan),
-        )?;
-    }
-    let fresh = rebuild(response, &headers)?;
-
+    // Every rewritten page carries a script of ours: Consent Mode's defaults at least.
+    let nonce = nonce_from_random(random_bytes()?);
+    let fresh = rebuild(response, &rewritten_headers(response, &nonce, &page_plan)?)?;
     let link = SETTINGS_LINK.with(|cache| {
         cache
             .borrow_mut()
@@ -179,28 +208,49 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     });
-    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?;
-    let mut banner_html = None;
-    if let Some(nonce) = &nonce {
-        if page_plan.injects_tags() {
-            rewriter = add_tags(rewriter, &page_plan, choices, nonce)?;
-        }
-        if undecided {
-            let variant = BannerVariant {
-                lang,
-                gpc: visit.gpc,
-            };
-            banner_html = Some(JsValue::from(
-                banner(variant).render(&visit.path_and_query(), nonce),
-            ));
-        }
+    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?.on(
+        "head",
+        Edit::PrependHtml,
+        &JsValue::from_str(&consent_mode_script(choices, &nonce)),
+    )?;
+    if page_plan.injects_tags() {
+        rewriter = add_tags(rewriter, &page_plan, choices, &nonce)?;
     }
+    let banner_html = (visit.consent == ConsentState::Undecided).then(|| {
+        let variant = BannerVariant {
+            lang,
+            gpc: visit.gpc,
+        };
+        JsValue::from(banner(variant).render(&visit.path_and_query(), &nonce))
+    });
     // The banner first in the body, so it is first in the keyboard's tab order; the link last.
     let body = PageState::for_body(banner_html.as_ref(), &link)?;
     rewriter = rewriter
         .on("body", Edit::Body, body.as_value())?
         .finish_body(&body)?;
-    rewriter.transform(&fresh)
+    Ok(rewriter.transform(&fresh)?)
+}
+
+/// A rewritten page's headers: no length or validators, private caching, and every CSP
+/// policy extended with the nonce.
+fn rewritten_headers(
+    response: &Response,
+    nonce: &str,
+    page_plan: &PagePlan,
+) -> Result<Headers, JsValue> {
+    let headers = Headers::new_with_headers(&response.headers())?;
+    for name in HEADERS_DROPPED_WHEN_REWRITTEN {
+        headers.delete(name)?;
+    }
+    headers.set("cache-control", REWRITTEN_CACHE_CONTROL)?;
+    headers.append("vary", REWRITTEN_VARY)?;
+    for name in CSP_HEADERS {
+        // Several CSP headers arrive joined with commas: each policy is extended on its own.
+        if let Some(csp) = headers.get(name)? {
+            headers.set(name, &extend_csp_header(&csp, nonce, page_plan))?;
+        }
+    }
+    Ok(headers)
 }
 
 /// Removes what the origin wrote itself that the visitor has not allowed: tags, preconnects,
@@ -220,7 +270,7 @@ fn strip_blocked(
         .on_text(STRIP_INLINE, TextEdit::DropBlockedScript, &state)
 }
 
-/// Consent Mode first in `<head>`; the tags at its end, unless the origin loads its own.
+/// The tags at the end of `<head>` (after Consent Mode), unless the origin loads its own.
 fn add_tags(
     rewriter: HtmlRewriter,
     page_plan: &PagePlan,
@@ -234,11 +284,6 @@ fn add_tags(
         .unwrap_or_default();
     let state = PageState::new(&tag_loaders(page_plan, nonce), &noscript, choices)?;
     let mut rewriter = rewriter
-        .on(
-            "head",
-            Edit::PrependHtml,
-            &JsValue::from_str(&consent_mode_script(choices, nonce)),
-        )?
         .on(OWN_TAG_ELEMENTS, Edit::MarkOwnTag, state.as_value())?
         .on_text(OWN_TAG_INLINE, TextEdit::MarkOwnInlineTag, &state)?
         .on("head", Edit::LoadersBeforeEnd, state.as_value())?;
@@ -246,11 +291,4 @@ fn add_tags(
         rewriter = rewriter.on("body", Edit::NoscriptUnlessOwnTag, state.as_value())?;
     }
     Ok(rewriter)
-}
-
-/// A fresh CSP nonce from 16 random bytes.
-fn new_nonce() -> Result<String, JsValue> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| JsValue::from_str(&format!("getrandom: {e}")))?;
-    Ok(nonce_from_random(bytes))
 }

@@ -8,6 +8,7 @@ use crate::platform::read_body;
 use crate::respond::{html, json, see_other, with_cookies};
 use crate::{Served, Visit};
 use consent_core::config::Config;
+use consent_core::consent::ConsentState;
 use consent_core::decision_request::check_declared_length;
 use consent_core::pages::{cookie_policy_page, preferences_page, Notice};
 use consent_core::paths;
@@ -27,7 +28,12 @@ pub fn preferences(visit: &Visit) -> Result<Served, WorkerError> {
         "?erased" => Notice::Erased,
         _ => Notice::None,
     };
-    let page = preferences_page(visit.lang, &visit.consent, visit.gpc, notice);
+    // A signed cookie whose decision lapsed still names the visitor's id: their receipt.
+    let lapsed = visit
+        .signed
+        .as_ref()
+        .filter(|_| visit.consent == ConsentState::Undecided);
+    let page = preferences_page(visit.lang, &visit.consent, lapsed, visit.gpc, notice);
     Ok(Served::ok(html(&page)?))
 }
 

@@ -27,6 +27,9 @@ pub enum Failure {
     /// A body over 4 KiB.
     #[error("body larger than 4 KiB")]
     TooLarge,
+    /// Too many decisions from one network in a minute: nothing is written.
+    #[error("rate limited")]
+    TooManyRequests,
     /// A body the contract does not describe; the text says what is wrong with it.
     #[error("{0}")]
     BadRequest(String),
@@ -97,6 +100,7 @@ impl Failure {
             Failure::NotFound => 404,
             Failure::MethodNotAllowed { .. } => 405,
             Failure::TooLarge => 413,
+            Failure::TooManyRequests => 429,
             Failure::Internal(_) => 500,
             Failure::OriginUnreachable(_) => 502,
             Failure::NotConfigured(_) | Failure::Unavailable(_) | Failure::NotRecorded { .. } => {
@@ -114,6 +118,7 @@ impl Failure {
             Failure::MethodNotAllowed { .. } => "method_not_allowed",
             Failure::CrossSite => "cross_site",
             Failure::TooLarge => "too_large",
+            Failure::TooManyRequests => "too_many_requests",
             Failure::BadRequest(_) => "bad_request",
             Failure::UnsupportedMediaType => "unsupported_media_type",
             Failure::NotConfigured(_) => "not_configured",
@@ -135,6 +140,7 @@ impl Failure {
             Failure::MethodNotAllowed { .. } => t.err_method,
             Failure::CrossSite => t.err_cross_site,
             Failure::TooLarge => t.err_too_large,
+            Failure::TooManyRequests => t.err_rate_limited,
             Failure::BadRequest(_) => t.err_bad_request,
             Failure::UnsupportedMediaType => t.err_media_type,
             Failure::NotConfigured(_) => t.err_not_configured,
@@ -176,6 +182,7 @@ impl Failure {
         match self {
             Failure::MethodNotAllowed { allow } => vec![("allow", allow)],
             Failure::NotRecorded { .. } => vec![("retry-after", "5")],
+            Failure::TooManyRequests => vec![("retry-after", "60")],
             _ => Vec::new(),
         }
     }
@@ -219,6 +226,7 @@ mod tests {
             Failure::MethodNotAllowed { allow: "GET, HEAD" },
             Failure::CrossSite,
             Failure::TooLarge,
+            Failure::TooManyRequests,
             Failure::BadRequest("unknown action".into()),
             Failure::UnsupportedMediaType,
             Failure::NotConfigured("consent keys missing"),
@@ -239,7 +247,7 @@ mod tests {
         let statuses: Vec<u16> = every_failure().iter().map(Failure::status).collect();
         assert_eq!(
             statuses,
-            [404, 405, 403, 413, 400, 400, 503, 401, 503, 503, 502, 504, 500]
+            [404, 405, 403, 413, 429, 400, 400, 503, 401, 503, 503, 502, 504, 500]
         );
     }
 

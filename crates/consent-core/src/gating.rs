@@ -81,34 +81,157 @@ pub fn is_blocked(text: &str, blocked: &[&str]) -> bool {
     blocked.iter().any(|b| lower.contains(b))
 }
 
-/// The elements that can load a Google tag, pixel or frame by URL. Plain tag selectors: the
-/// runtime tests each element against four tag names (measured: twenty attribute-substring
-/// selectors cost 30% of throughput on a 1 MB page) and calls into wasm only for the
-/// page's few external scripts, links, images and frames; [`element_is_blocked`] decides.
-pub const STRIP_ELEMENTS: &str = "script[src], link[href], img[src], iframe[src]";
+/// The elements that can load something by URL. Performance and consent plugins move a
+/// script's URL into `data-src`, `data-rocket-src`, `data-litespeed-src`… (restored on
+/// scroll), images use `srcset`, frames and objects `data`: so every attribute of these
+/// elements is checked ([`element_is_blocked`]). Plain tag selectors: the runtime tests each
+/// element against a few tag names (measured: attribute-substring selectors cost 30% of
+/// throughput on a 1 MB page) and calls into wasm only for these elements.
+pub const STRIP_ELEMENTS: &str =
+    "script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image";
 
 /// Elements whose text is code or markup that can load a tag: inline scripts, and
 /// `<noscript>` (raw text to the parser, like a script's: GTM's iframe hides there).
-/// Their text is held until its last chunk and checked whole with [`is_blocked`].
-pub const STRIP_INLINE: &str = "script:not([src]), noscript";
+/// Scripts whose type says they are data (`application/json`, `application/ld+json`) are
+/// data, kept as they are. The text is judged chunk by chunk by [`InlineGate`].
+pub const STRIP_INLINE: &str = r#"script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript"#;
 
 /// The origin's own loader of Google's tag, with consent: the worker then adds no second one.
-pub const OWN_TAG_ELEMENTS: &str =
-    r#"script[src*="googletagmanager.com/gtag/js"], script[src*="googletagmanager.com/gtm.js"]"#;
+pub const OWN_TAG_ELEMENTS: &str = r#"script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]"#;
 
 /// Inline scripts in `<head>` that may load Google's tag themselves ([`loads_google_tag`]).
 pub const OWN_TAG_INLINE: &str = "head script:not([src])";
 
-/// True when an element matched by [`STRIP_ELEMENTS`] loads a blocked URL: its `src`, or
-/// when it has none its `href`.
+/// True when an element matched by [`STRIP_ELEMENTS`] names a blocked host in any of its
+/// attribute values (case-insensitively; `//host` included).
 #[must_use]
-pub fn element_is_blocked(src: Option<&str>, href: Option<&str>, blocked: &[&str]) -> bool {
-    src.or(href).is_some_and(|url| is_blocked(url, blocked))
+pub fn element_is_blocked<'a>(
+    attribute_values: impl IntoIterator<Item = &'a str>,
+    blocked: &[&str],
+) -> bool {
+    attribute_values
+        .into_iter()
+        .any(|value| is_blocked(value, blocked))
+}
+
+/// Longest inline script (in UTF-16 units, as the runtime counts) held back whole before it
+/// is judged. Past it the held text is released if clean and the rest streams on, each chunk
+/// checked with the end of the one before ([`MATCH_OVERLAP`]); a blocked host found then
+/// drops the rest of the script, which leaves it cut short: a syntax error, so nothing of
+/// it runs.
+pub const MAX_HELD_SCRIPT: usize = 256 * 1024;
+
+/// How much of the text before a chunk is checked with it, so a host name split across
+/// chunks is still seen: longer than any blocked host.
+pub const MATCH_OVERLAP: usize = 64;
+
+/// What to do with one chunk of an inline script's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkAction {
+    /// Hold it back (remove it from the output; it is released later if the script is clean).
+    Hold,
+    /// Remove it for good.
+    Drop,
+    /// Let it through as it is.
+    Pass,
+    /// Replace it with everything held so far followed by itself.
+    ReleaseHeld,
+}
+
+/// The judgement of one inline script as its chunks stream by. Small and `Copy`, so the
+/// worker keeps it in the page's state between the runtime's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InlineGate {
+    /// UTF-16 units held back so far.
+    pub held: usize,
+    /// The held text was released (the script was too long to hold): chunks now stream.
+    pub streaming: bool,
+    /// A blocked host was seen: everything from here is dropped.
+    pub dropping: bool,
+}
+
+impl InlineGate {
+    /// Judges the next chunk: `window` is the chunk preceded by up to [`MATCH_OVERLAP`]
+    /// units of the text before it, `chunk_len` the chunk's own length, `last` whether it
+    /// ends the script. After the last chunk the gate is back to its default.
+    pub fn next(
+        &mut self,
+        window: &str,
+        chunk_len: usize,
+        last: bool,
+        blocked: &[&str],
+    ) -> ChunkAction {
+        if !self.dropping && is_blocked(window, blocked) {
+            self.dropping = true;
+        }
+        let action = if self.dropping {
+            ChunkAction::Drop
+        } else if self.streaming {
+            ChunkAction::Pass
+        } else if last || self.held + chunk_len > MAX_HELD_SCRIPT {
+            self.streaming = !last;
+            if self.held == 0 {
+                ChunkAction::Pass
+            } else {
+                ChunkAction::ReleaseHeld
+            }
+        } else {
+            self.held += chunk_len;
+            ChunkAction::Hold
+        };
+        if last {
+            *self = Self::default();
+        }
+        action
+    }
+}
+
+/// A `Link` response header without the links to blocked hosts (`preload`, `preconnect`,
+/// `dns-prefetch`, `modulepreload`…: Cloudflare replays them as Early Hints, so the browser
+/// would connect before the page arrives). `None` when no link is left; the value unchanged
+/// when nothing is blocked.
+#[must_use]
+pub fn filter_link_header(value: &str, blocked: &[&str]) -> Option<String> {
+    let kept: Vec<&str> = split_links(value)
+        .into_iter()
+        .map(str::trim)
+        .filter(|link| !link.is_empty() && !is_blocked(link_target(link), blocked))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+/// The links of a `Link` header: split at commas outside `<…>` and quotes.
+fn split_links(value: &str) -> Vec<&str> {
+    let mut links = Vec::new();
+    let (mut start, mut in_target, mut in_quotes) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            '<' if !in_quotes => in_target = true,
+            '>' if !in_quotes => in_target = false,
+            '"' if !in_target => in_quotes = !in_quotes,
+            ',' if !in_target && !in_quotes => {
+                links.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    links.push(&value[start..]);
+    links
+}
+
+/// A link's target URL (`<url>`), or the whole link when it has no brackets (so a
+/// malformed one naming a blocked host is still dropped).
+fn link_target(link: &str) -> &str {
+    link.strip_prefix('<')
+        .and_then(|rest| rest.split_once('>'))
+        .map_or(link, |(url, _)| url)
 }
 
 /// True when an inline script loads Google's tag itself (the origin's own snippet).
 #[must_use]
 pub fn loads_google_tag(script: &str) -> bool {
+    let script = script.to_ascii_lowercase();
     script.contains("googletagmanager.com/gtm.js")
         || script.contains("googletagmanager.com/gtag/js")
 }
@@ -120,8 +243,11 @@ pub fn nonce_from_random(bytes: [u8; 16]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The Consent Mode v2 script for the start of `<head>`: defaults, all denied, then the
-/// update from `choices`. Known on the server, so no `wait_for_update` is needed.
+/// The Consent Mode v2 script for the start of `<head>` of every rewritten page: defaults,
+/// all denied, then (when anything is granted) the update from `choices`. Known on the
+/// server, so no `wait_for_update` is needed; on a page where nothing is granted, a tag that
+/// slips through anyway (proxied through the site's own domain, built at run time) starts
+/// denied.
 #[must_use]
 pub fn consent_mode_script(choices: Choices, nonce: &str) -> String {
     let g = |on: bool| if on { "granted" } else { "denied" };
@@ -130,11 +256,18 @@ pub fn consent_mode_script(choices: Choices, nonce: &str) -> String {
             r#"<script nonce="{nonce}">window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}"#,
             "gtag('consent','default',{{ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied',analytics_storage:'denied',",
             "functionality_storage:'denied',personalization_storage:'denied',security_storage:'denied'}});",
-            "gtag('consent','update',{{analytics_storage:'{a}',ad_storage:'{m}',ad_user_data:'{m}',ad_personalization:'{m}'}});</script>"
+            "{update}</script>"
         ),
         nonce = escape_html(nonce),
-        a = g(choices.analytics),
-        m = g(choices.marketing),
+        update = if choices.any() {
+            format!(
+                "gtag('consent','update',{{analytics_storage:'{a}',ad_storage:'{m}',ad_user_data:'{m}',ad_personalization:'{m}'}});",
+                a = g(choices.analytics),
+                m = g(choices.marketing),
+            )
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -175,6 +308,20 @@ pub fn gtm_noscript(container: &str) -> String {
     )
 }
 
+/// A `Content-Security-Policy` header value, which may hold several policies (several
+/// headers joined, or one header with commas): each is extended on its own by
+/// [`extend_csp`], so the injected scripts are allowed by all of them. Nothing in any
+/// policy is removed or loosened.
+#[must_use]
+pub fn extend_csp_header(header: &str, nonce: &str, plan: &PagePlan) -> String {
+    header
+        .split(',')
+        .map(|policy| extend_csp(policy.trim(), nonce, plan))
+        .filter(|policy| !policy.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The CSP with the response's nonce (and the hosts the injected tags need) added where
 /// the policy restricts them. A directive the policy leaves unrestricted is left alone; one
 /// that falls back to `default-src` is created from it; the nonce is not added where
@@ -207,6 +354,10 @@ pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
         "style-src",
         &[&nonce_source],
     );
+    // The `-elem` directives override the plain ones for elements: extended only where the
+    // policy has them (otherwise the plain one, just extended, applies).
+    allow(&mut directives, None, "script-src-elem", &script);
+    allow(&mut directives, None, "style-src-elem", &[&nonce_source]);
     if plan.injects_tags() {
         let google = [
             "https://www.googletagmanager.com",
@@ -347,24 +498,92 @@ mod tests {
     }
 
     #[test]
-    fn an_element_is_judged_by_its_src_else_its_href() {
+    fn an_element_is_judged_by_every_attribute_value() {
         let p = plan(Choices::NONE, TAGS);
         let gtm = "https://www.googletagmanager.com/gtm.js?id=GTM-1";
-        assert!(element_is_blocked(Some(gtm), None, &p.blocked));
         assert!(element_is_blocked(
-            None,
-            Some("//www.google-analytics.com"),
+            ["text/rocketlazyloadscript", gtm],
             &p.blocked
         ));
-        assert!(
-            !element_is_blocked(Some("/app.js"), Some(gtm), &p.blocked),
-            "src wins"
-        );
-        assert!(!element_is_blocked(None, None, &p.blocked));
+        assert!(element_is_blocked(
+            ["//WWW.Google-Analytics.com/analytics.js"],
+            &p.blocked
+        ));
+        assert!(element_is_blocked(
+            ["/a.png 1x, https://ad.doubleclick.net/p.gif 2x"],
+            &p.blocked
+        ));
+        assert!(!element_is_blocked(["/app.js", "async"], &p.blocked));
+        assert!(!element_is_blocked([], &p.blocked));
         assert!(loads_google_tag(
             "j.src='https://www.googletagmanager.com/gtm.js?id='+i"
         ));
         assert!(!loads_google_tag("console.log('googletagmanager')"));
+    }
+
+    #[test]
+    fn an_inline_script_is_held_whole_and_judged_across_chunks() {
+        let blocked = blocked_hosts(Choices::NONE);
+        let mut gate = InlineGate::default();
+        assert_eq!(
+            gate.next("var u='https://www.googletag", 28, false, &blocked),
+            ChunkAction::Hold
+        );
+        // The window carries the end of the chunk before: the split host is seen.
+        assert_eq!(
+            gate.next("www.googletagmanager.com/gtm.js';", 20, true, &blocked),
+            ChunkAction::Drop
+        );
+        assert_eq!(gate, InlineGate::default(), "ready for the next script");
+        assert_eq!(
+            gate.next("console.log(1)", 14, true, &blocked),
+            ChunkAction::Pass
+        );
+        assert_eq!(gate.next("a", 1, false, &blocked), ChunkAction::Hold);
+        assert_eq!(gate.next("ab", 1, true, &blocked), ChunkAction::ReleaseHeld);
+    }
+
+    #[test]
+    fn a_script_past_the_bound_streams_on_and_a_late_host_drops_the_rest() {
+        let blocked = blocked_hosts(Choices::NONE);
+        let mut gate = InlineGate::default();
+        let big = MAX_HELD_SCRIPT / 2 + 1;
+        assert_eq!(gate.next("x", big, false, &blocked), ChunkAction::Hold);
+        assert_eq!(
+            gate.next("x", big, false, &blocked),
+            ChunkAction::ReleaseHeld,
+            "bounded"
+        );
+        assert_eq!(
+            gate.next("y", 10, false, &blocked),
+            ChunkAction::Pass,
+            "streams"
+        );
+        assert_eq!(
+            gate.next("googletagmanager.com", 10, false, &blocked),
+            ChunkAction::Drop
+        );
+        assert_eq!(
+            gate.next("z", 10, true, &blocked),
+            ChunkAction::Drop,
+            "the rest too"
+        );
+        assert_eq!(gate, InlineGate::default());
+    }
+
+    #[test]
+    fn link_headers_lose_the_links_to_blocked_hosts() {
+        let blocked = blocked_hosts(Choices::NONE);
+        let header = r#"</app.css>; rel=preload; as=style, <https://www.googletagmanager.com/gtag/js?id=G-1>; rel=preload; as=script, <//www.google-analytics.com>; rel=preconnect, </a,b.js>; rel="modulepreload; x, y""#;
+        assert_eq!(
+            filter_link_header(header, &blocked).as_deref(),
+            Some(r#"</app.css>; rel=preload; as=style, </a,b.js>; rel="modulepreload; x, y""#)
+        );
+        assert_eq!(
+            filter_link_header("<https://ad.doubleclick.net/x>; rel=preconnect", &blocked),
+            None
+        );
+        assert_eq!(filter_link_header(header, &[]).as_deref(), Some(header));
     }
 
     #[test]
@@ -470,5 +689,21 @@ mod tests {
         );
         let strict = extend_csp("script-src 'none'", "N", &none);
         assert_eq!(strict, "script-src 'nonce-N'");
+    }
+
+    #[test]
+    fn every_policy_of_a_header_is_extended_on_its_own() {
+        let p = plan(Choices::NONE, TAGS);
+        let header = "default-src 'self', script-src 'self' https://cdn.example; script-src-elem 'self', frame-ancestors 'none'";
+        let out = extend_csp_header(header, "N", &p);
+        let policies: Vec<&str> = out.split(", ").collect();
+        assert_eq!(policies.len(), 3, "{out}");
+        assert!(policies[0].contains("script-src 'self' 'nonce-N'"), "{out}");
+        assert!(
+            policies[1].contains("script-src 'self' https://cdn.example 'nonce-N'")
+                && policies[1].contains("script-src-elem 'self' 'nonce-N'"),
+            "{out}"
+        );
+        assert_eq!(policies[2], "frame-ancestors 'none'");
     }
 }

@@ -1,7 +1,7 @@
 //! The pages the worker renders itself, in the demo site's look, without JavaScript.
 
 use crate::clock::rfc3339;
-use crate::consent::{Choices, ConsentState};
+use crate::consent::{Choices, ConsentState, Decision};
 use crate::cookie_inventory::{Category, INVENTORY};
 use crate::failure::Failure;
 use crate::html::escape_html;
@@ -66,7 +66,13 @@ pub enum Notice {
 /// (plain HTML forms: works without JavaScript), the download of the visitor's records and
 /// their erasure.
 #[must_use]
-pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Notice) -> String {
+pub fn preferences_page(
+    lang: Lang,
+    state: &ConsentState,
+    lapsed: Option<&Decision>,
+    gpc: bool,
+    notice: Notice,
+) -> String {
     let t = lang.texts();
     let e = escape_html;
     let mut body = format!("<h1>{}</h1><p>{}</p>", e(t.prefs_title), e(t.prefs_intro));
@@ -78,9 +84,9 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
     if let Some(text) = confirmation {
         let _ = write!(body, r#"<p class="card" role="status">{}</p>"#, e(text));
     }
-    body.push_str(&current_decision(t, state));
+    body.push_str(&current_decision(t, state, lapsed));
     body.push_str(&change_form(t, state.choices(), gpc));
-    if matches!(state, ConsentState::Decided(_)) {
+    if matches!(state, ConsentState::Decided(_)) || lapsed.is_some() {
         body.push_str(&rights_cards(t));
     }
     let _ = write!(
@@ -93,15 +99,30 @@ pub fn preferences_page(lang: Lang, state: &ConsentState, gpc: bool, notice: Not
 }
 
 /// The card saying what the visitor decided, when, and under which id.
-fn current_decision(t: &Texts, state: &ConsentState) -> String {
+/// The card saying what the visitor decided, when, and under which id: the receipt they
+/// quote to the site when their cookie is gone. A signed cookie whose decision lapsed
+/// (`lapsed`) still names their id and its date.
+fn current_decision(t: &Texts, state: &ConsentState, lapsed: Option<&Decision>) -> String {
     let e = escape_html;
     let on_off = |on: bool| if on { t.prefs_on } else { t.prefs_off };
-    match state {
-        ConsentState::Undecided => format!(
+    match (state, lapsed) {
+        (ConsentState::Undecided, Some(d)) => format!(
+            concat!(
+                r#"<div class="card" id="current"><p>{undecided}</p><p>{lapsed} <time datetime="{at}">{day}</time>.</p>"#,
+                r#"<p>{id_label} <code>{id}</code></p></div>"#
+            ),
+            undecided = e(t.prefs_undecided),
+            lapsed = e(t.prefs_lapsed),
+            at = rfc3339(d.given_at),
+            day = &rfc3339(d.given_at)[..10],
+            id_label = e(t.prefs_id),
+            id = d.id,
+        ),
+        (ConsentState::Undecided, None) => format!(
             r#"<div class="card" id="current"><p>{}</p></div>"#,
             e(t.prefs_undecided)
         ),
-        ConsentState::Decided(d) => format!(
+        (ConsentState::Decided(d), _) => format!(
             concat!(
                 r#"<div class="card" id="current"><p>{decided} <time datetime="{at}">{day}</time> {policy} <strong>{version}</strong>.</p>"#,
                 r#"<ul><li>{necessary}: {always}</li><li>{analytics}: <strong data-category="analytics">{a}</strong></li><li>{marketing}: <strong data-category="marketing">{m}</strong></li></ul>"#,
@@ -256,7 +277,13 @@ mod tests {
             1_795_810_796_123,
             365,
         );
-        let html = preferences_page(Lang::En, &ConsentState::Decided(d), false, Notice::Saved);
+        let html = preferences_page(
+            Lang::En,
+            &ConsentState::Decided(d),
+            None,
+            false,
+            Notice::Saved,
+        );
         assert!(html.contains("Your choice has been saved."));
         assert!(html.contains(r#"<time datetime="2026-11-27T20:19:56.123Z">2026-11-27</time>"#));
         assert!(
@@ -279,13 +306,41 @@ mod tests {
 
     #[test]
     fn preferences_without_a_decision_offer_no_download_and_tick_nothing() {
-        let html = preferences_page(Lang::Es, &ConsentState::Undecided, true, Notice::None);
+        let html = preferences_page(Lang::Es, &ConsentState::Undecided, None, true, Notice::None);
         assert!(html.contains("Todavía no has decidido"));
         assert!(!html.contains("/_consent/records"));
         assert!(!html.contains(r#"name="analytics" checked"#));
         assert!(
             html.contains(r#"name="marketing" disabled"#)
                 && html.contains("Global Privacy Control")
+        );
+    }
+
+    #[test]
+    fn a_lapsed_decision_still_shows_its_id_and_date_and_the_rights() {
+        let d = Decision::new(
+            ConsentId::from_random([2; 16]),
+            Choices::ALL,
+            "1",
+            1_795_810_796_123,
+            1,
+        );
+        let html = preferences_page(
+            Lang::En,
+            &ConsentState::Undecided,
+            Some(&d),
+            false,
+            Notice::None,
+        );
+        assert!(html.contains("no longer stands") && html.contains(&"02".repeat(16)));
+        assert!(html.contains(r#"<time datetime="2026-11-27T20:19:56.123Z">2026-11-27</time>"#));
+        assert!(
+            html.contains(r#"action="/_consent/records""#),
+            "download and erasure offered"
+        );
+        assert!(
+            !html.contains(r#"name="analytics" checked"#),
+            "nothing shown as granted"
         );
     }
 

@@ -11,7 +11,16 @@ pub enum Treatment {
     Rewrite,
     /// Return the response as it came.
     PassThrough,
+    /// An HTML page in an encoding the runtime cannot decode for the rewriter: it cannot be
+    /// gated, so it is not sent (the worker asks the origin only for encodings it decodes,
+    /// so only an origin that ignores `Accept-Encoding` gets here).
+    Refuse,
 }
+
+/// The encodings the worker asks the origin for: the ones the runtime decodes for the
+/// rewriter. A browser's `deflate` or `zstd` would otherwise yield a page that cannot be
+/// rewritten, and so cannot be gated.
+pub const ORIGIN_ACCEPT_ENCODING: &str = "gzip, br";
 
 /// The facts about a response that decide its [`Treatment`].
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +54,7 @@ pub fn treatment(head: &ResponseHead<'_>) -> Treatment {
         return Treatment::PassThrough;
     }
     if !head.content_encoding.is_none_or(runtime_decodes) {
-        return Treatment::PassThrough;
+        return Treatment::Refuse;
     }
     Treatment::Rewrite
 }
@@ -142,12 +151,15 @@ mod tests {
             head("GET", 200, Some("text/html-sandboxed"), None),
             head("GET", 200, Some("application/xhtml+xml"), None),
             head("GET", 200, None, None),
-            head("GET", 200, Some("text/html"), Some("zstd")),
-            head("GET", 200, Some("text/html"), Some("deflate")),
-            head("GET", 200, Some("text/html"), Some("gzip, br")),
+            head("GET", 200, Some("image/png"), Some("zstd")),
         ];
         for h in cases {
             assert_eq!(treatment(&h), Treatment::PassThrough, "{h:?}");
+        }
+        // An HTML page the rewriter cannot read cannot be gated: never sent ungated.
+        for ce in ["zstd", "deflate", "gzip, br"] {
+            let h = head("GET", 200, Some("text/html"), Some(ce));
+            assert_eq!(treatment(&h), Treatment::Refuse, "{ce}");
         }
     }
 }

@@ -33,6 +33,7 @@ pub(super) const TEXTS: Texts = Texts {
     prefs_undecided: "You have not made a choice yet: no analytics or marketing cookie is in use.",
     prefs_decided: "Your choice, made on",
     prefs_policy: "under cookie policy version",
+    prefs_lapsed: "Your last choice no longer stands (it expired, or our cookie policy changed since). You made it on",
     prefs_id: "Your consent id (quote it in any request to our data protection officer):",
     prefs_on: "On",
     prefs_off: "Off",
@@ -72,5 +73,6 @@ pub(super) const TEXTS: Texts = Texts {
     err_not_configured: "This cannot be done right now: the site's consent keys are not configured.",
     err_no_cookie: "Your records are found through your consent cookie, and this browser has no valid one.",
     err_unavailable: "Your records cannot be reached right now. Please try again in a moment.",
+    err_rate_limited: "Too many choices were sent from your network in the last minute. Please try again in a minute.",
     err_internal: "Something went wrong on our side. Please try again in a moment.",
 };

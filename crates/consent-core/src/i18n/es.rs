@@ -33,6 +33,7 @@ pub(super) const TEXTS: Texts = Texts {
     prefs_undecided: "Todavía no has decidido: no se usa ninguna cookie de análisis ni de marketing.",
     prefs_decided: "Tu decisión, tomada el",
     prefs_policy: "con la versión de la política de cookies",
+    prefs_lapsed: "Tu última decisión ya no está vigente (caducó, o nuestra política de cookies ha cambiado desde entonces). La tomaste el",
     prefs_id: "Tu identificador de consentimiento (indícalo en cualquier solicitud a nuestro delegado de protección de datos):",
     prefs_on: "Activadas",
     prefs_off: "Desactivadas",
@@ -72,5 +73,6 @@ pub(super) const TEXTS: Texts = Texts {
     err_not_configured: "Ahora no se puede: las claves de consentimiento del sitio no están configuradas.",
     err_no_cookie: "Tus registros se encuentran a través de tu cookie de consentimiento, y este navegador no tiene una válida.",
     err_unavailable: "Ahora no podemos acceder a tus registros. Inténtalo de nuevo en un momento.",
+    err_rate_limited: "Se han enviado demasiadas decisiones desde tu red en el último minuto. Inténtalo de nuevo dentro de un minuto.",
     err_internal: "Algo ha fallado por nuestra parte. Inténtalo de nuevo en un momento.",
 };

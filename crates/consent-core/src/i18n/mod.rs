@@ -143,6 +143,8 @@ pub struct Texts {
     pub prefs_policy: &'static str,
     /// Before the consent id.
     pub prefs_id: &'static str,
+    /// Before the date of a decision that no longer stands (expired, or an older policy).
+    pub prefs_lapsed: &'static str,
     /// A category is on.
     pub prefs_on: &'static str,
     /// A category is off.
@@ -219,6 +221,8 @@ pub struct Texts {
     pub err_no_cookie: &'static str,
     /// Storage or randomness failed.
     pub err_unavailable: &'static str,
+    /// Too many decisions from one network.
+    pub err_rate_limited: &'static str,
     /// An unexpected failure.
     pub err_internal: &'static str,
 }
