@@ -198,9 +198,17 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             gtm: config.gtm_container_id.as_deref(),
         },
     );
-    // Every rewritten page carries a script of ours: Consent Mode's defaults at least.
-    let nonce = nonce_from_random(random_bytes()?);
-    let fresh = rebuild(response, &rewritten_headers(response, &nonce, &page_plan)?)?;
+    // Consent Mode's defaults wherever anything is not granted (and before our tags): a tag
+    // that slips through then starts denied. A page with everything granted and no tag of
+    // ours gets no script, and its CSP is left alone.
+    let consent_mode = choices != Choices::ALL || page_plan.injects_tags();
+    let nonce = consent_mode
+        .then(|| random_bytes().map(nonce_from_random))
+        .transpose()?;
+    let fresh = rebuild(
+        response,
+        &rewritten_headers(response, nonce.as_deref(), &page_plan)?,
+    )?;
     let link = SETTINGS_LINK.with(|cache| {
         cache
             .borrow_mut()
@@ -208,21 +216,27 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
             .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     });
-    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?.on(
-        "head",
-        Edit::PrependHtml,
-        &JsValue::from_str(&consent_mode_script(choices, &nonce)),
-    )?;
-    if page_plan.injects_tags() {
-        rewriter = add_tags(rewriter, &page_plan, choices, &nonce)?;
+    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?;
+    let mut banner_html = None;
+    if let Some(nonce) = &nonce {
+        rewriter = rewriter.on(
+            "head",
+            Edit::PrependHtml,
+            &JsValue::from_str(&consent_mode_script(choices, nonce)),
+        )?;
+        if page_plan.injects_tags() {
+            rewriter = add_tags(rewriter, &page_plan, choices, nonce)?;
+        }
+        if visit.consent == ConsentState::Undecided {
+            let variant = BannerVariant {
+                lang,
+                gpc: visit.gpc,
+            };
+            banner_html = Some(JsValue::from(
+                banner(variant).render(&visit.path_and_query(), nonce),
+            ));
+        }
     }
-    let banner_html = (visit.consent == ConsentState::Undecided).then(|| {
-        let variant = BannerVariant {
-            lang,
-            gpc: visit.gpc,
-        };
-        JsValue::from(banner(variant).render(&visit.path_and_query(), &nonce))
-    });
     // The banner first in the body, so it is first in the keyboard's tab order; the link last.
     let body = PageState::for_body(banner_html.as_ref(), &link)?;
     rewriter = rewriter
@@ -235,7 +249,7 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
 /// policy extended with the nonce.
 fn rewritten_headers(
     response: &Response,
-    nonce: &str,
+    nonce: Option<&str>,
     page_plan: &PagePlan,
 ) -> Result<Headers, JsValue> {
     let headers = Headers::new_with_headers(&response.headers())?;
@@ -246,7 +260,7 @@ fn rewritten_headers(
     headers.append("vary", REWRITTEN_VARY)?;
     for name in CSP_HEADERS {
         // Several CSP headers arrive joined with commas: each policy is extended on its own.
-        if let Some(csp) = headers.get(name)? {
+        if let (Some(nonce), Some(csp)) = (nonce, headers.get(name)?) {
             headers.set(name, &extend_csp_header(&csp, nonce, page_plan))?;
         }
     }

@@ -14,15 +14,15 @@ export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
  * and both secrets are set, as in production.
  */
-export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { country: 'ES' } } = {}) {
+export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { country: 'ES' }, ratelimits } = {}) {
   const build = path.join(ROOT, 'build');
   if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
     throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
   }
   const logs = [];
   const persist = kvDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-'));
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
+  const mf = new Miniflare({
+    ...convertV4MiniflareOptions({
       modules: [
         { type: 'ESModule', path: path.join(build, 'index.js') },
         { type: 'CompiledWasm', path: path.join(build, 'index_bg.wasm') },
@@ -32,6 +32,8 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
       kvNamespaces: kv ? { CONSENT_KV: 'consent-kv' } : {},
       kvPersist: persist,
       cf,
+      // The decisions' rate limiter, as wrangler.toml declares it, when a test wants one.
+      ...(ratelimits ? { ratelimits: Object.fromEntries(Object.entries(ratelimits).map(([name, o]) => [name, { namespace_id: '1001', ...o }])) } : {}),
       bindings: {
         ORIGIN_URL: origin ?? '',
         GA4_MEASUREMENT_ID: '',
@@ -45,7 +47,10 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
       },
       handleStructuredLogs: (log) => logs.push(log),
     }),
-  );
+    // Miniflare 5 keeps local storage under resourcePersistencePath (v4's kvPersist is not
+    // carried over by the conversion): one directory, so a second worker sees the first's KV.
+    resourcePersistencePath: persist,
+  });
   await mf.ready;
   const kvNamespace = kv ? await mf.getKVNamespace('CONSENT_KV') : undefined;
   return {
