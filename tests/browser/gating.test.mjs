@@ -44,7 +44,12 @@ test('before consent the browser makes no Google request and holds no _ga cookie
   for (const p of ['/', '/pricing.html', '/contact.html']) await page.goto(server.url + p);
   assert.deepEqual(google, [], 'no request to any Google host before consent');
   assert.deepEqual(await analyticsCookies(context), []);
-  assert.equal(await page.evaluate(() => typeof window.dataLayer), 'undefined');
+  // Only Consent Mode's defaults, all denied: anything that slipped through would start denied.
+  const before = await page.evaluate(() => window.dataLayer.map((e) => Array.from(e)));
+  assert.equal(before.length, 1, JSON.stringify(before));
+  assert.equal(before[0][0], 'consent');
+  assert.equal(before[0][1], 'default');
+  assert.ok(Object.values(before[0][2]).every((v) => v === 'denied'), JSON.stringify(before[0][2]));
 
   await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Accept all', exact: true }).click()]);
   await page.waitForFunction(() => window.__gtagLoads === 1);
