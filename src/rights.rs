@@ -41,8 +41,11 @@ pub fn preferences(visit: &Visit) -> Result<Served, WorkerError> {
 ///
 /// # Errors
 /// Only when the runtime cannot build a response.
-pub fn cookie_policy(visit: &Visit) -> Result<Served, WorkerError> {
-    Ok(Served::ok(html(&cookie_policy_page(visit.lang))?))
+pub fn cookie_policy(config: &Config, visit: &Visit) -> Result<Served, WorkerError> {
+    Ok(Served::ok(html(&cookie_policy_page(
+        visit.lang,
+        config.record_retention_days,
+    ))?))
 }
 
 /// `GET /_consent/records`: the visitor's own records, decrypted, as a JSON download.

@@ -29,7 +29,7 @@ pub async fn handle(
         paths::DECIDE => "POST",
         paths::STATE if read => return decision::state(visit),
         paths::PREFERENCES if read => return rights::preferences(visit),
-        paths::COOKIES if read => return rights::cookie_policy(visit),
+        paths::COOKIES if read => return rights::cookie_policy(config, visit),
         paths::HEALTH if read => {
             return Ok(Served::ok(respond::json(
                 &config.health().to_string(),

@@ -4,6 +4,7 @@
 
 use crate::consent::Choices;
 use crate::consent_cookie::COOKIE_NAME;
+use crate::site::{Processor, GOOGLE};
 use cookie::{Cookie, SameSite};
 
 /// The purpose a cookie serves.
@@ -45,8 +46,10 @@ pub struct CookieEntry {
     pub name: &'static str,
     /// How the name is matched.
     pub matches: NameMatch,
-    /// Who sets it.
-    pub provider: &'static str,
+    /// The service that sets it.
+    pub service: &'static str,
+    /// The processor that receives its data, if any (`crate::site`).
+    pub processor: Option<&'static Processor>,
     /// First party (set on the site's own domain) or third party.
     pub first_party: bool,
     /// Its purpose category.
@@ -66,7 +69,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: COOKIE_NAME,
         matches: NameMatch::Exact(COOKIE_NAME),
-        provider: "SIVO (sivocenter.com)",
+        service: "SIVO (sivocenter.com)",
+        processor: None,
         first_party: true,
         category: Category::Necessary,
         purpose_en: "Remembers your cookie choice, signed so it cannot be forged; unreadable by scripts.",
@@ -77,7 +81,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_ga",
         matches: NameMatch::Exact("_ga"),
-        provider: "Google Analytics 4 (Google Ireland Ltd.)",
+        service: "Google Analytics 4",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Distinguishes visitors to count visits and pages in aggregate.",
@@ -88,7 +93,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_ga_<container-id>",
         matches: NameMatch::Prefix("_ga_"),
-        provider: "Google Analytics 4 (Google Ireland Ltd.)",
+        service: "Google Analytics 4",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Keeps the state of the current session for GA4.",
@@ -99,7 +105,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_gid",
         matches: NameMatch::Exact("_gid"),
-        provider: "Google Analytics (Google Ireland Ltd.)",
+        service: "Google Analytics",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Distinguishes visitors within one day.",
@@ -110,7 +117,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_gat*",
         matches: NameMatch::Prefix("_gat"),
-        provider: "Google Analytics / Tag Manager (Google Ireland Ltd.)",
+        service: "Google Analytics / Tag Manager",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Throttles the rate of measurement requests.",
@@ -121,7 +129,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_gcl_*",
         matches: NameMatch::Prefix("_gcl_"),
-        provider: "Google Ads via Tag Manager (Google Ireland Ltd.)",
+        service: "Google Ads via Tag Manager",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Marketing,
         purpose_en: "Links a visit to the ad that brought it (conversion measurement).",
@@ -132,7 +141,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_gac_gb_*",
         matches: NameMatch::Prefix("_gac_gb_"),
-        provider: "Google Ads via Tag Manager (Google Ireland Ltd.)",
+        service: "Google Ads via Tag Manager",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Marketing,
         purpose_en: "Keeps the ad click of a visit for Google Ads conversions (\u{201c}GCLID\u{201d}, GA4 links).",
@@ -143,7 +153,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "_gac_*",
         matches: NameMatch::Prefix("_gac_"),
-        provider: "Google Analytics / Google Ads (Google Ireland Ltd.)",
+        service: "Google Analytics / Google Ads",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Marketing,
         purpose_en: "Holds campaign information for Google Ads linked to Analytics.",
@@ -154,7 +165,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "FPID",
         matches: NameMatch::Exact("FPID"),
-        provider: "Google Analytics server-side tagging (Google Ireland Ltd.)",
+        service: "Google Analytics server-side tagging",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Distinguishes visitors when Analytics is tagged through the site's own server (first-party id).",
@@ -165,7 +177,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "FPLID",
         matches: NameMatch::Exact("FPLID"),
-        provider: "Google Analytics server-side tagging (Google Ireland Ltd.)",
+        service: "Google Analytics server-side tagging",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Analytics,
         purpose_en: "Carries the first-party id across the site's own domains (linker).",
@@ -176,7 +189,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "FPGCL*",
         matches: NameMatch::Prefix("FPGCL"),
-        provider: "Google Ads server-side tagging (Google Ireland Ltd.)",
+        service: "Google Ads server-side tagging",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Marketing,
         purpose_en: "Keeps the ad click of a visit when Ads is tagged through the site's own server.",
@@ -187,7 +201,8 @@ pub const INVENTORY: [CookieEntry; 12] = [
     CookieEntry {
         name: "FPAU",
         matches: NameMatch::Exact("FPAU"),
-        provider: "Google Ads server-side tagging (Google Ireland Ltd.)",
+        service: "Google Ads server-side tagging",
+        processor: Some(&GOOGLE),
         first_party: true,
         category: Category::Marketing,
         purpose_en: "Links conversions to the visitor when Ads is tagged through the site's own server.",
@@ -196,6 +211,17 @@ pub const INVENTORY: [CookieEntry; 12] = [
         lifetime_es: "90 días",
     },
 ];
+
+impl CookieEntry {
+    /// Who sets it: the service, and the processor that receives the data.
+    #[must_use]
+    pub fn provider(&self) -> String {
+        match self.processor {
+            Some(p) => format!("{} ({})", self.service, p.name),
+            None => self.service.to_owned(),
+        }
+    }
+}
 
 /// The inventory entry of a cookie name, if it is one of ours.
 #[must_use]
@@ -331,7 +357,7 @@ mod tests {
         assert_eq!(necessary, [COOKIE_NAME]);
         assert!(INVENTORY
             .iter()
-            .filter(|e| e.provider.contains("Google"))
+            .filter(|e| e.provider().contains("Google"))
             .all(|e| e.category != Category::Necessary));
     }
 

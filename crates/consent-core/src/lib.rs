@@ -23,6 +23,7 @@ pub mod record;
 pub mod record_store;
 pub mod rewrite;
 pub mod settings_link;
+pub mod site;
 pub mod store;
 pub mod visitor_rights;
 

@@ -1,5 +1,6 @@
 //! The pages the worker renders itself, in the demo site's look, without JavaScript.
 
+use crate::banner::purposes;
 use crate::clock::rfc3339;
 use crate::consent::{Choices, ConsentState, Decision};
 use crate::cookie_inventory::{Category, INVENTORY};
@@ -7,29 +8,59 @@ use crate::failure::Failure;
 use crate::html::escape_html;
 use crate::i18n::{Lang, Texts};
 use crate::paths;
+use crate::site::{fill_html, BRAND};
 use std::fmt::Write as _;
 
 /// The shared stylesheet of the worker's pages: plain, readable, WCAG AA contrast.
 const PAGE_CSS: &str = concat!(
     ":root{color-scheme:light}body{margin:0;font:16px/1.6 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1a1a2e;background:#f6f7fb}",
     "header{background:#12264f;color:#fff;padding:14px 24px}header a{color:#fff;font-weight:700;text-decoration:none;font-size:20px}",
-    "main{max-width:760px;margin:32px auto;padding:0 20px}h1{font-size:28px;line-height:1.25}",
+    "main{max-width:760px;margin:32px auto;padding:0 20px}main.wide{max-width:1040px}h1{font-size:28px;line-height:1.25}",
     ".card{background:#fff;border:1px solid #d8dbe5;border-radius:10px;padding:20px 24px;margin:16px 0}",
     "a{color:#0b57d0}button,.button{font:inherit;font-weight:600;padding:10px 18px;border-radius:8px;border:2px solid #12264f;background:#12264f;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}",
     "button.secondary{background:#fff;color:#12264f}:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}",
-    "table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;border-bottom:1px solid #d8dbe5;padding:8px 6px;vertical-align:top}",
-    "code{background:#eef0f6;padding:1px 4px;border-radius:4px}"
+    ".cat{margin:10px 0}.cat small{display:block;margin-left:28px;color:#4a4f63}.cat input{width:20px;height:20px;margin:0 8px 0 0;vertical-align:-4px}",
+    ".table-wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:14px}",
+    "th,td{text-align:left;border-bottom:1px solid #d8dbe5;padding:8px 6px;vertical-align:top;overflow-wrap:anywhere}",
+    // Narrow screens: one card per cookie, each value under its column's name.
+    "@media (max-width:720px){.cookies thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}",
+    ".cookies tr{display:block;border-bottom:1px solid #d8dbe5;padding:8px 0}.cookies th,.cookies td{display:block;border:0;padding:2px 0}",
+    ".cookies td::before{content:attr(data-label) \": \";font-weight:600}}",
+    "code{background:#eef0f6;padding:1px 4px;border-radius:4px;overflow-wrap:anywhere}"
 );
 
 /// A whole page: `title` is escaped, `body_html` is trusted markup.
 #[must_use]
 pub fn page(lang: Lang, title: &str, body_html: &str) -> String {
+    page_of_width(lang, title, body_html, "")
+}
+
+/// A page whose main column is wider (`class="wide"`), for tables.
+fn page_of_width(lang: Lang, title: &str, body_html: &str, main_class: &str) -> String {
+    let main = if main_class.is_empty() {
+        "<main>".to_owned()
+    } else {
+        format!("<main class=\"{main_class}\">")
+    };
     format!(
-        "<!doctype html><html lang=\"{tag}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · SIVO</title><style>{css}</style></head><body><header><a href=\"/\">SIVO</a></header><main>{body}</main></body></html>",
+        "<!doctype html><html lang=\"{tag}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · {brand}</title><style>{css}</style></head><body><header><a href=\"/\">{brand}</a></header>{main}{body}</main></body></html>",
         tag = lang.tag(),
         title = escape_html(title),
+        brand = escape_html(BRAND),
         css = PAGE_CSS,
         body = body_html,
+    )
+}
+
+/// The section on the rights beyond the self-service ones: who is responsible, both
+/// contacts, the answer time, the authority, and the consent id to quote.
+fn rights_section(lang: Lang) -> String {
+    let t = lang.texts();
+    format!(
+        r#"<div class="card" id="rights"><h2>{}</h2><p>{}</p><p>{}</p></div>"#,
+        escape_html(t.rights_title),
+        fill_html(t.rights_text, lang),
+        fill_html(t.controller_text, lang)
     )
 }
 
@@ -85,15 +116,17 @@ pub fn preferences_page(
         let _ = write!(body, r#"<p class="card" role="status">{}</p>"#, e(text));
     }
     body.push_str(&current_decision(t, state, lapsed));
-    body.push_str(&change_form(t, state.choices(), gpc));
+    body.push_str(&change_form(lang, state.choices(), gpc));
     if matches!(state, ConsentState::Decided(_)) || lapsed.is_some() {
         body.push_str(&rights_cards(t));
     }
+    body.push_str(&rights_section(lang));
     let _ = write!(
         body,
-        r#"<p><a href="{}">{}</a> · <a href="/">SIVO</a></p>"#,
+        r#"<p><a href="{}">{}</a> · <a href="/">{}</a></p>"#,
         paths::COOKIES,
-        e(t.cookie_policy)
+        e(t.cookie_policy),
+        e(BRAND)
     );
     page(lang, t.prefs_title, &body)
 }
@@ -146,29 +179,14 @@ fn current_decision(t: &Texts, state: &ConsentState, lapsed: Option<&Decision>) 
 }
 
 /// The form that changes or withdraws the decision, showing the current choices.
-fn change_form(t: &Texts, choices: Choices, gpc: bool) -> String {
+fn change_form(lang: Lang, choices: Choices, gpc: bool) -> String {
+    let t = lang.texts();
     let e = escape_html;
-    let checked = |on: bool| if on { " checked" } else { "" };
-    let marketing_box = if gpc {
-        format!(
-            r#"<input type="checkbox" name="marketing" disabled>{}</label><p>{}</p>"#,
-            e(t.marketing_title),
-            e(t.gpc_note)
-        )
-    } else {
-        format!(
-            r#"<input type="checkbox" name="marketing"{}>{}</label>"#,
-            checked(choices.marketing),
-            e(t.marketing_title)
-        )
-    };
     format!(
         concat!(
             r#"<form class="card" method="post" action="{decide}"><h2>{change}</h2>"#,
             r#"<input type="hidden" name="via" value="preferences"><input type="hidden" name="return_to" value="{back}">"#,
-            r#"<p><label><input type="checkbox" checked disabled> {necessary} ({always})</label></p>"#,
-            r#"<p><label><input type="checkbox" name="analytics"{a}> {analytics}</label><br><small>{analytics_text}</small></p>"#,
-            r#"<p><label>{marketing_box}<small>{marketing_text}</small></p>"#,
+            "{purposes}",
             r#"<p><button type="submit" name="action" value="save">{save}</button> "#,
             r#"<button type="submit" class="secondary" name="action" value="reject_all">{withdraw}</button> "#,
             r#"<button type="submit" class="secondary" name="action" value="accept_all">{accept}</button></p></form>"#
@@ -176,13 +194,7 @@ fn change_form(t: &Texts, choices: Choices, gpc: bool) -> String {
         change = e(t.prefs_change),
         decide = paths::DECIDE,
         back = paths::PREFERENCES_SAVED,
-        necessary = e(t.necessary_title),
-        always = e(t.always_on),
-        a = checked(choices.analytics),
-        analytics = e(t.analytics_title),
-        analytics_text = e(t.analytics_text),
-        marketing_box = marketing_box,
-        marketing_text = e(t.marketing_text),
+        purposes = purposes(lang, choices, gpc, "cat", "gpc-note"),
         save = e(t.save),
         withdraw = e(t.prefs_withdraw),
         accept = e(t.accept_all),
@@ -211,7 +223,7 @@ fn rights_cards(t: &Texts) -> String {
 /// `GET /_consent/cookies`: the cookie policy, rendered from the inventory that also
 /// decides which cookies are dropped and expired.
 #[must_use]
-pub fn cookie_policy_page(lang: Lang) -> String {
+pub fn cookie_policy_page(lang: Lang, record_retention_days: u32) -> String {
     let t = lang.texts();
     let e = escape_html;
     let mut rows = String::new();
@@ -227,23 +239,29 @@ pub fn cookie_policy_page(lang: Lang) -> String {
         };
         let _ = write!(
             rows,
-            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\"><code>{}</code></th><td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td><td data-label=\"{}\">{}</td></tr>",
             e(c.name),
-            e(c.provider),
+            e(t.col_provider),
+            e(&c.provider()),
+            e(t.col_category),
             e(category),
+            e(t.col_purpose),
             e(purpose),
+            e(t.col_lifetime),
             e(lifetime),
+            e(t.col_party),
             e(if c.first_party { t.first_party } else { t.third_party }),
         );
     }
     let body = format!(
         concat!(
-            "<h1>{title}</h1><p>{intro}</p><div class=\"card\" style=\"overflow-x:auto\"><table><thead><tr>",
+            "<h1>{title}</h1><p>{controller}</p><p>{intro}</p><div class=\"card table-wrap\"><table class=\"cookies\"><thead><tr>",
             "<th scope=\"col\">{name}</th><th scope=\"col\">{provider}</th><th scope=\"col\">{category}</th><th scope=\"col\">{purpose}</th><th scope=\"col\">{lifetime}</th><th scope=\"col\">{party}</th>",
-            "</tr></thead><tbody>{rows}</tbody></table></div><p>{transfers}</p><p>{withdraw}</p>",
-            "<p><a class=\"button\" href=\"{preferences}\">{settings}</a></p>"
+            "</tr></thead><tbody>{rows}</tbody></table></div><p>{transfers}</p><p>{records}</p><p>{withdraw}</p>",
+            "<p><a class=\"button\" href=\"{preferences}\">{settings}</a></p>{rights}"
         ),
         title = e(t.policy_title),
+        controller = fill_html(t.controller_text, lang),
         intro = e(t.policy_intro),
         name = e(t.col_name),
         provider = e(t.col_provider),
@@ -252,12 +270,15 @@ pub fn cookie_policy_page(lang: Lang) -> String {
         lifetime = e(t.col_lifetime),
         party = e(t.col_party),
         rows = rows,
-        transfers = e(t.policy_transfers),
+        transfers = fill_html(t.policy_transfers, lang),
+        records = fill_html(t.policy_records, lang)
+            .replace("{retention_days}", &record_retention_days.to_string()),
         withdraw = e(t.policy_withdraw),
         preferences = paths::PREFERENCES,
         settings = e(t.settings_link),
+        rights = rights_section(lang),
     );
-    page(lang, t.policy_title, &body)
+    page_of_width(lang, t.policy_title, &body, "wide")
 }
 
 #[cfg(test)]
@@ -345,9 +366,75 @@ mod tests {
     }
 
     #[test]
+    fn the_pages_give_both_contacts_the_authority_and_the_id_to_quote() {
+        use crate::site::{
+            ANSWER_DAYS, AUTHORITY, AUTHORITY_URL, CLOUDFLARE, CONTROLLER, DPO_EMAIL, PRIVACY_EMAIL,
+        };
+        let d = Decision::new(ConsentId::from_random([4; 16]), Choices::ALL, "1", 0, 1);
+        for lang in Lang::ALL {
+            let prefs = preferences_page(
+                lang,
+                &ConsentState::Decided(d.clone()),
+                None,
+                false,
+                Notice::None,
+            );
+            let policy = cookie_policy_page(lang, 1460);
+            for html in [&prefs, &policy] {
+                for fact in [
+                    CONTROLLER,
+                    PRIVACY_EMAIL,
+                    DPO_EMAIL,
+                    AUTHORITY,
+                    AUTHORITY_URL,
+                ] {
+                    assert!(html.contains(&escape_html(fact)), "{lang:?}: {fact}");
+                }
+                assert!(
+                    html.contains(&format!(" {ANSWER_DAYS} ")),
+                    "{lang:?}: the answer time"
+                );
+                assert!(html.contains(&format!(r#"href="mailto:{DPO_EMAIL}""#)));
+            }
+            assert!(
+                prefs.contains(&format!("<code>{}</code>", d.id)),
+                "{lang:?}: the id to quote"
+            );
+            assert!(
+                policy.contains(CLOUDFLARE.name) && policy.contains("1460"),
+                "{lang:?}: where records are kept, how long"
+            );
+            assert!(
+                policy.contains(&escape_html(crate::site::GOOGLE.safeguards(lang))),
+                "{lang:?}: transfers as the policy says"
+            );
+        }
+    }
+
+    #[test]
+    fn every_purpose_has_its_label_and_its_own_description() {
+        for lang in Lang::ALL {
+            for gpc in [false, true] {
+                let html =
+                    preferences_page(lang, &ConsentState::Undecided, None, gpc, Notice::None);
+                assert_eq!(
+                    html.matches("<label").count(),
+                    html.matches("</label>").count()
+                );
+                assert_eq!(html.matches(r#"<div class="cat">"#).count(), 3);
+                let marketing = lang.texts().marketing_title;
+                assert!(
+                    html.contains(&format!(" {marketing}</label><small>")),
+                    "{lang:?}: name, then its description"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_cookie_policy_lists_the_whole_inventory() {
         for lang in Lang::ALL {
-            let html = cookie_policy_page(lang);
+            let html = cookie_policy_page(lang, 1460);
             for c in &INVENTORY {
                 assert!(
                     html.contains(&format!("<code>{}</code>", escape_html(c.name))),

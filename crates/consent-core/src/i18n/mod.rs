@@ -97,6 +97,9 @@ pub struct Texts {
     pub banner_title: &'static str,
     /// The banner's first-layer text: purposes, who receives the data, how to withdraw.
     pub banner_text: &'static str,
+    /// The customise layer's details: the controller in full, the recipient and the
+    /// transfers, how to withdraw.
+    pub banner_details: &'static str,
     /// Link text to the cookie policy.
     pub cookie_policy: &'static str,
     /// "Accept all".
@@ -175,6 +178,14 @@ pub struct Texts {
     pub policy_intro: &'static str,
     /// Recipients and transfers.
     pub policy_transfers: &'static str,
+    /// Heading of the rights section.
+    pub rights_title: &'static str,
+    /// How to exercise the rights beyond the self-service ones: contacts, time, authority.
+    pub rights_text: &'static str,
+    /// Who is responsible, with contacts.
+    pub controller_text: &'static str,
+    /// Where the proof records are kept, for how long (`{retention_days}`).
+    pub policy_records: &'static str,
     /// How to change or withdraw.
     pub policy_withdraw: &'static str,
     /// Table column.
