@@ -27,6 +27,20 @@ pub fn day(ms: EpochMillis) -> String {
     rfc3339(ms).chars().take(10).collect()
 }
 
+/// Midnight UTC of a `YYYY-MM-DD` day, or `None` when it is not one.
+#[must_use]
+pub fn parse_day(text: &str) -> Option<EpochMillis> {
+    let mut parts = text.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
+    let secs = date.midnight().assume_utc().unix_timestamp();
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +50,23 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_810_796_123), "2026-11-27T20:19:56.123Z");
         assert_eq!(day(1_795_810_796_123), "2026-11-27");
+    }
+
+    #[test]
+    fn days_parse_back_to_their_midnight() {
+        let midnight = parse_day("2026-11-27").unwrap();
+        assert_eq!(day(midnight), "2026-11-27");
+        assert_eq!(midnight % DAY_MS, 0);
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "26-11-27",
+            "2026-1-27",
+            "1969-12-31",
+            "x",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! natively and fast with `cargo test`. Time and randomness come in as arguments; the worker
 //! crate owns the platform (KV, fetch, the clock, `getrandom`).
 
+pub mod audit;
 pub mod banner;
 pub mod clock;
 pub mod config;
@@ -24,6 +25,8 @@ pub mod record_store;
 pub mod rewrite;
 pub mod settings_link;
 pub mod site;
+pub mod stats;
+pub mod stats_report;
 pub mod store;
 pub mod visitor_rights;
 

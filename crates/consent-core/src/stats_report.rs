@@ -1,0 +1,474 @@
+//! The dashboard's numbers for a date range (CONTRACT.md, "The marketing dashboard"): page
+//! views by the consent in effect, decisions by method and grant, and coverage — the share
+//! of page views GA4 (analytics) and Ads (marketing) can see — in total and by day, country,
+//! language and device. Built from the grouped rows `stats::page_views_query` and
+//! `stats::decisions_query` return.
+
+use crate::clock::{day, parse_day, EpochMillis, DAY_MS};
+use crate::failure::Failure;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The longest range the dashboard reads at once.
+pub const MAX_RANGE_DAYS: u64 = 400;
+/// The range when none is asked for: the last 30 days, today included.
+pub const DEFAULT_RANGE_DAYS: u64 = 30;
+
+/// A range of UTC days, both ends included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayRange {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+}
+
+impl DayRange {
+    /// The range a query string asks for (`from`, `to`), or the last 30 days.
+    ///
+    /// # Errors
+    /// [`Failure::BadRequest`] for a day that is not one, `from` after `to`, or a range over
+    /// [`MAX_RANGE_DAYS`].
+    pub fn from_query(query: &str, now: EpochMillis) -> Result<Self, Failure> {
+        let mut from = None;
+        let mut to = None;
+        for (name, value) in form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+            match name.as_ref() {
+                "from" => from = Some(value.into_owned()),
+                "to" => to = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        let bad = |what: &str| Failure::BadRequest(format!("{what}: use YYYY-MM-DD"));
+        let to_ms = match &to {
+            Some(t) => parse_day(t).ok_or_else(|| bad("to"))?,
+            None => now - now % DAY_MS,
+        };
+        let from_ms = match &from {
+            Some(f) => parse_day(f).ok_or_else(|| bad("from"))?,
+            None => to_ms.saturating_sub((DEFAULT_RANGE_DAYS - 1) * DAY_MS),
+        };
+        if from_ms > to_ms {
+            return Err(Failure::BadRequest("from is after to".into()));
+        }
+        if (to_ms - from_ms) / DAY_MS >= MAX_RANGE_DAYS {
+            return Err(Failure::BadRequest(format!(
+                "at most {MAX_RANGE_DAYS} days at once"
+            )));
+        }
+        Ok(Self {
+            from: day(from_ms),
+            to: day(to_ms),
+        })
+    }
+
+    /// Every day of the range, in order.
+    #[must_use]
+    pub fn days(&self) -> Vec<String> {
+        let (Some(from), Some(to)) = (parse_day(&self.from), parse_day(&self.to)) else {
+            return Vec::new();
+        };
+        (0..=(to - from) / DAY_MS)
+            .map(|i| day(from + i * DAY_MS))
+            .collect()
+    }
+
+    /// The range as a query string, for links.
+    #[must_use]
+    pub fn query(&self) -> String {
+        format!("from={}&to={}", self.from, self.to)
+    }
+}
+
+/// One row of `stats::page_views_query`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PageViewRow {
+    /// The dimension's value (a day, a country, …).
+    pub label: String,
+    /// `undecided`, `rejected`, `analytics`, `marketing` or `all`.
+    pub consent: String,
+    /// Page views.
+    pub n: u64,
+}
+
+/// One row of `stats::decisions_query`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DecisionRow {
+    /// The dimension's value.
+    pub label: String,
+    /// How the decisions were given.
+    pub method: String,
+    /// Analytics granted (0/1).
+    pub analytics: u8,
+    /// Marketing granted (0/1).
+    pub marketing: u8,
+    /// `Sec-GPC: 1` (0/1).
+    pub gpc: u8,
+    /// Decisions.
+    pub n: u64,
+}
+
+/// Page views by the consent in effect. `analytics` and `marketing` count every view where
+/// that purpose was granted, so a view with both counts in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PageViews {
+    /// All rewritten HTML pages.
+    pub total: u64,
+    /// No valid decision.
+    pub undecided: u64,
+    /// Everything refused.
+    pub rejected: u64,
+    /// Analytics granted (GA4 can see it).
+    pub analytics: u64,
+    /// Marketing granted (Ads can see it).
+    pub marketing: u64,
+}
+
+/// Decisions recorded, by method and by what they granted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Decisions {
+    /// All decisions.
+    pub total: u64,
+    /// The banner's "Accept all".
+    pub accept_all: u64,
+    /// The banner's "Reject all".
+    pub reject_all: u64,
+    /// The banner's customise layer.
+    pub save: u64,
+    /// Decisions granting analytics.
+    pub analytics: u64,
+    /// Decisions granting marketing.
+    pub marketing: u64,
+    /// Decisions from browsers sending Global Privacy Control.
+    pub gpc: u64,
+}
+
+/// The share of page views each tool can see, 0 to 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Coverage {
+    /// GA4.
+    pub analytics: f64,
+    /// Google Ads.
+    pub marketing: f64,
+}
+
+/// The counts of one group (the whole range, a day, a country, …).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Page views.
+    pub page_views: PageViews,
+    /// Decisions.
+    pub decisions: Decisions,
+    /// Coverage.
+    pub coverage: Coverage,
+}
+
+impl Counts {
+    fn add_page_views(&mut self, consent: &str, n: u64) {
+        let v = &mut self.page_views;
+        v.total += n;
+        match consent {
+            "undecided" => v.undecided += n,
+            "rejected" => v.rejected += n,
+            "analytics" => v.analytics += n,
+            "marketing" => v.marketing += n,
+            "all" => {
+                v.analytics += n;
+                v.marketing += n;
+            }
+            _ => {}
+        }
+    }
+
+    fn add_decisions(&mut self, row: &DecisionRow) {
+        let d = &mut self.decisions;
+        d.total += row.n;
+        match row.method.as_str() {
+            "accept_all" => d.accept_all += row.n,
+            "reject_all" => d.reject_all += row.n,
+            "save" => d.save += row.n,
+            _ => {}
+        }
+        d.analytics += u64::from(row.analytics) * row.n;
+        d.marketing += u64::from(row.marketing) * row.n;
+        d.gpc += u64::from(row.gpc) * row.n;
+    }
+
+    fn finish(mut self) -> Self {
+        self.coverage = Coverage {
+            analytics: share(self.page_views.analytics, self.page_views.total),
+            marketing: share(self.page_views.marketing, self.page_views.total),
+        };
+        self
+    }
+}
+
+/// `part / whole`, 0 when there is no whole.
+#[must_use]
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+pub fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The numbers of one range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The range.
+    pub range: DayRange,
+    /// The whole range.
+    pub total: Counts,
+    /// One entry per dimension of `stats::DIMENSIONS`: (JSON key, label → counts).
+    pub breakdowns: Vec<(&'static str, BTreeMap<String, Counts>)>,
+}
+
+impl Report {
+    /// Aggregates the rows of each dimension (in `stats::DIMENSIONS` order). The day
+    /// breakdown has every day of the range, zero where nothing was counted.
+    #[must_use]
+    pub fn build(
+        range: DayRange,
+        views: &[Vec<PageViewRow>],
+        decisions: &[Vec<DecisionRow>],
+    ) -> Self {
+        let mut breakdowns = Vec::new();
+        let mut total = Counts::default();
+        for (i, (_, key)) in crate::stats::DIMENSIONS.iter().enumerate() {
+            let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
+            if i == 0 {
+                for d in range.days() {
+                    groups.insert(d, Counts::default());
+                }
+            }
+            for row in views.get(i).into_iter().flatten() {
+                groups
+                    .entry(row.label.clone())
+                    .or_default()
+                    .add_page_views(&row.consent, row.n);
+                if i == 0 {
+                    total.add_page_views(&row.consent, row.n);
+                }
+            }
+            for row in decisions.get(i).into_iter().flatten() {
+                groups
+                    .entry(row.label.clone())
+                    .or_default()
+                    .add_decisions(row);
+                if i == 0 {
+                    total.add_decisions(row);
+                }
+            }
+            let groups = groups.into_iter().map(|(k, c)| (k, c.finish())).collect();
+            breakdowns.push((*key, groups));
+        }
+        Self {
+            range,
+            total: total.finish(),
+            breakdowns,
+        }
+    }
+
+    /// The contract's `stats.json`.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "from": self.range.from,
+            "to": self.range.to,
+            "page_views": self.total.page_views,
+            "decisions": self.total.decisions,
+            "coverage": self.total.coverage,
+        });
+        for (key, groups) in &self.breakdowns {
+            let rows: Vec<serde_json::Value> = groups
+                .iter()
+                .map(|(label, c)| {
+                    let mut row = serde_json::to_value(c).unwrap_or_default();
+                    row[*key] = serde_json::Value::from(label.as_str());
+                    row
+                })
+                .collect();
+            out[format!("by_{}", if *key == "date" { "day" } else { key })] = rows.into();
+        }
+        out
+    }
+
+    /// The days of the range as CSV, one row per day.
+    #[must_use]
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc\n");
+        for (date, c) in self.by("date") {
+            let (v, d) = (c.page_views, c.decisions);
+            let _ = writeln!(
+                out,
+                "{date},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{}",
+                v.total,
+                v.undecided,
+                v.rejected,
+                v.analytics,
+                v.marketing,
+                c.coverage.analytics,
+                c.coverage.marketing,
+                d.total,
+                d.accept_all,
+                d.reject_all,
+                d.save,
+                d.analytics,
+                d.marketing,
+                d.gpc
+            );
+        }
+        out
+    }
+
+    /// The groups of one breakdown (`date`, `country`, `language`, `device`).
+    #[must_use]
+    pub fn by(&self, key: &str) -> Vec<(&str, Counts)> {
+        self.breakdowns
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, g)| g.iter().map(|(l, c)| (l.as_str(), *c)).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_795_810_796_123; // 2026-11-27
+
+    fn pv(label: &str, consent: &str, n: u64) -> PageViewRow {
+        PageViewRow {
+            label: label.into(),
+            consent: consent.into(),
+            n,
+        }
+    }
+
+    fn dec(label: &str, method: &str, a: u8, m: u8, gpc: u8, n: u64) -> DecisionRow {
+        DecisionRow {
+            label: label.into(),
+            method: method.into(),
+            analytics: a,
+            marketing: m,
+            gpc,
+            n,
+        }
+    }
+
+    #[test]
+    fn ranges_default_to_the_last_30_days_and_refuse_nonsense() {
+        let r = DayRange::from_query("", NOW).unwrap();
+        assert_eq!(
+            (r.from.as_str(), r.to.as_str()),
+            ("2026-10-29", "2026-11-27")
+        );
+        assert_eq!(r.days().len(), 30);
+        let r = DayRange::from_query("?from=2026-11-01&to=2026-11-03", NOW).unwrap();
+        assert_eq!(r.days(), ["2026-11-01", "2026-11-02", "2026-11-03"]);
+        assert_eq!(r.query(), "from=2026-11-01&to=2026-11-03");
+        for bad in [
+            "from=2026-11-05&to=2026-11-01",
+            "from=yesterday",
+            "to=2026-02-30",
+            "from=2020-01-01&to=2026-01-01",
+        ] {
+            assert!(
+                matches!(DayRange::from_query(bad, NOW), Err(Failure::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    fn sample() -> Report {
+        let range = DayRange::from_query("from=2026-11-26&to=2026-11-27", NOW).unwrap();
+        let day_views = vec![
+            pv("2026-11-26", "undecided", 50),
+            pv("2026-11-26", "all", 30),
+            pv("2026-11-26", "analytics", 10),
+            pv("2026-11-26", "rejected", 10),
+        ];
+        let country_views = vec![
+            pv("ES", "all", 30),
+            pv("ES", "undecided", 50),
+            pv("FR", "analytics", 10),
+            pv("FR", "rejected", 10),
+        ];
+        let day_decisions = vec![
+            dec("2026-11-26", "accept_all", 1, 1, 0, 3),
+            dec("2026-11-26", "reject_all", 0, 0, 1, 1),
+            dec("2026-11-26", "save", 1, 0, 0, 1),
+        ];
+        Report::build(
+            range,
+            &[day_views, country_views, vec![], vec![]],
+            &[day_decisions, vec![], vec![], vec![]],
+        )
+    }
+
+    #[test]
+    fn coverage_is_the_share_of_page_views_each_tool_sees() {
+        let report = sample();
+        let t = report.total;
+        assert_eq!(
+            t.page_views,
+            PageViews {
+                total: 100,
+                undecided: 50,
+                rejected: 10,
+                analytics: 40,
+                marketing: 30
+            }
+        );
+        assert!(
+            (t.coverage.analytics - 0.4).abs() < 1e-9 && (t.coverage.marketing - 0.3).abs() < 1e-9
+        );
+        assert_eq!(
+            t.decisions,
+            Decisions {
+                total: 5,
+                accept_all: 3,
+                reject_all: 1,
+                save: 1,
+                analytics: 4,
+                marketing: 3,
+                gpc: 1
+            }
+        );
+        let days = report.by("date");
+        assert_eq!(days.len(), 2, "every day of the range, zero-filled");
+        assert_eq!(days[1].1.page_views.total, 0);
+        assert_eq!(report.by("country")[1].1.page_views.total, 20);
+    }
+
+    #[test]
+    fn json_and_csv_carry_the_same_numbers() {
+        let report = sample();
+        let json = report.to_json();
+        assert_eq!(json["page_views"]["analytics"], 40);
+        assert_eq!(json["by_day"][0]["date"], "2026-11-26");
+        assert_eq!(json["by_country"][0]["country"], "ES");
+        assert!(json["by_language"].as_array().unwrap().is_empty());
+        let csv = report.to_csv();
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("2026-11-26,100,50,10,40,30,0.4000,0.3000,5,3,1,1,4,3,1"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), 3);
+    }
+
+    #[test]
+    fn an_empty_range_has_no_coverage_rather_than_nan() {
+        let range = DayRange::from_query("", NOW).unwrap();
+        let report = Report::build(range, &[], &[]);
+        assert_eq!(report.total.coverage, Coverage::default());
+        assert_eq!(report.to_json()["coverage"]["analytics"], 0.0);
+    }
+}
