@@ -10,6 +10,7 @@ pub mod config;
 pub mod consent;
 pub mod consent_cookie;
 pub mod cookie_inventory;
+pub mod dashboard;
 pub mod decide;
 pub mod decision_request;
 pub mod failure;

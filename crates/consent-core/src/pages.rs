@@ -26,7 +26,11 @@ const PAGE_CSS: &str = concat!(
     "@media (max-width:720px){.cookies thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}",
     ".cookies tr{display:block;border-bottom:1px solid #d8dbe5;padding:8px 0}.cookies th,.cookies td{display:block;border:0;padding:2px 0}",
     ".cookies td::before{content:attr(data-label) \": \";font-weight:600}}",
-    "code{background:#eef0f6;padding:1px 4px;border-radius:4px;overflow-wrap:anywhere}"
+    "code{background:#eef0f6;padding:1px 4px;border-radius:4px;overflow-wrap:anywhere}",
+    // The dashboard.
+    ".big{display:flex;flex-wrap:wrap;gap:12px 32px}.big p{margin:0}.big span{display:block;font-size:14px;color:#4a4f63}.big strong{font-size:32px;color:#12264f}",
+    ".read{color:#4a4f63}svg{width:100%;height:auto;display:block;margin:8px 0}.range{border:0;padding:0;margin:0 0 8px}",
+    ".sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}"
 );
 
 /// A whole page: `title` is escaped, `body_html` is trusted markup.
@@ -35,7 +39,12 @@ pub fn page(lang: Lang, title: &str, body_html: &str) -> String {
     page_of_width(lang, title, body_html, "")
 }
 
-/// A page whose main column is wider (`class="wide"`), for tables.
+/// A page whose main column is wider, for tables and charts.
+#[must_use]
+pub fn wide_page(lang: Lang, title: &str, body_html: &str) -> String {
+    page_of_width(lang, title, body_html, "wide")
+}
+
 fn page_of_width(lang: Lang, title: &str, body_html: &str, main_class: &str) -> String {
     let main = if main_class.is_empty() {
         "<main>".to_owned()

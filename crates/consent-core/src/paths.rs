@@ -20,6 +20,16 @@ pub const RECORDS: &str = "/_consent/records";
 pub const COOKIES: &str = "/_consent/cookies";
 /// `GET`: the configuration summary.
 pub const HEALTH: &str = "/_consent/health";
+/// The marketing dashboard (behind Cloudflare Access); the routes below are under it.
+pub const ADMIN: &str = "/_consent/admin";
+/// `GET`: the range's statistics as JSON.
+pub const ADMIN_STATS_JSON: &str = "/_consent/admin/stats.json";
+/// `GET`: the range's statistics as CSV, one row per day.
+pub const ADMIN_STATS_CSV: &str = "/_consent/admin/stats.csv";
+/// `GET <prefix><consent id>`: that id's records (admins).
+pub const ADMIN_RECORDS_PREFIX: &str = "/_consent/admin/records/";
+/// `GET`: the audit log (admins).
+pub const ADMIN_AUDIT: &str = "/_consent/admin/audit";
 
 /// True for a path the worker answers itself.
 #[must_use]

@@ -236,6 +236,68 @@ pub struct Texts {
     pub err_rate_limited: &'static str,
     /// An unexpected failure.
     pub err_internal: &'static str,
+    /// Title of the marketing dashboard.
+    pub dash_title: &'static str,
+    /// Label of the date range.
+    pub dash_period: &'static str,
+    /// First day.
+    pub dash_from: &'static str,
+    /// Last day.
+    pub dash_to: &'static str,
+    /// Apply the range.
+    pub dash_show: &'static str,
+    /// Page views.
+    pub dash_page_views: &'static str,
+    /// Decisions.
+    pub dash_decisions: &'static str,
+    /// GA4's share of page views.
+    pub dash_coverage_ga4: &'static str,
+    /// Ads' share of page views.
+    pub dash_coverage_ads: &'static str,
+    /// How to read coverage ({pct}, {factor}).
+    pub dash_coverage_read: &'static str,
+    /// No page views.
+    pub dash_no_views: &'static str,
+    /// Coverage per day.
+    pub dash_per_day: &'static str,
+    /// How to read the per-day chart.
+    pub dash_per_day_read: &'static str,
+    /// Opt-in per purpose.
+    pub dash_optin: &'static str,
+    /// How to read opt-in ({n}, {a}, {m}, {g}).
+    pub dash_optin_read: &'static str,
+    /// GPC share.
+    pub dash_gpc: &'static str,
+    /// Decisions by method.
+    pub dash_methods: &'static str,
+    /// How to read methods.
+    pub dash_methods_read: &'static str,
+    /// Other methods.
+    pub dash_other: &'static str,
+    /// By country.
+    pub dash_by_country: &'static str,
+    /// By language.
+    pub dash_by_language: &'static str,
+    /// By device.
+    pub dash_by_device: &'static str,
+    /// How to read the tables.
+    pub dash_breakdown_read: &'static str,
+    /// Column: the group.
+    pub dash_group: &'static str,
+    /// Show the chart's numbers as a table.
+    pub dash_table: &'static str,
+    /// Exports.
+    pub dash_download: &'static str,
+    /// Who is signed in ({who}, {role}).
+    pub dash_signed_in: &'static str,
+    /// Development identity notice.
+    pub dash_dev_notice: &'static str,
+    /// Device class.
+    pub dash_mobile: &'static str,
+    /// Device class.
+    pub dash_tablet: &'static str,
+    /// Device class.
+    pub dash_desktop: &'static str,
 }
 
 #[cfg(test)]
