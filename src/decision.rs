@@ -4,16 +4,20 @@
 use crate::banners::banner;
 use crate::error::WorkerError;
 use crate::kv_store::KvRecords;
-use crate::platform::{random_bytes, read_body, request_country};
+use crate::platform::{random_bytes, read_body};
 use crate::respond::{json, see_other, with_cookies};
+use crate::stats::Tally;
 use crate::{Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::ConsentState;
-use consent_core::decide::{decide as record_decision, DecideInput, Visitor};
-use consent_core::decision_request::{body_kind, check_declared_length, parse_decision};
+use consent_core::decide::{decide as record_decision, DecideInput, Decided, Visitor};
+use consent_core::decision_request::{
+    body_kind, check_declared_length, parse_decision, DecisionRequest,
+};
 use consent_core::failure::Failure;
 use consent_core::record::Requester;
+use consent_core::stats::DecisionCount;
 use web_sys::Request;
 use worker::Env;
 
@@ -65,7 +69,7 @@ pub async fn decide(
     let body = read_body(request).await?;
     let wanted = parse_decision(kind, &body, visit.gpc)?;
     within_rate_limit(env, visit).await?;
-    let country = request_country(request);
+    let country = visit.country.clone();
     let (sec_gpc, client_ip, user_agent) = (
         visit.header("sec-gpc"),
         visit.header("cf-connecting-ip"),
@@ -95,18 +99,31 @@ pub async fn decide(
         random: random_bytes()?,
     };
     let decided = record_decision(&KvRecords::bind(env), config, &input).await?;
-    let label = ConsentState::Decided(decided.decision.clone()).log_label();
+    let counted = DecisionCount::of(
+        visit.now,
+        &wanted,
+        visit.gpc,
+        country.as_deref(),
+        visit.lang,
+        user_agent.as_deref(),
+    );
+    answer(&wanted, decided, counted)
+}
+
+/// `303` back to the page (a form) or `200` with the new state (JSON), with the cookies.
+fn answer(
+    wanted: &DecisionRequest,
+    decided: Decided,
+    counted: DecisionCount,
+) -> Result<Served, WorkerError> {
+    let state = ConsentState::Decided(decided.decision);
     let response = if wanted.answered_with_redirect() {
         see_other(wanted.redirect_target())?
     } else {
-        json(
-            &ConsentState::Decided(decided.decision)
-                .to_json()
-                .to_string(),
-            &[],
-        )?
+        json(&state.to_json().to_string(), &[])?
     };
     Ok(Served::ok(with_cookies(response, &decided.set_cookies)?)
-        .leaving(label)
-        .with_failure(decided.record_error))
+        .leaving(state.log_label())
+        .with_failure(decided.record_error)
+        .counted(Tally::Decision(counted)))
 }

@@ -59,6 +59,7 @@ pub fn answer(error: &WorkerError, visit: &Visit) -> Result<Served, JsValue> {
         },
         error: failure.log_detail(),
         consent_after: None,
+        tally: crate::stats::Tally::Nothing,
     })
 }
 

@@ -16,6 +16,7 @@ mod proxy;
 mod respond;
 mod rights;
 mod router;
+mod stats;
 
 use consent_core::config::SecretBytes;
 use consent_core::consent::{ConsentState, Decision};
@@ -59,6 +60,8 @@ pub struct Visit {
     pub gpc: bool,
     /// The request's `Cookie` header, read once.
     pub cookie: Option<String>,
+    /// Two-letter country from the platform (`request.cf.country`).
+    pub country: Option<String>,
     /// Why the consent cookie, if any, counted as no decision (for the log).
     pub cookie_rejected: Option<CookieRejection>,
 }
@@ -103,6 +106,8 @@ pub struct Served {
     pub error: Option<String>,
     /// The consent state this answer leaves the visitor in, when it changed it.
     pub consent_after: Option<&'static str>,
+    /// What the answer adds to the statistics.
+    pub tally: stats::Tally,
 }
 
 impl Served {
@@ -114,7 +119,14 @@ impl Served {
             level: Level::Info,
             error: None,
             consent_after: None,
+            tally: stats::Tally::Nothing,
         }
+    }
+
+    /// The same answer, counted in the statistics as `tally` says.
+    #[must_use]
+    pub fn counted(self, tally: stats::Tally) -> Self {
+        Self { tally, ..self }
     }
 
     /// The same answer, noting the consent state it leaves the visitor in.
@@ -142,7 +154,7 @@ impl Served {
 }
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let now = platform::now_ms();
     let config = config::config(&env, now);
     let visit = read_visit(&request, &config, now);
@@ -155,7 +167,8 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         Ok(served) => served,
         Err(error) => error::answer(&error, &visit)?,
     };
-    log_request(&visit, &served, &request);
+    log_request(&visit, &served);
+    stats::count(served.tally, &visit, &config, &env, &ctx);
     Ok(served.response)
 }
 
@@ -191,12 +204,13 @@ fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64
         signed: reading.signed,
         gpc,
         cookie,
+        country: platform::request_country(request),
         cookie_rejected: reading.rejected,
     }
 }
 
 /// Writes the request's one log line.
-fn log_request(visit: &Visit, served: &Served, request: &Request) {
+fn log_request(visit: &Visit, served: &Served) {
     let line = RequestLog {
         received_at: visit.now,
         method: &visit.method,
@@ -206,7 +220,7 @@ fn log_request(visit: &Visit, served: &Served, request: &Request) {
         consent: served
             .consent_after
             .unwrap_or_else(|| visit.consent.log_label()),
-        country: platform::request_country(request).as_deref(),
+        country: visit.country.as_deref(),
         duration_ms: platform::now_ms().saturating_sub(visit.now),
         level: served.level,
         error: served.error.as_deref(),

@@ -8,6 +8,7 @@ use crate::error::WorkerError;
 use crate::html_rewriter::{Edit, HtmlRewriter, PageState, TextEdit};
 use crate::origin::{fetch_from_origin, OriginError};
 use crate::platform::random_bytes;
+use crate::stats::Tally;
 use crate::{Served, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
@@ -85,7 +86,9 @@ pub async fn serve(
     };
     match treatment(&head) {
         Treatment::PassThrough => Ok(Served::ok(response)),
-        Treatment::Rewrite => Ok(Served::ok(rewrite(&response, visit, config)?)),
+        Treatment::Rewrite => {
+            Ok(Served::ok(rewrite(&response, visit, config)?).counted(Tally::PageView))
+        }
         Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
             "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
             content_encoding.unwrap_or_default()

@@ -14,7 +14,7 @@ export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
  * and both secrets are set, as in production.
  */
-export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { country: 'ES' }, ratelimits } = {}) {
+export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = true, cf = { country: 'ES' }, ratelimits } = {}) {
   const build = path.join(ROOT, 'build');
   if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
     throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
@@ -31,6 +31,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
       compatibilityDate: '2026-11-01',
       kvNamespaces: kv ? { CONSENT_KV: 'consent-kv' } : {},
       kvPersist: persist,
+      d1Databases: d1 ? { CONSENT_DB: 'consent-db' } : {},
       cf,
       // The decisions' rate limiter, as wrangler.toml declares it, when a test wants one.
       ...(ratelimits ? { ratelimits: Object.fromEntries(Object.entries(ratelimits).map(([name, o]) => [name, { namespace_id: '1001', ...o }])) } : {}),
@@ -41,6 +42,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
         POLICY_VERSION: '1',
         CONSENT_MAX_AGE_DAYS: '365',
         RECORD_RETENTION_DAYS: '1460',
+        STATS_FLUSH_SECONDS: '0',
         CONSENT_SIGNING_KEY: SIGNING_KEY,
         RECORD_ENCRYPTION_KEY: RECORD_KEY,
         ...vars,
@@ -53,6 +55,8 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
   });
   await mf.ready;
   const kvNamespace = kv ? await mf.getKVNamespace('CONSENT_KV') : undefined;
+  const db = d1 ? await mf.getD1Database('CONSENT_DB') : undefined;
+  if (db) await applyMigrations(db);
   return {
     mf,
     logs,
@@ -70,6 +74,10 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
     fetch(url, init) {
       return mf.dispatchFetch(new URL(url, 'https://sivocenter.com').href, init);
     },
+    /** The worker's D1 database (migrations applied), as the worker sees it. */
+    db() {
+      return db;
+    },
     /** The worker's KV namespace, as the worker sees it. */
     kv() {
       return kvNamespace;
@@ -78,4 +86,22 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, cf = { 
       await mf.dispose();
     },
   };
+}
+
+/**
+ * Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does: each file's
+ * statements end with a semicolon at the end of a line (a trigger's inner statements do not).
+ */
+export async function applyMigrations(db) {
+  const dir = path.join(ROOT, 'migrations');
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    const sql = fs.readFileSync(path.join(dir, file), 'utf8').replace(/^\s*--.*$/gm, '');
+    const statements = sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean);
+    try {
+      await db.batch(statements.map((s) => db.prepare(s)));
+    } catch (e) {
+      // A second worker on the same storage directory finds them applied.
+      if (!/already exists/.test(String(e?.message ?? e))) throw e;
+    }
+  }
 }

@@ -86,9 +86,40 @@ pub struct Config {
     pub signing_key: Option<SecretBytes>,
     /// `RECORD_ENCRYPTION_KEY`, exactly 32 bytes; `None` when missing or unusable.
     pub record_key: Option<SecretBytes>,
+    /// The marketing dashboard's settings.
+    pub dashboard: DashboardSettings,
     /// Everything that is wrong, in the order the settings are read.
     pub problems: Vec<ConfigProblem>,
 }
+
+/// Who may open the dashboard, and how often page views are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardSettings {
+    /// `ACCESS_TEAM_DOMAIN`, without a trailing slash: `https://<team>.cloudflareaccess.com`
+    /// (`http://` only for a loopback address, in tests).
+    pub team_domain: Option<String>,
+    /// `ACCESS_AUD`: the Access application's audience tag.
+    pub audience: Option<String>,
+    /// `DASHBOARD_VIEWERS`, as written (parsed by `access::AccessConfig`).
+    pub viewers: String,
+    /// `DASHBOARD_ADMINS`, likewise.
+    pub admins: String,
+    /// `STATS_FLUSH_SECONDS`: how long page views wait in an isolate before they are written.
+    pub stats_flush_seconds: u32,
+}
+
+impl DashboardSettings {
+    /// True when Cloudflare Access is configured: the team and the audience are both set.
+    #[must_use]
+    pub fn access_configured(&self) -> bool {
+        self.team_domain.is_some() && self.audience.is_some()
+    }
+}
+
+/// The default of `STATS_FLUSH_SECONDS`.
+pub const DEFAULT_STATS_FLUSH_SECONDS: u32 = 30;
+/// The longest `STATS_FLUSH_SECONDS`: an isolate evicted before it writes loses what it held.
+pub const MAX_STATS_FLUSH_SECONDS: u32 = 300;
 
 impl Config {
     /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
@@ -111,6 +142,13 @@ impl Config {
             "consent_max_age_days": self.consent_max_age_days,
             "record_retention_days": self.record_retention_days,
             "consent_recording": self.signing_key.is_some() && self.record_key.is_some(),
+            "dashboard": if self.dashboard.access_configured() {
+                "access"
+            } else if self.origin.is_development() {
+                "development"
+            } else {
+                "closed"
+            },
             "problems": self.problems,
         })
     }
@@ -173,6 +211,7 @@ pub fn parse_config(
     let dev = origin.is_development();
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
     let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
+    let dashboard = parse_dashboard(&var, &mut problems);
     Config {
         origin,
         ga4_measurement_id,
@@ -182,7 +221,67 @@ pub fn parse_config(
         record_retention_days,
         signing_key,
         record_key,
+        dashboard,
         problems,
+    }
+}
+
+fn parse_dashboard(
+    var: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> DashboardSettings {
+    let team_domain = non_empty(var("ACCESS_TEAM_DOMAIN")).and_then(|raw| {
+        let domain = raw.trim_end_matches('/').to_owned();
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                domain
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+            });
+        let https_host = domain
+            .strip_prefix("https://")
+            .is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', '@']));
+        if https_host || loopback {
+            Some(domain)
+        } else {
+            problems.push(error(
+                "ACCESS_TEAM_DOMAIN",
+                "expected https://<team>.cloudflareaccess.com; the dashboard stays closed",
+            ));
+            None
+        }
+    });
+    let audience = non_empty(var("ACCESS_AUD"));
+    if team_domain.is_some() != audience.is_some() {
+        problems.push(error(
+            if audience.is_none() {
+                "ACCESS_AUD"
+            } else {
+                "ACCESS_TEAM_DOMAIN"
+            },
+            "ACCESS_TEAM_DOMAIN and ACCESS_AUD are set together; the dashboard stays closed",
+        ));
+    }
+    let stats_flush_seconds = match non_empty(var("STATS_FLUSH_SECONDS")) {
+        None => DEFAULT_STATS_FLUSH_SECONDS,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(s) if s <= MAX_STATS_FLUSH_SECONDS => s,
+            _ => {
+                problems.push(error(
+                    "STATS_FLUSH_SECONDS",
+                    format!("must be 0 to {MAX_STATS_FLUSH_SECONDS} seconds; using {DEFAULT_STATS_FLUSH_SECONDS}"),
+                ));
+                DEFAULT_STATS_FLUSH_SECONDS
+            }
+        },
+    };
+    DashboardSettings {
+        team_domain,
+        audience,
+        viewers: var("DASHBOARD_VIEWERS").unwrap_or_default(),
+        admins: var("DASHBOARD_ADMINS").unwrap_or_default(),
+        stats_flush_seconds,
     }
 }
 
@@ -440,6 +539,64 @@ mod tests {
             Some(SIGN.as_bytes().to_vec())
         );
         assert_eq!(c.record_key.map(|k| k.expose().len()), Some(32));
+    }
+
+    #[test]
+    fn the_dashboard_opens_only_with_a_whole_access_configuration() {
+        let open = parse(
+            &[
+                ("ORIGIN_URL", "route"),
+                ("ACCESS_TEAM_DOMAIN", "https://sivo.cloudflareaccess.com/"),
+                ("ACCESS_AUD", "aud-tag"),
+                ("STATS_FLUSH_SECONDS", "0"),
+            ],
+            &[],
+        );
+        assert!(open.dashboard.access_configured());
+        assert_eq!(
+            open.dashboard.team_domain.as_deref(),
+            Some("https://sivo.cloudflareaccess.com")
+        );
+        assert_eq!(open.dashboard.stats_flush_seconds, 0);
+        assert_eq!(open.health()["dashboard"], "access");
+        for vars in [
+            vec![
+                ("ORIGIN_URL", "route"),
+                ("ACCESS_TEAM_DOMAIN", "https://sivo.cloudflareaccess.com"),
+            ],
+            vec![
+                ("ORIGIN_URL", "route"),
+                ("ACCESS_TEAM_DOMAIN", "http://evil.example"),
+                ("ACCESS_AUD", "a"),
+            ],
+            vec![
+                ("ORIGIN_URL", "route"),
+                ("ACCESS_TEAM_DOMAIN", "https://x.example/path"),
+                ("ACCESS_AUD", "a"),
+            ],
+        ] {
+            let c = parse(&vars, &[]);
+            assert!(!c.dashboard.access_configured(), "{vars:?}");
+            assert!(
+                c.problems.iter().any(|p| p.setting.starts_with("ACCESS_")),
+                "{vars:?}"
+            );
+            assert_eq!(c.health()["dashboard"], "closed");
+        }
+        let local = parse(
+            &[
+                ("ACCESS_TEAM_DOMAIN", "http://127.0.0.1:9999"),
+                ("ACCESS_AUD", "a"),
+            ],
+            &[],
+        );
+        assert!(local.dashboard.access_configured(), "loopback for tests");
+        assert_eq!(parse(&[], &[]).health()["dashboard"], "development");
+        let slow = parse(&[("STATS_FLUSH_SECONDS", "9999")], &[]);
+        assert_eq!(
+            slow.dashboard.stats_flush_seconds,
+            DEFAULT_STATS_FLUSH_SECONDS
+        );
     }
 
     #[test]

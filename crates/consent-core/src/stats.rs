@@ -192,6 +192,27 @@ pub struct DecisionCount {
 }
 
 impl DecisionCount {
+    /// The count of a decision recorded `now` (`wanted.choices` after GPC).
+    #[must_use]
+    pub fn of(
+        now: EpochMillis,
+        wanted: &crate::decision_request::DecisionRequest,
+        gpc: bool,
+        country: Option<&str>,
+        lang: Lang,
+        user_agent: Option<&str>,
+    ) -> Self {
+        Self {
+            day: day(now),
+            method: wanted.method,
+            choices: wanted.choices,
+            gpc,
+            country: country_code(country),
+            lang,
+            device: Device::of(user_agent),
+        }
+    }
+
     /// The method's name as stored (`accept_all`, `reject_all`, `save`, `preferences`,
     /// `withdraw`, `api`).
     #[must_use]

@@ -1,0 +1,140 @@
+//! Counting page views and decisions into D1 without costing a page view anything: page
+//! views are summed in the isolate (`consent_core::stats::PageViewTally`) and written as one
+//! batch at most every `STATS_FLUSH_SECONDS`, after the response, through `ctx.waitUntil`; a
+//! failed write is logged and its counts go with the next one. A decision is one upsert,
+//! also after the response. Statistics never slow or break a page.
+
+use consent_core::config::Config;
+use consent_core::log::{event_line, Level};
+use consent_core::stats::{
+    page_view, page_view_params, DecisionCount, PageView, PageViewTally, DECISIONS_UPSERT,
+    PAGE_VIEWS_UPSERT,
+};
+use std::cell::RefCell;
+use wasm_bindgen::JsValue;
+use worker::d1::D1Database;
+use worker::{Context, Env};
+
+/// The D1 binding's name (`wrangler.toml`).
+pub const DB_BINDING: &str = "CONSENT_DB";
+
+thread_local! {
+    static TALLY: RefCell<PageViewTally> = RefCell::new(PageViewTally::default());
+}
+
+/// What an answer adds to the statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Tally {
+    /// Nothing (the worker's own routes, non-HTML, errors).
+    #[default]
+    Nothing,
+    /// A rewritten HTML page.
+    PageView,
+    /// A recorded decision.
+    Decision(DecisionCount),
+}
+
+/// Counts what `tally` says, and schedules a write when one is due.
+pub fn count(tally: Tally, visit: &crate::Visit, config: &Config, env: &Env, ctx: &Context) {
+    match tally {
+        Tally::Nothing => {}
+        Tally::PageView => {
+            let view = page_view(
+                visit.now,
+                visit.consent.log_label(),
+                visit.country.as_deref(),
+                visit.lang,
+                visit.header("user-agent").as_deref(),
+            );
+            let due = TALLY.with(|t| {
+                let mut t = t.borrow_mut();
+                t.count(view);
+                t.due(visit.now, config.dashboard.stats_flush_seconds)
+                    .then(|| t.take(visit.now))
+            });
+            if let Some(rows) = due {
+                let env = env.clone();
+                let now = visit.now;
+                ctx.wait_until(async move { flush(&env, rows, now).await });
+            }
+        }
+        Tally::Decision(decision) => {
+            let env = env.clone();
+            let now = visit.now;
+            ctx.wait_until(async move {
+                if let Err(e) = write_decision(&env, &decision).await {
+                    log_failure(now, "decision count not written", &e);
+                }
+            });
+        }
+    }
+}
+
+async fn flush(env: &Env, rows: Vec<(PageView, u64)>, now: u64) {
+    if let Err(e) = write_page_views(env, &rows).await {
+        log_failure(now, "page views not written; kept for the next flush", &e);
+        TALLY.with(|t| t.borrow_mut().restore(rows));
+    }
+}
+
+fn database(env: &Env) -> Result<D1Database, String> {
+    env.d1(DB_BINDING)
+        .map_err(|e| format!("D1 binding {DB_BINDING} unavailable: {e}"))
+}
+
+async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), String> {
+    let db = database(env)?;
+    let mut statements = Vec::with_capacity(rows.len());
+    for (view, n) in rows {
+        let (day, consent, country, lang, device, views) = page_view_params(view, *n);
+        #[allow(clippy::cast_precision_loss)] // a count far below 2^53
+        let views = views as f64;
+        let statement = db
+            .prepare(PAGE_VIEWS_UPSERT)
+            .bind(&[
+                day.into(),
+                consent.into(),
+                country.into(),
+                lang.into(),
+                device.into(),
+                JsValue::from_f64(views),
+            ])
+            .map_err(|e| e.to_string())?;
+        statements.push(statement);
+    }
+    // One round trip for every row of the flush.
+    db.batch(statements)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), String> {
+    let db = database(env)?;
+    db.prepare(DECISIONS_UPSERT)
+        .bind(&[
+            d.day.clone().into(),
+            d.method_name().into(),
+            JsValue::from(u8::from(d.choices.analytics)),
+            JsValue::from(u8::from(d.choices.marketing)),
+            JsValue::from(u8::from(d.gpc)),
+            d.country.clone().into(),
+            d.lang.tag().into(),
+            d.device.as_str().into(),
+        ])
+        .map_err(|e| e.to_string())?
+        .run()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn log_failure(now: u64, msg: &str, error: &str) {
+    let line = event_line(
+        now,
+        Level::Error,
+        msg,
+        serde_json::json!({ "error": error }),
+    );
+    worker::console_error!("{line}");
+}
