@@ -10,11 +10,63 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SIGNING_KEY = 'test-signing-key-0123456789-abcdefghijklmnop';
 export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
 
+/** The path the KV fault wrapper answers on (only with `kvFaults`), never reaching the worker. */
+export const KV_FAULTS_PATH = '/__sivo_test/kv-faults';
+
+// With `kvFaults`, the main module is this wrapper around the built worker: it hands the worker
+// a CONSENT_KV that is a plain object over the real namespace (get/getWithMetadata/put/list/
+// delete, the methods the `worker` crate looks up), each of which rejects on command. The real
+// namespace underneath is untouched, so `kv()` still reads what actually got written.
+// POST KV_FAULTS_PATH {put, get, list, delete}: each `true` (every call fails), `{after: n}` (the
+// first n calls from now succeed, then every call fails) or `false`; the answer counts the calls.
+const KV_FAULTS_WRAPPER = `
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import Worker from './index.js';
+const OPS = ['get', 'getWithMetadata', 'put', 'list', 'delete'];
+let faults = {};
+let calls = {};
+let failed = {};
+function reset(spec) {
+  faults = { ...spec, getWithMetadata: spec.get };
+  for (const op of OPS) { calls[op] = 0; failed[op] = 0; }
+}
+reset({});
+function failing(op) {
+  calls[op] += 1;
+  const f = faults[op];
+  const fail = f === true || (typeof f === 'object' && f !== null && calls[op] > f.after);
+  if (fail) failed[op] += 1;
+  return fail;
+}
+function wrap(kv) {
+  const faulty = {};
+  for (const op of OPS) {
+    faulty[op] = async (...args) => {
+      if (failing(op)) throw new Error('KV ' + op + ' failed (injected fault)');
+      return kv[op](...args);
+    };
+  }
+  return faulty;
+}
+export default class extends WorkerEntrypoint {
+  async fetch(request) {
+    if (new URL(request.url).pathname === '${KV_FAULTS_PATH}') {
+      const before = { calls: { ...calls }, failed: { ...failed } };
+      if (request.method === 'POST') reset(await request.json());
+      return Response.json(before);
+    }
+    const env = { ...this.env, CONSENT_KV: wrap(this.env.CONSENT_KV) };
+    return new Worker(this.ctx, env).fetch(request);
+  }
+}
+`;
+
 /**
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
- * and both secrets are set, as in production.
+ * and both secrets are set, as in production. `kvFaults: true` puts CONSENT_KV behind a
+ * wrapper that fails its calls on command (see `kvFaults()` below).
  */
-export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = true, cf = { country: 'ES' }, ratelimits } = {}) {
+export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = true, cf = { country: 'ES' }, ratelimits, kvFaults = false } = {}) {
   const build = path.join(ROOT, 'build');
   if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
     throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
@@ -24,6 +76,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
   const mf = new Miniflare({
     ...convertV4MiniflareOptions({
       modules: [
+        ...(kvFaults ? [{ type: 'ESModule', path: path.join(build, 'kv-faults-wrapper.mjs'), contents: KV_FAULTS_WRAPPER }] : []),
         { type: 'ESModule', path: path.join(build, 'index.js') },
         { type: 'CompiledWasm', path: path.join(build, 'index_bg.wasm') },
       ],
@@ -78,9 +131,19 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     db() {
       return db;
     },
-    /** The worker's KV namespace, as the worker sees it. */
+    /** The worker's KV namespace, as the worker sees it (with `kvFaults`: the real one underneath). */
     kv() {
       return kvNamespace;
+    },
+    /**
+     * With `kvFaults`: sets which KV calls fail from now on, e.g. `{ put: true }` or
+     * `{ delete: { after: 1 } }` (`{}` heals), and returns the calls counted since the last
+     * setting, `{ calls, failed }` by method. Without an argument, only reads the counts.
+     */
+    async kvFaults(spec) {
+      if (!kvFaults) throw new Error('start the worker with kvFaults: true');
+      const res = await mf.dispatchFetch(new URL(KV_FAULTS_PATH, 'https://sivocenter.com').href, spec ? { method: 'POST', body: JSON.stringify(spec) } : {});
+      return res.json();
     },
     async close() {
       await mf.dispose();
