@@ -297,7 +297,8 @@ pub fn form_body() -> impl Strategy<Value = Vec<u8>> {
 
 /// What a form body must mean, straight from the contract (CONTRACT.md and the module's
 /// doc): every field known and given once, checkboxes `on` or absent, `via` banner or
-/// preferences, an action among three, a `return_to` on this site. `None`: refused.
+/// preferences, an action among three; a `return_to` kept only when it is on this site.
+/// `None`: refused.
 #[must_use]
 pub fn expected_form(body: &[u8]) -> Option<(Choices, DecisionMethod, Option<String>)> {
     std::str::from_utf8(body).ok()?;
@@ -342,11 +343,9 @@ pub fn expected_form(body: &[u8]) -> Option<(Choices, DecisionMethod, Option<Str
         ("reject_all", true) => (Choices::NONE, DecisionMethod::Withdraw),
         _ => return None,
     };
-    let return_to = match fields.get("return_to") {
-        None => None,
-        Some(p) if stays_on_site(p) => Some(p.clone()),
-        Some(_) => return None,
-    };
+    // A page the worker will not send the browser to does not refuse the decision: it is
+    // dropped, and the browser goes home.
+    let return_to = fields.get("return_to").filter(|p| stays_on_site(p)).cloned();
     Some((choices, method, return_to))
 }
 
