@@ -3,6 +3,7 @@
 //! natively and fast with `cargo test`. Time and randomness come in as arguments; the worker
 //! crate owns the platform (KV, fetch, the clock, `getrandom`).
 
+pub mod access;
 pub mod audit;
 pub mod banner;
 pub mod clock;
