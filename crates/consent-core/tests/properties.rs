@@ -15,8 +15,8 @@ use consent_core::clock::day;
 use consent_core::config::{parse_config, Origin};
 use consent_core::consent::{Choices, ConsentId, ConsentState, DecisionMethod};
 use consent_core::consent_cookie::{
-    authenticate, cookie_names, cookie_value, encode, read_consent_cookie, verify,
-    CookieRejection, COOKIE_NAME,
+    authenticate, cookie_names, cookie_value, encode, read_consent_cookie, verify, CookieRejection,
+    COOKIE_NAME,
 };
 use consent_core::cookie_inventory::{
     allowed, expire_disallowed, filter_cookie_header, registrable_domain, set_cookie_name,

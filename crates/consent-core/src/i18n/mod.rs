@@ -232,6 +232,10 @@ pub struct Texts {
     pub err_no_cookie: &'static str,
     /// Storage or randomness failed.
     pub err_unavailable: &'static str,
+    /// The dashboard needs Cloudflare Access.
+    pub err_sign_in: &'static str,
+    /// Not allowed on the dashboard, or not as an admin.
+    pub err_forbidden: &'static str,
     /// Too many decisions from one network.
     pub err_rate_limited: &'static str,
     /// An unexpected failure.

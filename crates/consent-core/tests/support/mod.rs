@@ -345,7 +345,10 @@ pub fn expected_form(body: &[u8]) -> Option<(Choices, DecisionMethod, Option<Str
     };
     // A page the worker will not send the browser to does not refuse the decision: it is
     // dropped, and the browser goes home.
-    let return_to = fields.get("return_to").filter(|p| stays_on_site(p)).cloned();
+    let return_to = fields
+        .get("return_to")
+        .filter(|p| stays_on_site(p))
+        .cloned();
     Some((choices, method, return_to))
 }
 

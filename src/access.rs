@@ -1,0 +1,202 @@
+//! Who is asking for the dashboard: the Cloudflare Access token in
+//! `Cf-Access-Jwt-Assertion`, checked by the domain (`consent_core::access::authenticate`)
+//! against the team's keys (fetched and cached per isolate, refetched once on an unknown
+//! `kid`) with the runtime's `WebCrypto`. No cookie or other header is trusted instead.
+
+use crate::error::describe;
+use crate::Visit;
+use consent_core::access::{
+    authenticate, development_identity, parse_rules, AccessConfig, AccessError, Identity, Jwk,
+    Jwks, KeySource, SignatureVerifier,
+};
+use consent_core::config::Config;
+use consent_core::failure::Failure;
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use std::cell::RefCell;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::Env;
+
+/// The request header Cloudflare Access sets on requests it lets through.
+pub const TOKEN_HEADER: &str = "cf-access-jwt-assertion";
+
+/// A refresh asked for within this long of the last refresh is answered from the cache, so
+/// tokens naming made-up `kid`s cannot make every request fetch the keys (the first fetch of
+/// an isolate is not a refresh: a rotation is picked up at once).
+const MIN_REFRESH_MS: u64 = 60_000;
+
+thread_local! {
+    /// The team's keys, and when they were last refreshed, per isolate.
+    static KEYS: RefCell<Option<(Jwks, Option<u64>)>> = const { RefCell::new(None) };
+}
+
+/// Why someone is not let in.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The dashboard is closed: Access is not configured (and the origin is not the demo).
+    Closed,
+    /// A role list is malformed.
+    Misconfigured(String),
+    /// The token was missing or refused.
+    Token(AccessError),
+}
+
+impl Refusal {
+    /// The reason, for the log and the audit log (never the token).
+    #[must_use]
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::Closed => "Cloudflare Access is not configured".to_owned(),
+            Refusal::Misconfigured(why) => why.clone(),
+            Refusal::Token(e) => e.to_string(),
+        }
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Closed => {
+                Failure::NotConfigured("the dashboard: Cloudflare Access is not configured")
+            }
+            Refusal::Misconfigured(why) | Refusal::Token(AccessError::KeysUnavailable(why)) => {
+                Failure::Unavailable(why)
+            }
+            Refusal::Token(AccessError::NoToken) => Failure::SignInRequired,
+            Refusal::Token(e) => Failure::Forbidden(e.to_string()),
+        }
+    }
+}
+
+/// The identity of the request. With the demo origin and Access not configured, the
+/// development identity (every dashboard page says so); otherwise never open by default.
+///
+/// # Errors
+/// See [`Refusal`].
+pub async fn identify(_env: &Env, config: &Config, visit: &Visit) -> Result<Identity, Refusal> {
+    let settings = &config.dashboard;
+    let (Some(team_domain), Some(audience)) = (&settings.team_domain, &settings.audience) else {
+        return if config.origin.is_development() {
+            Ok(development_identity())
+        } else {
+            Err(Refusal::Closed)
+        };
+    };
+    let rules = |name: &str, raw: &str| {
+        parse_rules(raw).map_err(|e| Refusal::Misconfigured(format!("{name}: {e}")))
+    };
+    let access = AccessConfig {
+        team_domain: team_domain.clone(),
+        audience: audience.clone(),
+        viewers: rules("DASHBOARD_VIEWERS", &settings.viewers)?,
+        admins: rules("DASHBOARD_ADMINS", &settings.admins)?,
+    };
+    let keys = TeamKeys {
+        certs_url: access.certs_url(),
+        now: visit.now,
+    };
+    authenticate(
+        visit.header(TOKEN_HEADER).as_deref(),
+        &access,
+        &keys,
+        &WebCrypto,
+        visit.now / 1000,
+    )
+    .await
+    .map_err(Refusal::Token)
+}
+
+/// The team's keys from `<team>/cdn-cgi/access/certs`, cached per isolate.
+struct TeamKeys {
+    certs_url: String,
+    now: u64,
+}
+
+impl KeySource for TeamKeys {
+    async fn keys(&self, refresh: bool) -> Result<Jwks, AccessError> {
+        let cached = KEYS.with(|k| k.borrow().clone());
+        let last_refresh = match cached {
+            Some((keys, last_refresh)) => {
+                let refreshed_lately =
+                    last_refresh.is_some_and(|at| self.now.saturating_sub(at) < MIN_REFRESH_MS);
+                if !refresh || refreshed_lately {
+                    return Ok(keys);
+                }
+                Some(self.now)
+            }
+            None => None,
+        };
+        let keys = fetch_keys(&self.certs_url)
+            .await
+            .map_err(AccessError::KeysUnavailable)?;
+        KEYS.with(|k| *k.borrow_mut() = Some((keys.clone(), last_refresh)));
+        Ok(keys)
+    }
+}
+
+async fn fetch_keys(url: &str) -> Result<Jwks, String> {
+    let response = worker::Fetch::Url(url.parse().map_err(|e| format!("certs URL: {e}"))?)
+        .send()
+        .await
+        .map_err(|e| format!("fetching the team's keys: {e}"))?;
+    let mut response = response;
+    if response.status_code() != 200 {
+        return Err(format!(
+            "the team's keys answered {}",
+            response.status_code()
+        ));
+    }
+    let body = response
+        .text()
+        .await
+        .map_err(|e| format!("reading the team's keys: {e}"))?;
+    Jwks::from_json(&body).map_err(|e| e.to_string())
+}
+
+/// RS256 with the runtime's `WebCrypto` (`RSASSA-PKCS1-v1_5` with SHA-256).
+struct WebCrypto;
+
+impl SignatureVerifier for WebCrypto {
+    async fn verify_rs256(&self, jwk: &Jwk, signing_input: &[u8], signature: &[u8]) -> bool {
+        verify(jwk, signing_input, signature).await.unwrap_or(false)
+    }
+}
+
+async fn verify(jwk: &Jwk, signing_input: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
+    let subtle = Reflect::get(
+        &Reflect::get(&js_sys::global(), &"crypto".into())?,
+        &"subtle".into(),
+    )?;
+    let call = |name: &str, args: &Array| -> Result<JsFuture, JsValue> {
+        let method: js_sys::Function = Reflect::get(&subtle, &name.into())?.dyn_into()?;
+        let promise: Promise = method.apply(&subtle, args)?.dyn_into()?;
+        Ok(JsFuture::from(promise))
+    };
+    let key_json = serde_json::to_string(jwk).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    let key = call(
+        "importKey",
+        &Array::of5(
+            &"jwk".into(),
+            &js_sys::JSON::parse(&key_json)?,
+            &algorithm,
+            &JsValue::FALSE,
+            &Array::of1(&"verify".into()),
+        ),
+    )?
+    .await?;
+    let verified = call(
+        "verify",
+        &Array::of4(
+            &algorithm,
+            &key,
+            &Uint8Array::from(signature),
+            &Uint8Array::from(signing_input),
+        ),
+    )?
+    .await
+    .map_err(|e| JsValue::from_str(&describe(&e)))?;
+    Ok(verified.as_bool().unwrap_or(false))
+}

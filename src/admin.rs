@@ -1,0 +1,272 @@
+//! The marketing dashboard under `/_consent/admin` (CONTRACT.md, "The marketing dashboard"):
+//! every request proves who it is (`crate::access`), every export, look-up and refusal is
+//! appended to the audit log, and the numbers come from D1 in one batch of grouped queries.
+
+use crate::access::identify;
+use crate::audit_log;
+use crate::error::WorkerError;
+use crate::kv_store::KvRecords;
+use crate::respond::{html, json, own, OK};
+use crate::stats::DB_BINDING;
+use crate::{Served, Visit};
+use consent_core::access::{Identity, Role};
+use consent_core::audit::{verify_chain, AuditAction, AuditEvent};
+use consent_core::clock::rfc3339;
+use consent_core::config::Config;
+use consent_core::consent::ConsentId;
+use consent_core::dashboard::{dashboard_page, Viewer};
+use consent_core::failure::Failure;
+use consent_core::paths;
+use consent_core::record_store::{keys_of, open_all};
+use consent_core::stats::{decisions_query, page_views_query, DIMENSIONS};
+use consent_core::stats_report::{DayRange, DecisionRow, PageViewRow, Report};
+use worker::Env;
+
+/// What an admin route is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdminRoute {
+    Dashboard,
+    StatsJson,
+    StatsCsv,
+    Records(ConsentId),
+    Audit,
+}
+
+impl AdminRoute {
+    fn of(path: &str) -> Result<Self, Failure> {
+        match path {
+            paths::ADMIN | "/_consent/admin/" => Ok(Self::Dashboard),
+            paths::ADMIN_STATS_JSON => Ok(Self::StatsJson),
+            paths::ADMIN_STATS_CSV => Ok(Self::StatsCsv),
+            paths::ADMIN_AUDIT => Ok(Self::Audit),
+            _ => path
+                .strip_prefix(paths::ADMIN_RECORDS_PREFIX)
+                .and_then(ConsentId::parse)
+                .map(Self::Records)
+                .ok_or(Failure::NotFound),
+        }
+    }
+
+    fn needs_admin(self) -> bool {
+        matches!(self, Self::Records(_) | Self::Audit)
+    }
+}
+
+/// Answers a request under `/_consent/admin`.
+///
+/// # Errors
+/// No token (`401`), a refused one or a missing role (`403`), Access not configured
+/// (`503`), D1 or KV failing (`503`), a bad date range (`400`).
+pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served, WorkerError> {
+    let route = AdminRoute::of(&visit.path)?;
+    if !matches!(visit.method.as_str(), "GET" | "HEAD") {
+        return Err(Failure::MethodNotAllowed { allow: "GET, HEAD" }.into());
+    }
+    let identity = match identify(env, config, visit).await {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            return Err(refused(env, visit, None, &refusal.reason(), refusal.into()).await)
+        }
+    };
+    if route.needs_admin() && identity.role != Role::Admin {
+        let why = Failure::Forbidden(format!("{} is not an admin", identity.email));
+        return Err(refused(env, visit, Some(&identity), "admin route", why).await);
+    }
+    match route {
+        AdminRoute::Dashboard => dashboard(env, config, visit, &identity).await,
+        AdminRoute::StatsJson | AdminRoute::StatsCsv => export(env, visit, &identity, route).await,
+        AdminRoute::Records(id) => records(env, config, visit, &identity, id).await,
+        AdminRoute::Audit => audit(env, visit, &identity).await,
+    }
+}
+
+/// Logs a refused attempt (best effort: a refusal is answered even if the log fails) and
+/// returns the failure to answer with.
+async fn refused(
+    env: &Env,
+    visit: &Visit,
+    identity: Option<&Identity>,
+    reason: &str,
+    failure: Failure,
+) -> WorkerError {
+    let target = format!("{} ({reason})", visit.path);
+    if let Err(e) = log_action(env, visit, identity, AuditAction::Refused, &target).await {
+        return Failure::Unavailable(e).into();
+    }
+    failure.into()
+}
+
+/// Appends one audit entry.
+async fn log_action(
+    env: &Env,
+    visit: &Visit,
+    identity: Option<&Identity>,
+    action: AuditAction,
+    target: &str,
+) -> Result<(), String> {
+    let ip = visit
+        .header("cf-connecting-ip")
+        .as_deref()
+        .and_then(consent_core::ip::truncate_ip)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let at = rfc3339(visit.now);
+    let event = AuditEvent {
+        at: &at,
+        who: identity.map_or("anonymous", |i| i.email.as_str()),
+        role: identity.map_or("none", |i| role_name(i.role)),
+        action,
+        target,
+        ip: &ip,
+    };
+    audit_log::append(env, &event).await.map(|_| ())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Viewer => "viewer",
+    }
+}
+
+async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
+    let range = DayRange::from_query(&visit.search, visit.now)?;
+    let db = env
+        .d1(DB_BINDING)
+        .map_err(|e| Failure::Unavailable(format!("D1 binding {DB_BINDING}: {e}")))?;
+    let mut statements = Vec::new();
+    for (column, _) in DIMENSIONS {
+        for sql in [page_views_query(column), decisions_query(column)] {
+            statements.push(
+                db.prepare(sql)
+                    .bind(&[range.from.clone().into(), range.to.clone().into()])
+                    .map_err(|e| Failure::Internal(e.to_string()))?,
+            );
+        }
+    }
+    // Eight grouped queries, one round trip.
+    let results = db
+        .batch(statements)
+        .await
+        .map_err(|e| Failure::Unavailable(format!("statistics: {e}")))?;
+    let (mut views, mut decisions) = (Vec::new(), Vec::new());
+    for pair in results.chunks(2) {
+        let [v, d] = pair else { continue };
+        views.push(
+            v.results::<PageViewRow>()
+                .map_err(|e| Failure::Internal(e.to_string()))?,
+        );
+        decisions.push(
+            d.results::<DecisionRow>()
+                .map_err(|e| Failure::Internal(e.to_string()))?,
+        );
+    }
+    Ok(Report::build(range, &views, &decisions))
+}
+
+async fn dashboard(
+    env: &Env,
+    config: &Config,
+    visit: &Visit,
+    identity: &Identity,
+) -> Result<Served, WorkerError> {
+    let report = report(env, visit).await?;
+    let viewer = Viewer {
+        email: &identity.email,
+        role: role_name(identity.role),
+        development: !config.dashboard.access_configured(),
+    };
+    Ok(Served::ok(html(&dashboard_page(
+        visit.lang, &report, viewer,
+    ))?))
+}
+
+async fn export(
+    env: &Env,
+    visit: &Visit,
+    identity: &Identity,
+    route: AdminRoute,
+) -> Result<Served, WorkerError> {
+    let report = report(env, visit).await?;
+    let (action, content_type, body, ext) = if route == AdminRoute::StatsCsv {
+        (
+            AuditAction::ExportCsv,
+            "text/csv; charset=utf-8",
+            report.to_csv(),
+            "csv",
+        )
+    } else {
+        (
+            AuditAction::ExportJson,
+            "application/json; charset=utf-8",
+            report.to_json().to_string(),
+            "json",
+        )
+    };
+    // No export leaves without its audit entry.
+    log_action(env, visit, Some(identity), action, &report.range.query())
+        .await
+        .map_err(Failure::Unavailable)?;
+    let disposition = format!(
+        "attachment; filename=\"sivo-consent-stats-{}-{}.{ext}\"",
+        report.range.from, report.range.to
+    );
+    Ok(Served::ok(own(
+        OK,
+        content_type,
+        &body,
+        &[("content-disposition", &disposition)],
+    )?))
+}
+
+async fn records(
+    env: &Env,
+    config: &Config,
+    visit: &Visit,
+    identity: &Identity,
+    id: ConsentId,
+) -> Result<Served, WorkerError> {
+    let record_key = config
+        .record_key
+        .as_ref()
+        .ok_or(Failure::NotConfigured("record key missing"))?;
+    // No look-up without its audit entry.
+    log_action(
+        env,
+        visit,
+        Some(identity),
+        AuditAction::RecordsLookup,
+        &id.to_string(),
+    )
+    .await
+    .map_err(Failure::Unavailable)?;
+    let store = KvRecords::bind(env);
+    let keys = keys_of(&store, id, &[])
+        .await
+        .map_err(|e| Failure::Unavailable(e.0))?;
+    let records = open_all(&store, &keys, record_key.expose())
+        .await
+        .map_err(|e| Failure::Unavailable(e.0))?;
+    let body = serde_json::json!({ "consent_id": id, "records": records });
+    Ok(Served::ok(json(&body.to_string(), &[])?))
+}
+
+async fn audit(env: &Env, visit: &Visit, identity: &Identity) -> Result<Served, WorkerError> {
+    log_action(
+        env,
+        visit,
+        Some(identity),
+        AuditAction::AuditRead,
+        paths::ADMIN_AUDIT,
+    )
+    .await
+    .map_err(Failure::Unavailable)?;
+    let mut entries = audit_log::all(env).await.map_err(Failure::Unavailable)?;
+    let verified = verify_chain(&entries);
+    entries.reverse();
+    let body = serde_json::json!({
+        "chain": if verified.is_ok() { "verified" } else { "broken" },
+        "broken_at": verified.err(),
+        "entries": entries,
+    });
+    Ok(Served::ok(json(&body.to_string(), &[])?))
+}
