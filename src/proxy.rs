@@ -36,7 +36,8 @@ use web_sys::{Headers, Request, Response, ResponseInit};
 use worker::Env;
 
 thread_local! {
-    /// The settings link per language, rendered and copied into JavaScript once per isolate.
+    /// The settings link per language for responses without a nonce, rendered and copied
+    /// into JavaScript once per isolate.
     static SETTINGS_LINK: std::cell::RefCell<HashMap<Lang, JsValue>> = std::cell::RefCell::new(HashMap::new());
 }
 
@@ -212,13 +213,16 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
         response,
         &rewritten_headers(response, nonce.as_deref(), &page_plan)?,
     )?;
-    let link = SETTINGS_LINK.with(|cache| {
-        cache
-            .borrow_mut()
-            .entry(lang)
-            .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
-            .clone()
-    });
+    let link = match &nonce {
+        Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
+        None => SETTINGS_LINK.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(lang)
+                .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
+                .clone()
+        }),
+    };
     let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?;
     let mut banner_html = None;
     if let Some(nonce) = &nonce {

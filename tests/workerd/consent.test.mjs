@@ -33,7 +33,7 @@ async function state(cookie) {
 test('a visitor with no decision gets the banner inside the page, first in <body>', async () => {
   const html = await page({ 'accept-language': 'en' }, '/page?plan=growth');
   assert.equal(html.split(BANNER).length - 1, 1);
-  assert.match(html, /<body><div id="sivo-cb" data-consent-banner role="region"/);
+  assert.match(html, /<body><section id="sivo-cb" data-consent-banner aria-labelledby="sivo-cb-title"/);
   assert.match(html, /<form method="post" action="\/_consent">/);
   assert.match(html, /name="return_to" value="\/page\?plan=growth"/);
   for (const action of ['accept_all', 'reject_all', 'save']) assert.match(html, new RegExp(`name="action" value="${action}"`));

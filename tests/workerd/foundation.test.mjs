@@ -29,7 +29,7 @@ test('an HTML page is proxied with the settings link injected once, before </bod
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.equal(count(html, LINK), 1);
-  assert.match(html, /<p>Contenido<\/p><a href="\/_consent\/preferences"[^>]*>Cookie settings<\/a><\/body><\/html>$/);
+  assert.match(html, /<p>Contenido<\/p>(?:<style[^>]*>[^<]*<\/style>)?<a href="\/_consent\/preferences"[^>]*>Cookie settings<\/a><\/body><\/html>$/);
   // Consent Mode's defaults first in <head> (nothing is granted), then the page as it came.
   const withoutConsentMode = html.replace(/<script nonce="[^"]+">window\.dataLayer[^<]*<\/script>/, '');
   assert.ok(withoutConsentMode.startsWith(PAGE.slice(0, PAGE.indexOf('</body>'))), 'the origin page is otherwise untouched');
@@ -136,7 +136,7 @@ test('the page streams: its first half arrives while the origin still holds the 
     if (done) break;
     seen += decoder.decode(value, { stream: true });
   }
-  assert.match(seen, /<p>second half<\/p><a href="\/_consent\/preferences"/);
+  assert.match(seen, /<p>second half<\/p>(?:<style[^>]*>[^<]*<\/style>)?<a href="\/_consent\/preferences"/);
 });
 
 test('every request logs one JSON line with a truncated IP and no query string', async () => {

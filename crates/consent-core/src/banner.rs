@@ -93,7 +93,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
     let text = |s: &str| escape_html(&fill_text(s, lang));
     let head = format!(
         concat!(
-            r#"<div id="sivo-cb" data-consent-banner role="region" aria-labelledby="sivo-cb-title" lang="{lang}">"#,
+            r#"<section id="sivo-cb" data-consent-banner aria-labelledby="sivo-cb-title" lang="{lang}">"#,
             r#"<style nonce="{{nonce}}">{style}</style>"#,
             r#"<form method="post" action="{decide}"><input type="hidden" name="return_to" value="{{return_to}}">"#,
             r#"<h2 id="sivo-cb-title">{title}</h2><p>{text} <a href="{cookies}">{policy}</a></p>"#,
@@ -116,7 +116,7 @@ pub fn banner_template(variant: BannerVariant) -> BannerTemplate {
             r#"<details><summary>{customise}</summary><fieldset><legend>{legend}</legend>{categories}</fieldset>"#,
             r#"<p class="sivo-details">{details}</p>"#,
             r#"<button type="submit" class="sivo-save" name="action" value="save">{save}</button></details>"#,
-            r#"</form><script nonce="{{nonce}}">{script}</script></div>"#
+            r#"</form><script nonce="{{nonce}}">{script}</script></section>"#
         ),
         head = head,
         customise = escape_html(t.customise),
@@ -248,7 +248,9 @@ mod tests {
     #[test]
     fn the_banner_is_a_form_with_the_contract_fields() {
         let html = en().render("/pricing.html", "N0nce");
-        assert!(html.starts_with(r#"<div id="sivo-cb" data-consent-banner role="region""#));
+        assert!(html.starts_with(
+            r#"<section id="sivo-cb" data-consent-banner aria-labelledby="sivo-cb-title""#
+        ));
         assert!(html.contains(r#"<form method="post" action="/_consent">"#));
         assert!(html.contains(r#"name="return_to" value="/pricing.html""#));
         for value in ["accept_all", "reject_all", "save"] {
@@ -262,7 +264,7 @@ mod tests {
         assert!(html.contains(r#"<input type="checkbox" name="analytics">"#));
         assert!(html.contains(r#"<input type="checkbox" name="marketing">"#));
         assert!(html.contains(r#"href="/_consent/cookies""#));
-        assert!(html.ends_with("</script></div>"));
+        assert!(html.ends_with("</script></section>"));
         assert_eq!(
             html.matches(r#"nonce="N0nce""#).count(),
             2,
@@ -297,7 +299,7 @@ mod tests {
         assert!(reject < accept, "reject first");
         let between = &html[reject..accept];
         assert!(
-            !between.contains("<details") && !between.contains("</div>"),
+            !between.contains("<details") && !between.contains("</section>"),
             "same row"
         );
     }

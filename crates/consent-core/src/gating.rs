@@ -303,7 +303,7 @@ pub fn tag_loaders(plan: &PagePlan, nonce: &str) -> String {
 #[must_use]
 pub fn gtm_noscript(container: &str) -> String {
     format!(
-        r#"<noscript><iframe src="https://www.googletagmanager.com/ns.html?id={}" height="0" width="0" style="display:none;visibility:hidden" title="Google Tag Manager"></iframe></noscript>"#,
+        r#"<noscript><iframe src="https://www.googletagmanager.com/ns.html?id={}" height="0" width="0" hidden title="Google Tag Manager"></iframe></noscript>"#,
         escape_html(container)
     )
 }

@@ -5,17 +5,25 @@ use crate::html::escape_html;
 use crate::i18n::Lang;
 use crate::paths;
 
-/// The persistent "cookie settings" link to the preferences page (COMPLIANCE.md rule 8), appended just before `</body>`. A fixed element:
-/// it never moves the page's layout.
+/// Its look: a fixed element, so it never moves the page's layout. A stylesheet with the
+/// response's nonce rather than a `style` attribute, which no CSP nonce can allow.
+pub const SETTINGS_LINK_STYLE: &str = concat!(
+    "#sivo-settings{position:fixed;left:12px;bottom:12px;z-index:2147483000;",
+    "font:14px/1.4 system-ui,sans-serif;background:#fff;color:#1a1a2e;",
+    "border:1px solid #767676;border-radius:6px;padding:6px 10px;text-decoration:underline}"
+);
+
+/// The persistent "cookie settings" link to the preferences page (COMPLIANCE.md rule 8),
+/// appended just before `</body>`, preceded by its style (with `nonce` when the response
+/// has one).
 #[must_use]
-pub fn settings_link(lang: Lang) -> String {
+pub fn settings_link(lang: Lang, nonce: Option<&str>) -> String {
+    let nonce = nonce
+        .map(|n| format!(r#" nonce="{}""#, escape_html(n)))
+        .unwrap_or_default();
     format!(
-        concat!(
-            r#"<a href="{path}" data-consent-settings lang="{tag}" "#,
-            r#"style="position:fixed;left:12px;bottom:12px;z-index:2147483000;"#,
-            r#"font:14px/1.4 system-ui,sans-serif;background:#fff;color:#1a1a2e;"#,
-            r#"border:1px solid #767676;border-radius:6px;padding:6px 10px;text-decoration:underline">{text}</a>"#
-        ),
+        r#"<style{nonce}>{style}</style><a href="{path}" id="sivo-settings" data-consent-settings lang="{tag}">{text}</a>"#,
+        style = SETTINGS_LINK_STYLE,
         path = paths::PREFERENCES,
         tag = lang.tag(),
         text = escape_html(lang.texts().settings_link),
@@ -28,10 +36,22 @@ mod tests {
 
     #[test]
     fn the_link_points_to_the_preferences_page_in_the_visitors_language() {
-        let en = settings_link(Lang::En);
-        assert!(en.starts_with(r#"<a href="/_consent/preferences""#), "{en}");
+        let en = settings_link(Lang::En, Some("N0nce"));
+        assert!(
+            en.starts_with(r#"<style nonce="N0nce">#sivo-settings{position:fixed"#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"<a href="/_consent/preferences" id="sivo-settings""#),
+            "{en}"
+        );
+        assert!(
+            !en.contains("style=\""),
+            "no style attribute: a CSP nonce cannot allow one"
+        );
         assert!(en.contains(">Cookie settings</a>") && en.contains(r#"lang="en""#));
-        let es = settings_link(Lang::Es);
+        let es = settings_link(Lang::Es, None);
+        assert!(es.starts_with("<style>"));
         assert!(es.contains(">Configuración de cookies</a>") && es.contains(r#"lang="es""#));
         assert!(en.contains("position:fixed"), "must not move the page");
     }
