@@ -46,6 +46,10 @@ pub enum Failure {
     /// A key the route needs is not configured; the text names it (for the log).
     #[error("{0}")]
     NotConfigured(&'static str),
+    /// The dashboard is closed: Cloudflare Access is not configured (and the origin is not
+    /// the demo site). Never open by default.
+    #[error("the dashboard is closed: Cloudflare Access is not configured")]
+    DashboardClosed,
     /// The visitor's records were asked for without a validly signed consent cookie.
     #[error("no valid consent cookie")]
     NoConsentCookie,
@@ -110,9 +114,10 @@ impl Failure {
             Failure::TooManyRequests => 429,
             Failure::Internal(_) => 500,
             Failure::OriginUnreachable(_) => 502,
-            Failure::NotConfigured(_) | Failure::Unavailable(_) | Failure::NotRecorded { .. } => {
-                503
-            }
+            Failure::NotConfigured(_)
+            | Failure::DashboardClosed
+            | Failure::Unavailable(_)
+            | Failure::NotRecorded { .. } => 503,
             Failure::OriginTimeout => 504,
         }
     }
@@ -128,7 +133,7 @@ impl Failure {
             Failure::TooManyRequests => "too_many_requests",
             Failure::BadRequest(_) => "bad_request",
             Failure::UnsupportedMediaType => "unsupported_media_type",
-            Failure::NotConfigured(_) => "not_configured",
+            Failure::NotConfigured(_) | Failure::DashboardClosed => "not_configured",
             Failure::NoConsentCookie => "no_consent_cookie",
             Failure::SignInRequired => "sign_in_required",
             Failure::Forbidden(_) => "forbidden",
@@ -153,6 +158,7 @@ impl Failure {
             Failure::BadRequest(_) => t.err_bad_request,
             Failure::UnsupportedMediaType => t.err_media_type,
             Failure::NotConfigured(_) => t.err_not_configured,
+            Failure::DashboardClosed => t.err_dashboard_closed,
             Failure::NoConsentCookie => t.err_no_cookie,
             Failure::SignInRequired => t.err_sign_in,
             Failure::Forbidden(_) => t.err_forbidden,
@@ -241,6 +247,7 @@ mod tests {
             Failure::BadRequest("unknown action".into()),
             Failure::UnsupportedMediaType,
             Failure::NotConfigured("consent keys missing"),
+            Failure::DashboardClosed,
             Failure::NoConsentCookie,
             Failure::SignInRequired,
             Failure::Forbidden("not listed".into()),
@@ -260,7 +267,7 @@ mod tests {
         let statuses: Vec<u16> = every_failure().iter().map(Failure::status).collect();
         assert_eq!(
             statuses,
-            [404, 405, 403, 413, 429, 400, 400, 503, 401, 401, 403, 503, 503, 502, 504, 500]
+            [404, 405, 403, 413, 429, 400, 400, 503, 503, 401, 401, 403, 503, 503, 502, 504, 500]
         );
     }
 

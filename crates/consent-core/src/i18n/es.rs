@@ -78,6 +78,7 @@ pub(super) const TEXTS: Texts = Texts {
     err_not_configured: "Ahora no se puede: las claves de consentimiento del sitio no están configuradas.",
     err_no_cookie: "Tus registros se encuentran a través de tu cookie de consentimiento, y este navegador no tiene una válida.",
     err_unavailable: "Ahora no podemos acceder a tus registros. Inténtalo de nuevo en un momento.",
+    err_dashboard_closed: "El panel está cerrado: Cloudflare Access aún no está configurado para este sitio.",
     err_sign_in: "Inicia sesión con el Cloudflare Access de la empresa para abrir el panel.",
     err_forbidden: "Tu cuenta no puede abrir esta parte del panel.",
     err_rate_limited: "Se han enviado demasiadas decisiones desde tu red en el último minuto. Inténtalo de nuevo dentro de un minuto.",

@@ -232,6 +232,8 @@ pub struct Texts {
     pub err_no_cookie: &'static str,
     /// Storage or randomness failed.
     pub err_unavailable: &'static str,
+    /// The dashboard is closed until Access is configured.
+    pub err_dashboard_closed: &'static str,
     /// The dashboard needs Cloudflare Access.
     pub err_sign_in: &'static str,
     /// Not allowed on the dashboard, or not as an admin.
