@@ -56,9 +56,7 @@ impl Refusal {
 impl From<Refusal> for Failure {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Closed => {
-                Failure::NotConfigured("the dashboard: Cloudflare Access is not configured")
-            }
+            Refusal::Closed => Failure::DashboardClosed,
             Refusal::Misconfigured(why) | Refusal::Token(AccessError::KeysUnavailable(why)) => {
                 Failure::Unavailable(why)
             }
