@@ -262,7 +262,9 @@ fn index_key_for(record_key: &str, at_ms: EpochMillis, index_key: &[u8]) -> Stri
 pub fn erasure_entry(id: ConsentId, now: EpochMillis) -> (String, String) {
     use sha2::{Digest, Sha256};
     let hash = crate::hex(&Sha256::digest(id.to_string().as_bytes()));
-    let key = format!("erasure:{}:{now:013}", day(now));
+    // The hash's first 8 hex digits keep two erasures in the same millisecond apart (the
+    // key alone names nobody: 32 bits of a one-way hash of a random id).
+    let key = format!("erasure:{}:{now:013}-{}", day(now), &hash[..8]);
     let value = serde_json::json!({ "consent_id_sha256": hash, "at": rfc3339(now), "records_erased": true }).to_string();
     (key, value)
 }
@@ -458,7 +460,15 @@ mod tests {
     fn an_erasure_entry_holds_no_id() {
         let id = ConsentId::from_random([3; 16]);
         let (key, value) = erasure_entry(id, NOW);
-        assert_eq!(key, "erasure:2026-11-27:1795810796123");
+        assert!(
+            key.starts_with("erasure:2026-11-27:1795810796123-"),
+            "{key}"
+        );
+        let (other_key, _) = erasure_entry(ConsentId::from_random([4; 16]), NOW);
+        assert_ne!(
+            key, other_key,
+            "two erasures in the same millisecond are two entries"
+        );
         assert!(!key.contains(&id.to_string()) && !value.contains(&id.to_string()));
         assert!(value.contains("consent_id_sha256") && value.contains("2026-11-27T20:19:56.123Z"));
     }
