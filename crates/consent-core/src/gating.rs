@@ -333,7 +333,9 @@ pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
     let mut directives: Vec<(String, Vec<String>)> = policy
         .split(';')
         .filter_map(|d| {
-            let mut words = d.split_whitespace();
+            // CSP separates with ASCII whitespace only: a vertical tab or a no-break space
+            // is part of a (then malformed) source, never a separator.
+            let mut words = d.split_ascii_whitespace();
             let name = words.next()?.to_ascii_lowercase();
             Some((name, words.map(str::to_owned).collect()))
         })
@@ -368,9 +370,15 @@ pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
         allow(&mut directives, default.as_ref(), "img-src", &google);
     }
     if plan.gtm.is_some() {
+        // A missing frame-src falls back to child-src before default-src.
+        let frames_fallback = directives
+            .iter()
+            .find(|(n, _)| n == "child-src")
+            .map(|(_, v)| v.clone())
+            .or(default);
         allow(
             &mut directives,
-            default.as_ref(),
+            frames_fallback.as_ref(),
             "frame-src",
             &["https://www.googletagmanager.com"],
         );
@@ -407,11 +415,17 @@ fn allow(
     let Some((_, values)) = directives.get_mut(index) else {
         return;
     };
-    let inline_allowed = values.iter().any(|v| v == "'unsafe-inline'")
+    // Keywords are case-insensitive (`'UNSAFE-INLINE'` is `'unsafe-inline'`).
+    let keyword = |v: &str, k: &str| v.eq_ignore_ascii_case(k);
+    let prefixed = |v: &str, p: &str| {
+        v.get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    };
+    let inline_allowed = values.iter().any(|v| keyword(v, "'unsafe-inline'"))
         && !values
             .iter()
-            .any(|v| v.starts_with("'nonce-") || v.starts_with("'sha"));
-    values.retain(|v| v != "'none'");
+            .any(|v| prefixed(v, "'nonce-") || prefixed(v, "'sha"));
+    values.retain(|v| !keyword(v, "'none'"));
     for source in sources {
         if source.starts_with("'nonce-") && inline_allowed {
             continue;
@@ -689,6 +703,27 @@ mod tests {
         );
         let strict = extend_csp("script-src 'none'", "N", &none);
         assert_eq!(strict, "script-src 'nonce-N'");
+    }
+
+    #[test]
+    fn csp_edge_cases_the_property_tests_found() {
+        let gtm = plan(Choices::ALL, TAGS);
+        let frames = extend_csp("default-src 'self'; child-src 'none'", "N", &gtm);
+        assert!(
+            frames.contains("frame-src https://www.googletagmanager.com"),
+            "from child-src, not default-src: {frames}"
+        );
+        let none = plan(Choices::NONE, TAGS);
+        assert_eq!(
+            extend_csp("Script-Src 'self' 'UNSAFE-INLINE'", "N", &none),
+            "script-src 'self' 'UNSAFE-INLINE'",
+            "keywords are case-insensitive"
+        );
+        let odd = extend_csp("default-src 'self'\u{b}'self'", "N", &none);
+        assert!(
+            odd.starts_with("default-src 'self'\u{b}'self'"),
+            "only ASCII whitespace separates: {odd}"
+        );
     }
 
     #[test]
