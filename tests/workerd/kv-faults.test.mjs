@@ -279,3 +279,20 @@ test('put fails during an erasure: the records are erased and said so; the log s
   assert.equal(line.level, 'error');
   assert.match(line.error, new RegExp(`consent ${id} erased, but the erasure entry was not kept`));
 });
+
+// Found by bench/load.mjs: the erasure entry's key is `erasure:<day>:<ms>`, so two erasures in
+// the same millisecond write the same key and the second overwrites the first; one erasure then
+// leaves no trace (README: "What remains: one erasure: entry"). A todo until the key is unique.
+test('concurrent erasures each keep their own erasure entry', { todo: 'erasure:<day>:<ms> keys collide within one millisecond (crates/consent-core/src/record.rs erasure_entry)' }, async () => {
+  const visitors = [];
+  for (let i = 0; i < 8; i++) {
+    const res = await postForm(worker, { action: 'reject_all' });
+    visitors.push(consentCookie(res));
+  }
+  const before = await counts();
+  const answers = await Promise.all(visitors.map((cookie) => erase(cookie)));
+  assert.deepEqual(answers.map((r) => r.status), Array(8).fill(200));
+  const after = await counts();
+  assert.equal(after.rec.length, before.rec.length - 8, 'every record erased');
+  assert.equal(after.erasure.length, before.erasure.length + 8, `${after.erasure.length - before.erasure.length} erasure entries for 8 erasures`);
+});
