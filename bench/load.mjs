@@ -11,6 +11,8 @@
 //   node bench/load.mjs --quick --only=image,page:all      a part of the mix (for diagnosis)
 //   node bench/load.mjs --passthrough    the same clients (pages, image) against bench/passthrough.mjs:
 //                                        workerd's own memory curve, to compare with ours
+//   SIVO_LOAD_KV_ROOT=/dev/shm node bench/load.mjs        local KV on tmpfs (Miniflare's KV is SQLite
+//                                        on disk, in the workerd process: disk latency slows every route)
 //
 // Exits non-zero on any 5xx, any failed request or wrong answer, any decision whose record is
 // missing, wrong or half-written, any erased id with records left, or workerd's RSS growing
@@ -160,6 +162,11 @@ function findWorkerd(root = process.pid) {
   }
   return undefined;
 }
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 function rssKb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : undefined;
@@ -213,7 +220,7 @@ function percentile(sorted, p) {
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-load-kv-'));
+  const kvDir = fs.mkdtempSync(path.join(process.env.SIVO_LOAD_KV_ROOT ?? os.tmpdir(), 'sivo-load-kv-'));
   const logCounts = { info: 0, warn: 0, error: 0, other: 0, samples: [] };
   const origin = await startOrigin();
   const { mf, url } = await startWorker(origin.url, kvDir, logCounts);
@@ -354,6 +361,7 @@ async function main() {
   };
   sampleRss();
   const sampler = setInterval(sampleRss, RSS_EVERY_MS);
+  const cpuBefore = { workerd: workerdPid ? cpuSeconds(workerdPid) : NaN, node: process.cpuUsage() };
 
   const deadline = started + DURATION_S * 1000;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -362,6 +370,12 @@ async function main() {
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(sampler);
   sampleRss();
+  const nodeCpu = process.cpuUsage(cpuBefore.node);
+  const cpu = {
+    workerd_s: +((workerdPid ? cpuSeconds(workerdPid) : NaN) - cpuBefore.workerd).toFixed(1),
+    node_s: +((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1),
+    load_average: os.loadavg().map((l) => +l.toFixed(2)),
+  };
 
   // ---------- the records ----------
   const kv = await mf.getKVNamespace('CONSENT_KV');
@@ -463,6 +477,7 @@ async function main() {
       problems: recordProblems,
     },
     memory,
+    cpu,
     log_lines: { info: logCounts.info, warn: logCounts.warn, error: logCounts.error, error_samples: logCounts.samples },
     problems,
     ok: failures.length === 0,
@@ -506,6 +521,8 @@ function markdown(s) {
     `| last | ${s.memory.last_mb} |`,
     `| max | ${s.memory.max_mb} |`,
     `| growth from ${s.memory.at_baseline_s} s to the end | ${(s.memory.growth_from_baseline * 100).toFixed(1)}% (limit ${RSS_MAX_GROWTH * 100}%) |`,
+    '',
+    `CPU over the run: workerd ${s.cpu.workerd_s} s (${(s.cpu.workerd_s / s.duration_s * 100).toFixed(0)}% of one core, ${(s.cpu.workerd_s * 1000 / s.requests).toFixed(1)} ms per request), the clients and origin (Node) ${s.cpu.node_s} s; load average at the end ${s.cpu.load_average.join(' ')} (other work on the machine counts).`,
     '',
     `Log lines: ${s.log_lines.info} info, ${s.log_lines.warn} warn, ${s.log_lines.error} error.`,
     '',
