@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test the project has:
-#   lints (fmt, clippy host + wasm32) -> domain unit tests -> release build ->
-#   the worker in workerd with real KV and a loopback origin -> Chromium against wrangler dev
-#   -> the benchmark's quick mode -> wrangler deploy --dry-run.
+#   lints (fmt, clippy host + wasm32) -> domain unit and property tests -> release build ->
+#   the worker in workerd with real KV and D1 and a loopback origin -> Chromium against
+#   wrangler dev -> the load run's and the benchmark's quick modes -> wrangler deploy --dry-run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/setup.sh" --test
@@ -26,6 +26,9 @@ say "the worker in workerd (miniflare, real local KV, loopback origin)"
 node_test tests/workerd/*.test.mjs
 say "the browser (Chromium, wrangler dev, demo site)"
 node_test tests/browser/*.test.mjs
+
+say "load, quick mode (mixed traffic in workerd; every record checked; memory flat)"
+node bench/load.mjs --quick > /dev/null || die "the load run found a 5xx, a wrong answer, a lost record or memory growth (bench/out/load-quick.md)"
 
 say "benchmark, quick mode (keeps it from rotting; no timing is asserted)"
 node bench/run.mjs --quick > /dev/null
