@@ -3,7 +3,8 @@
 // front of an HTTP origin on loopback, driven by concurrent clients for a fixed time with a
 // mix of everything a visitor does: pages in every consent state, an image, decisions (new ones
 // and changes of mind), downloads and erasures of ids the run created. Afterwards every
-// decision is checked in KV, and workerd's memory over the run is reported.
+// decision is checked in KV (and counted once in D1's statistics), and workerd's memory over
+// the run is reported.
 //
 //   node bench/load.mjs                  60 s at 16 clients, writes bench/out/load.md
 //   node bench/load.mjs --quick          5 s (the test command runs this)
@@ -26,6 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
 import { openRecord, allKeys } from '../tests/support/consent.mjs';
+import { applyMigrations } from '../tests/support/worker.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
@@ -111,10 +113,13 @@ async function startWorker(origin, kvDir, logCounts) {
       host: '127.0.0.1',
       port,
       kvNamespaces: { CONSENT_KV: 'load' },
+      d1Databases: PASSTHROUGH ? {} : { CONSENT_DB: 'load-db' },
       cf: { country: 'ES' },
       bindings: {
         ORIGIN: origin, ORIGIN_URL: origin, GA4_MEASUREMENT_ID: 'G-LOAD1234', GTM_CONTAINER_ID: '', POLICY_VERSION: '1',
         CONSENT_MAX_AGE_DAYS: '365', RECORD_RETENTION_DAYS: '1460', CONSENT_SIGNING_KEY: SIGNING_KEY, RECORD_ENCRYPTION_KEY: RECORD_KEY,
+        // As wrangler.toml: page views flushed to D1 at most every 30 s; the dashboard closed.
+        STATS_FLUSH_SECONDS: '30', ACCESS_TEAM_DOMAIN: '', ACCESS_AUD: '', DASHBOARD_VIEWERS: '', DASHBOARD_ADMINS: '',
       },
       // Every request logs a line: count them by level and keep the first errors, as a log
       // pipeline would take them off the worker.
@@ -133,7 +138,9 @@ async function startWorker(origin, kvDir, logCounts) {
     resourcePersistencePath: kvDir,
   });
   const url = (await mf.ready).href.replace(/\/$/, '');
-  return { mf, url };
+  const db = PASSTHROUGH ? undefined : await mf.getD1Database('CONSENT_DB');
+  if (db) await applyMigrations(db);
+  return { mf, url, db };
 }
 
 // ---------- workerd's memory ----------
@@ -223,7 +230,7 @@ async function main() {
   const kvDir = fs.mkdtempSync(path.join(process.env.SIVO_LOAD_KV_ROOT ?? os.tmpdir(), 'sivo-load-kv-'));
   const logCounts = { info: 0, warn: 0, error: 0, other: 0, samples: [] };
   const origin = await startOrigin();
-  const { mf, url } = await startWorker(origin.url, kvDir, logCounts);
+  const { mf, url, db } = await startWorker(origin.url, kvDir, logCounts);
   const workerdPid = findWorkerd();
   log(`worker ${url}, origin ${origin.url}, workerd pid ${workerdPid ?? '?'}; ${DURATION_S} s at ${CONCURRENCY} clients`);
   const stateCookies = Object.fromEntries(Object.keys(STATES).filter((s) => s !== 'undecided').map((s) => [s, stateCookie(s)]));
@@ -421,6 +428,21 @@ async function main() {
   const ownerless = rec.filter((k) => !ids.has(k.name.slice(4, 36)));
   if (ownerless.length) recordProblem(`${ownerless.length} rec: keys of ids no answer gave out, e.g. ${ownerless[0].name}`);
 
+  // ---------- the statistics: every decision counted once in D1 (an upsert after the response) ----------
+  const stats = {};
+  if (db) {
+    const sum = async (sql) => Number((await db.prepare(sql).first())?.n ?? 0);
+    const settle = Date.now() + 10_000;
+    do {
+      stats.decisions_counted = await sum('SELECT COALESCE(SUM(decisions), 0) AS n FROM decisions');
+      if (stats.decisions_counted === decisions.length) break;
+      await sleep(250);
+    } while (Date.now() < settle);
+    // Page views wait in the isolate up to STATS_FLUSH_SECONDS: the last ones are never flushed here.
+    stats.page_views_flushed = await sum('SELECT COALESCE(SUM(views), 0) AS n FROM page_views');
+    if (stats.decisions_counted !== decisions.length) recordProblem(`D1 counts ${stats.decisions_counted} decisions for ${decisions.length} answered`);
+  }
+
   await mf.dispose();
   await origin.close();
   fs.rmSync(kvDir, { recursive: true, force: true });
@@ -474,6 +496,7 @@ async function main() {
       rec_keys: rec.length,
       day_keys: day.length,
       erasure_keys: erasureEntries.length,
+      ...stats,
       problems: recordProblems,
     },
     memory,
@@ -512,6 +535,8 @@ function markdown(s) {
     `| consent ids created / erased | ${s.records.ids_created} / ${s.records.ids_erased} |`,
     `| records found, decrypted and matching | ${s.records.records_checked} |`,
     `| \`rec:\` / \`day:\` / \`erasure:\` keys at the end | ${s.records.rec_keys} / ${s.records.day_keys} / ${s.records.erasure_keys} |`,
+    `| decisions counted in D1 (statistics) | ${s.records.decisions_counted ?? '-'} |`,
+    `| page views flushed to D1 (the last ${'≤'} 30 s stay in the isolate) | ${s.records.page_views_flushed ?? '-'} |`,
     `| record problems | ${s.records.problems.length} |`,
     '',
     '| workerd RSS | MB |',
