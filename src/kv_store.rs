@@ -2,7 +2,7 @@
 //! [`KeyValueStore`]. The rules over it live in `consent_core::record_store`.
 
 use consent_core::store::{Entry, KeyValueStore, ListPage, StoreError};
-use worker::kv::KvStore;
+use worker::kv::{KvError, KvStore};
 use worker::Env;
 
 /// The KV binding's name (`wrangler.toml`).
@@ -30,8 +30,13 @@ impl KvRecords {
     }
 }
 
-fn failed(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// A KV failure in a few words for the log: the JavaScript error's message, not its whole
+/// debug form with the stack and the wasm function names.
+fn failed(e: KvError) -> StoreError {
+    StoreError(match e {
+        KvError::JavaScript(js) => format!("KV: {}", crate::error::describe(&js)),
+        other => format!("KV: {other}"),
+    })
 }
 
 impl KeyValueStore for KvRecords {

@@ -57,7 +57,9 @@ before(async () => {
     '/reset-html': (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.write(`${RESET_HTML_HEAD}<p>${'antes del corte '.repeat(200)}</p>`);
-      setTimeout(() => req.socket.destroy(), 50);
+      // Long enough for the worker to have passed the first part on, even on a busy machine:
+      // the test is about what happens after that, not a race with it.
+      setTimeout(() => req.socket.destroy(), 500);
     },
     // The head and 1,000 of an image's 4,096 bytes (Content-Length says 4,096), then a reset.
     '/reset-image.png': (req, res) => {
