@@ -17,10 +17,13 @@ export async function launchBrowser() {
   });
 }
 
-/** Saves a full-page screenshot under test-artifacts/ and returns its path. */
-export async function screenshot(page, name) {
+/**
+ * Saves a screenshot of the viewport under test-artifacts/ and returns its path; `options`
+ * go to Playwright's page.screenshot (e.g. `{ fullPage: true }` for the whole page).
+ */
+export async function screenshot(page, name, options = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: false });
+  await page.screenshot({ path: file, fullPage: false, ...options });
   return file;
 }
