@@ -10,12 +10,13 @@ use crate::respond::{html, json, own, OK};
 use crate::stats::DB_BINDING;
 use crate::{Served, Visit};
 use consent_core::access::{Identity, Role};
-use consent_core::audit::{verify_chain, AuditAction, AuditEvent};
+use consent_core::audit::{audit_key, verify_chain, AuditAction, AuditEvent};
 use consent_core::clock::rfc3339;
 use consent_core::config::Config;
 use consent_core::consent::ConsentId;
 use consent_core::dashboard::{dashboard_page, Viewer};
 use consent_core::failure::Failure;
+use consent_core::log::{event_line, Level};
 use consent_core::paths;
 use consent_core::record_store::{keys_of, open_all};
 use consent_core::stats::{decisions_query, page_views_query, DIMENSIONS};
@@ -65,18 +66,20 @@ pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served,
     let identity = match identify(env, config, visit).await {
         Ok(identity) => identity,
         Err(refusal) => {
-            return Err(refused(env, visit, None, &refusal.reason(), refusal.into()).await)
+            return Err(refused(env, config, visit, None, &refusal.reason(), refusal.into()).await)
         }
     };
     if route.needs_admin() && identity.role != Role::Admin {
         let why = Failure::Forbidden(format!("{} is not an admin", identity.email));
-        return Err(refused(env, visit, Some(&identity), "admin route", why).await);
+        return Err(refused(env, config, visit, Some(&identity), "admin route", why).await);
     }
     match route {
         AdminRoute::Dashboard => dashboard(env, config, visit, &identity).await,
-        AdminRoute::StatsJson | AdminRoute::StatsCsv => export(env, visit, &identity, route).await,
+        AdminRoute::StatsJson | AdminRoute::StatsCsv => {
+            export(env, config, visit, &identity, route).await
+        }
         AdminRoute::Records(id) => records(env, config, visit, &identity, id).await,
-        AdminRoute::Audit => audit(env, visit, &identity).await,
+        AdminRoute::Audit => audit(env, config, visit, &identity).await,
     }
 }
 
@@ -84,21 +87,31 @@ pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served,
 /// returns the failure to answer with.
 async fn refused(
     env: &Env,
+    config: &Config,
     visit: &Visit,
     identity: Option<&Identity>,
     reason: &str,
     failure: Failure,
 ) -> WorkerError {
     let target = format!("{} ({reason})", visit.path);
-    if let Err(e) = log_action(env, visit, identity, AuditAction::Refused, &target).await {
-        return Failure::Unavailable(e).into();
+    // Best effort: a refusal is answered as what it is even when it cannot be logged.
+    if let Err(e) = log_action(env, config, visit, identity, AuditAction::Refused, &target).await {
+        let line = event_line(
+            visit.now,
+            Level::Error,
+            "refused attempt not audited",
+            serde_json::json!({ "error": e }),
+        );
+        worker::console_error!("{line}");
     }
     failure.into()
 }
 
-/// Appends one audit entry.
+/// Appends one audit entry, keyed with the record key (no record key: no audit log, so no
+/// audited action).
 async fn log_action(
     env: &Env,
+    config: &Config,
     visit: &Visit,
     identity: Option<&Identity>,
     action: AuditAction,
@@ -118,7 +131,12 @@ async fn log_action(
         target,
         ip: &ip,
     };
-    audit_log::append(env, &event).await.map(|_| ())
+    let key = config
+        .record_key
+        .as_ref()
+        .map(|k| audit_key(k.expose()))
+        .ok_or("the audit log needs RECORD_ENCRYPTION_KEY")?;
+    audit_log::append(env, &event, &key).await.map(|_| ())
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -182,6 +200,7 @@ async fn dashboard(
 
 async fn export(
     env: &Env,
+    config: &Config,
     visit: &Visit,
     identity: &Identity,
     route: AdminRoute,
@@ -203,9 +222,16 @@ async fn export(
         )
     };
     // No export leaves without its audit entry.
-    log_action(env, visit, Some(identity), action, &report.range.query())
-        .await
-        .map_err(Failure::Unavailable)?;
+    log_action(
+        env,
+        config,
+        visit,
+        Some(identity),
+        action,
+        &report.range.query(),
+    )
+    .await
+    .map_err(Failure::Unavailable)?;
     let disposition = format!(
         "attachment; filename=\"sivo-consent-stats-{}-{}.{ext}\"",
         report.range.from, report.range.to
@@ -232,6 +258,7 @@ async fn records(
     // No look-up without its audit entry.
     log_action(
         env,
+        config,
         visit,
         Some(identity),
         AuditAction::RecordsLookup,
@@ -250,9 +277,15 @@ async fn records(
     Ok(Served::ok(json(&body.to_string(), &[])?))
 }
 
-async fn audit(env: &Env, visit: &Visit, identity: &Identity) -> Result<Served, WorkerError> {
+async fn audit(
+    env: &Env,
+    config: &Config,
+    visit: &Visit,
+    identity: &Identity,
+) -> Result<Served, WorkerError> {
     log_action(
         env,
+        config,
         visit,
         Some(identity),
         AuditAction::AuditRead,
@@ -260,8 +293,13 @@ async fn audit(env: &Env, visit: &Visit, identity: &Identity) -> Result<Served, 
     )
     .await
     .map_err(Failure::Unavailable)?;
+    let key = config
+        .record_key
+        .as_ref()
+        .map(|k| audit_key(k.expose()))
+        .ok_or(Failure::NotConfigured("record key missing"))?;
     let mut entries = audit_log::all(env).await.map_err(Failure::Unavailable)?;
-    let verified = verify_chain(&entries);
+    let verified = verify_chain(&entries, &key);
     entries.reverse();
     let body = serde_json::json!({
         "chain": if verified.is_ok() { "verified" } else { "broken" },

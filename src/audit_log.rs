@@ -22,11 +22,11 @@ fn database(env: &Env) -> Result<D1Database, String> {
         .map_err(|e| format!("D1 binding {DB_BINDING} unavailable: {e}"))
 }
 
-/// Appends `event`.
+/// Appends `event`, its hash keyed with `key` (`consent_core::audit::audit_key`).
 ///
 /// # Errors
 /// When D1 fails (the caller refuses the action it was about to log).
-pub async fn append(env: &Env, event: &AuditEvent<'_>) -> Result<AuditEntry, String> {
+pub async fn append(env: &Env, event: &AuditEvent<'_>, key: &[u8]) -> Result<AuditEntry, String> {
     let db = database(env)?;
     let mut last_error = String::new();
     for _ in 0..APPEND_TRIES {
@@ -35,7 +35,7 @@ pub async fn append(env: &Env, event: &AuditEvent<'_>) -> Result<AuditEntry, Str
             .first(None)
             .await
             .map_err(|e| format!("audit log: {e}"))?;
-        let entry = AuditEntry::next(last.as_ref().map(|l| (l.seq, l.hash.as_str())), event);
+        let entry = AuditEntry::next(last.as_ref().map(|l| (l.seq, l.hash.as_str())), event, key);
         #[allow(clippy::cast_precision_loss)] // positions far below 2^53
         let seq = entry.seq as f64;
         let insert = db

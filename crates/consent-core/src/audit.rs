@@ -1,9 +1,33 @@
 //! The dashboard's audit log (COMPLIANCE.md rule 14: an immutable log of sensitive actions):
-//! every admin look-up, every export and every refused attempt, appended with the hash of
-//! the entry before it, so an entry changed or removed later breaks the chain and is found.
+//! every admin look-up, every export and every refused attempt, appended with a keyed hash
+//! (HMAC-SHA256) of itself and the entry before it, so an entry changed or removed later
+//! breaks the chain and is found — also by someone who can write to the database but does
+//! not hold the key, and so cannot compute a new chain.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The audit log's key, derived from the record key (`RECORD_ENCRYPTION_KEY`), so the chain
+/// needs no secret of its own and nothing without the worker's key can forge one.
+#[must_use]
+pub fn audit_key(record_key: &[u8]) -> Vec<u8> {
+    keyed(record_key, |mac| {
+        mac.update(b"sivo-consent audit log key\n");
+    })
+}
+
+fn keyed(key: &[u8], feed: impl FnOnce(&mut HmacSha256)) -> Vec<u8> {
+    // HMAC takes keys of any length: `new_from_slice` cannot fail; the empty key is a safe
+    // stand-in that verifies nothing made with the real one.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| {
+        <HmacSha256 as Mac>::new(&hmac::digest::generic_array::GenericArray::default())
+    });
+    feed(&mut mac);
+    mac.finalize().into_bytes().to_vec()
+}
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -78,9 +102,10 @@ pub struct AuditEvent<'a> {
 }
 
 impl AuditEntry {
-    /// The entry that follows `last` (or starts the chain) for `event`.
+    /// The entry that follows `last` (or starts the chain) for `event`, hashed with `key`
+    /// ([`audit_key`]).
     #[must_use]
-    pub fn next(last: Option<(u64, &str)>, event: &AuditEvent<'_>) -> Self {
+    pub fn next(last: Option<(u64, &str)>, event: &AuditEvent<'_>, key: &[u8]) -> Self {
         let (seq, prev_hash) = last.map_or((1, GENESIS), |(seq, hash)| (seq + 1, hash));
         let mut entry = AuditEntry {
             seq,
@@ -93,30 +118,30 @@ impl AuditEntry {
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
         };
-        entry.hash = entry_hash(&entry);
+        entry.hash = entry_hash(&entry, key);
         entry
     }
 }
 
-/// SHA-256 (hex) of an entry's fields and the hash before it, each length-prefixed so no
-/// two entries hash alike by moving text between fields.
+/// HMAC-SHA256 (hex) under `key` of an entry's fields and the hash before it, each
+/// length-prefixed so no two entries hash alike by moving text between fields.
 #[must_use]
-pub fn entry_hash(e: &AuditEntry) -> String {
-    let mut h = Sha256::new();
-    h.update(e.seq.to_be_bytes());
-    for field in [
-        &e.at,
-        &e.who,
-        &e.role,
-        &e.action,
-        &e.target,
-        &e.ip,
-        &e.prev_hash,
-    ] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field.as_bytes());
-    }
-    crate::hex(&h.finalize())
+pub fn entry_hash(e: &AuditEntry, key: &[u8]) -> String {
+    crate::hex(&keyed(key, |h| {
+        h.update(&e.seq.to_be_bytes());
+        for field in [
+            &e.at,
+            &e.who,
+            &e.role,
+            &e.action,
+            &e.target,
+            &e.ip,
+            &e.prev_hash,
+        ] {
+            h.update(&(field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
+    }))
 }
 
 /// Checks a chain given oldest first: each entry's hash is its own, it names the hash before
@@ -124,11 +149,11 @@ pub fn entry_hash(e: &AuditEntry) -> String {
 ///
 /// # Errors
 /// The position of the first entry that breaks the chain.
-pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), u64> {
+pub fn verify_chain(entries: &[AuditEntry], key: &[u8]) -> Result<(), u64> {
     let mut prev = GENESIS;
     for (i, e) in entries.iter().enumerate() {
         let expected_seq = i as u64 + 1;
-        if e.seq != expected_seq || e.prev_hash != prev || entry_hash(e) != e.hash {
+        if e.seq != expected_seq || e.prev_hash != prev || entry_hash(e, key) != e.hash {
             return Err(expected_seq);
         }
         prev = &e.hash;
@@ -147,6 +172,8 @@ pub const AUDIT_ALL: &str = "SELECT seq, at, who, role, action, target, ip, prev
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &[u8] = b"the audit key of these tests, 32+";
 
     fn event(action: AuditAction, target: &str) -> AuditEvent<'_> {
         AuditEvent {
@@ -167,6 +194,7 @@ mod tests {
             out.push(AuditEntry::next(
                 last,
                 &event(AuditAction::RecordsLookup, &target),
+                KEY,
             ));
         }
         out
@@ -178,34 +206,34 @@ mod tests {
         assert_eq!(c[0].prev_hash, GENESIS);
         assert_eq!(c[3].seq, 4);
         assert_eq!(c[2].prev_hash, c[1].hash);
-        assert_eq!(verify_chain(&c), Ok(()));
-        assert_eq!(verify_chain(&[]), Ok(()));
+        assert_eq!(verify_chain(&c, KEY), Ok(()));
+        assert_eq!(verify_chain(&[], KEY), Ok(()));
     }
 
     #[test]
     fn a_changed_removed_or_reordered_entry_is_found() {
         let mut changed = chain(4);
         changed[1].target = "someone else".into();
-        assert_eq!(verify_chain(&changed), Err(2));
+        assert_eq!(verify_chain(&changed, KEY), Err(2));
         let mut rehashed = chain(4);
         rehashed[1].who = "mallory@example.com".into();
-        rehashed[1].hash = entry_hash(&rehashed[1]);
+        rehashed[1].hash = entry_hash(&rehashed[1], KEY);
         assert_eq!(
-            verify_chain(&rehashed),
+            verify_chain(&rehashed, KEY),
             Err(3),
             "the next entry no longer follows"
         );
         let mut removed = chain(4);
         removed.remove(2);
-        assert_eq!(verify_chain(&removed), Err(3));
+        assert_eq!(verify_chain(&removed, KEY), Err(3));
         let mut swapped = chain(3);
         swapped.swap(0, 1);
-        assert_eq!(verify_chain(&swapped), Err(1));
+        assert_eq!(verify_chain(&swapped, KEY), Err(1));
     }
 
     #[test]
     fn moving_text_between_fields_changes_the_hash() {
-        let mut a = AuditEntry::next(None, &event(AuditAction::Refused, "ab"));
+        let a = AuditEntry::next(None, &event(AuditAction::Refused, "ab"), KEY);
         let b = AuditEntry::next(
             None,
             &AuditEvent {
@@ -213,12 +241,22 @@ mod tests {
                 target: "b",
                 ..event(AuditAction::Refused, "")
             },
-        );
-        a.who.push('a');
-        assert_ne!(
-            entry_hash(&AuditEntry::next(None, &event(AuditAction::Refused, "ab"))),
-            b.hash
+            KEY,
         );
         assert_ne!(a.hash, b.hash);
+    }
+
+    #[test]
+    fn without_the_key_a_rewritten_chain_does_not_verify() {
+        // Someone with write access to the database recomputes every hash after changing an
+        // entry; without the worker's key theirs are not the chain's.
+        let mut forged = chain(3);
+        forged[1].who = "mallory@example.com".into();
+        for i in 1..forged.len() {
+            forged[i].prev_hash = forged[i - 1].hash.clone();
+            forged[i].hash = entry_hash(&forged[i], b"a key the forger chose");
+        }
+        assert_eq!(verify_chain(&forged, KEY), Err(2));
+        assert_ne!(audit_key(b"record key 1"), audit_key(b"record key 2"));
     }
 }

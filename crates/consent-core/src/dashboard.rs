@@ -128,6 +128,9 @@ fn localise(lang: Lang, number: &str) -> String {
 
 const CHART_W: f64 = 720.0;
 const CHART_H: f64 = 200.0;
+/// The bar charts are drawn narrow and shown at most 480 px wide (`svg.bars`), so their
+/// labels stay at least 12 px on a phone and under 20 px on a desktop.
+const BARS_W: f64 = 360.0;
 
 /// Coverage per day as two lines over the range.
 fn coverage_chart(lang: Lang, report: &Report) -> String {
@@ -195,8 +198,8 @@ fn bars(items: &[(&str, f64)]) -> String {
             r##"<text x="0" y="{ty:.0}" font-size="15" fill="#1a1a2e">{label} · {pct}</text><rect x="0" y="{ry:.0}" width="{w:.1}" height="16" rx="3" fill="#12264f"/><rect x="0" y="{ry:.0}" width="{full}" height="16" rx="3" fill="none" stroke="#8a8fa3"/>"##,
             ty = y + 16.0,
             ry = y + 22.0,
-            w = share.clamp(0.0, 1.0) * CHART_W,
-            full = CHART_W,
+            w = share.clamp(0.0, 1.0) * BARS_W,
+            full = BARS_W,
             label = escape_html(label),
             pct = percent(*share),
         );
@@ -275,18 +278,25 @@ fn chart_section(
     table_rows: &str,
 ) -> String {
     let e = escape_html;
-    let height = if id == "per-day" { CHART_H } else { 180.0 };
+    let (width, height, class) = if id == "per-day" {
+        (CHART_W, CHART_H, "line")
+    } else {
+        #[allow(clippy::cast_precision_loss)] // a handful of bars
+        let bars = table_rows.matches("<tr>").count().saturating_sub(1) as f64;
+        (BARS_W, bars * 44.0 + 4.0, "bars")
+    };
     format!(
         concat!(
             r#"<section class="card" aria-labelledby="{id}-title"><h2 id="{id}-title">{title}</h2>"#,
-            r#"<svg viewBox="-4 -4 {w} {h}" role="img" aria-labelledby="{id}-svg-title {id}-desc" preserveAspectRatio="xMinYMin meet">"#,
+            r#"<svg class="{class}" viewBox="-4 -4 {w} {h}" role="img" aria-labelledby="{id}-svg-title {id}-desc" preserveAspectRatio="xMinYMin meet">"#,
             r#"<title id="{id}-svg-title">{title}</title><desc id="{id}-desc">{read}</desc>{body}</svg>"#,
             r#"<p class="read" id="{id}-read">{read}</p>"#,
-            r#"<details><summary>{table}</summary><div class="table-wrap"><table>{rows}</table></div></details></section>"#
+            r#"<details><summary>{table}</summary><div class="table-wrap" tabindex="0" role="region" aria-labelledby="{id}-title"><table class="numbers">{rows}</table></div></details></section>"#
         ),
         id = id,
         title = e(title),
-        w = CHART_W + 8.0,
+        class = class,
+        w = width + 8.0,
         h = height + 8.0,
         read = e(read),
         body = svg_body,
@@ -324,7 +334,7 @@ fn breakdown_table(lang: Lang, report: &Report, key: &str, title: &str) -> Strin
     format!(
         concat!(
             r#"<section class="card" aria-labelledby="by-{key}"><h2 id="by-{key}">{title}</h2><p class="read">{read}</p>"#,
-            r#"<div class="table-wrap"><table><thead><tr><th scope="col">{group}</th><th scope="col">{views}</th><th scope="col">{ga4}</th><th scope="col">{ads}</th><th scope="col">{decisions}</th></tr></thead>"#,
+            r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="by-{key}"><table class="numbers"><thead><tr><th scope="col">{group}</th><th scope="col">{views}</th><th scope="col">{ga4}</th><th scope="col">{ads}</th><th scope="col">{decisions}</th></tr></thead>"#,
             r#"<tbody>{rows}</tbody></table></div></section>"#
         ),
         key = key,

@@ -29,7 +29,8 @@ const PAGE_CSS: &str = concat!(
     "code{background:#eef0f6;padding:1px 4px;border-radius:4px;overflow-wrap:anywhere}",
     // The dashboard.
     ".big{display:flex;flex-wrap:wrap;gap:12px 32px}.big p{margin:0}.big span{display:block;font-size:14px;color:#4a4f63}.big strong{font-size:32px;color:#12264f}",
-    ".read{color:#4a4f63}svg{width:100%;height:auto;display:block;margin:8px 0}.range{border:0;padding:0;margin:0 0 8px}",
+    ".read{color:#4a4f63}svg{width:100%;height:auto;display:block;margin:8px 0}svg.bars{max-width:480px}.range{border:0;padding:0;margin:0 0 8px}",
+    "table.numbers th,table.numbers td{overflow-wrap:normal}",
     ".sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}"
 );
 
