@@ -188,8 +188,9 @@ async function main() {
   // The exact bytes ours injects, for the reference to inject too.
   const bannerPage = await (await fetch(`${ours.url}/page-10k.html`, { headers: { 'accept-language': 'en' } })).text();
   const tagsPage = await (await fetch(`${ours.url}/page-10k.html`, { headers: { cookie, 'accept-language': 'en' } })).text();
-  const banner = /<div id="sivo-cb"[\s\S]*?<\/script><\/div>/.exec(bannerPage)?.[0];
-  const link = /<a href="\/_consent\/preferences" data-consent-settings[\s\S]*?<\/a>/.exec(bannerPage)?.[0];
+  const banner = /<section id="sivo-cb"[\s\S]*?<\/script><\/section>/.exec(bannerPage)?.[0];
+  // The settings link with its stylesheet (which carries the response's nonce).
+  const link = /<style[^>]*>#sivo-settings[^<]*<\/style><a href="\/_consent\/preferences"[\s\S]*?<\/a>/.exec(bannerPage)?.[0];
   const consentMode = /<head><script nonce="[^"]*">([\s\S]*?)<\/script>/.exec(tagsPage)?.[0].slice('<head>'.length);
   const loaders = /(<script async nonce[\s\S]*?)<\/head>/.exec(tagsPage)?.[1];
   const noscript = /<noscript><iframe[\s\S]*?<\/noscript>/.exec(tagsPage)?.[0];

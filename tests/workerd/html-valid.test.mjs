@@ -192,3 +192,23 @@ for (const lang of Object.keys(LANGS)) {
     }
   });
 }
+
+// The dashboard, with data in every chart and table, in both languages: the demo origin opens
+// it to the development identity (Access not configured).
+test('the dashboard, with data, in English and Spanish', async () => {
+  const demo = await startWorker({ origin: undefined, vars: { STATS_FLUSH_SECONDS: '0' } });
+  try {
+    const today = new Date().toISOString().slice(0, 10);
+    await demo.db().batch([
+      demo.db().prepare("INSERT INTO page_views VALUES (?1, 'all', 'ES', 'es', 'mobile', 41), (?1, 'undecided', 'FR', 'en', 'desktop', 59)").bind(today),
+      demo.db().prepare("INSERT INTO decisions VALUES (?1, 'accept_all', 1, 1, 0, 'ES', 'es', 'mobile', 30), (?1, 'reject_all', 0, 0, 1, 'FR', 'en', 'desktop', 11)").bind(today),
+    ]);
+    for (const lang of Object.keys(LANGS)) {
+      const html = await page(demo, '/_consent/admin', { headers: { 'accept-language': LANGS[lang] } });
+      assert.match(html, /<svg/, 'with its charts');
+      await assertValid(`dashboard-${lang}`, html);
+    }
+  } finally {
+    await demo.close();
+  }
+});

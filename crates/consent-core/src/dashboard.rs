@@ -278,6 +278,9 @@ fn chart_section(
     table_rows: &str,
 ) -> String {
     let e = escape_html;
+    // The first row is the table's head.
+    let split = table_rows.find("</tr>").map_or(0, |i| i + "</tr>".len());
+    let (head, body) = table_rows.split_at(split);
     let (width, height, class) = if id == "per-day" {
         (CHART_W, CHART_H, "line")
     } else {
@@ -291,7 +294,7 @@ fn chart_section(
             r#"<svg class="{class}" viewBox="-4 -4 {w} {h}" role="img" aria-labelledby="{id}-svg-title {id}-desc" preserveAspectRatio="xMinYMin meet">"#,
             r#"<title id="{id}-svg-title">{title}</title><desc id="{id}-desc">{read}</desc>{body}</svg>"#,
             r#"<p class="read" id="{id}-read">{read}</p>"#,
-            r#"<details><summary>{table}</summary><div class="table-wrap" tabindex="0" role="region" aria-labelledby="{id}-title"><table class="numbers">{rows}</table></div></details></section>"#
+            r#"<details><summary>{table}</summary><div class="table-wrap" tabindex="0" role="group" aria-label="{title}: {table}"><table class="numbers"><thead>{head}</thead><tbody>{rows}</tbody></table></div></details></section>"#
         ),
         id = id,
         title = e(title),
@@ -301,7 +304,8 @@ fn chart_section(
         read = e(read),
         body = svg_body,
         table = e(t.dash_table),
-        rows = table_rows,
+        head = head,
+        rows = body,
     )
 }
 
@@ -334,7 +338,7 @@ fn breakdown_table(lang: Lang, report: &Report, key: &str, title: &str) -> Strin
     format!(
         concat!(
             r#"<section class="card" aria-labelledby="by-{key}"><h2 id="by-{key}">{title}</h2><p class="read">{read}</p>"#,
-            r#"<div class="table-wrap" tabindex="0" role="region" aria-labelledby="by-{key}"><table class="numbers"><thead><tr><th scope="col">{group}</th><th scope="col">{views}</th><th scope="col">{ga4}</th><th scope="col">{ads}</th><th scope="col">{decisions}</th></tr></thead>"#,
+            r#"<div class="table-wrap" tabindex="0" role="group" aria-label="{title}"><table class="numbers"><thead><tr><th scope="col">{group}</th><th scope="col">{views}</th><th scope="col">{ga4}</th><th scope="col">{ads}</th><th scope="col">{decisions}</th></tr></thead>"#,
             r#"<tbody>{rows}</tbody></table></div></section>"#
         ),
         key = key,
