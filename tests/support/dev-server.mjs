@@ -4,6 +4,12 @@ import { ROOT } from './worker.mjs';
 
 /** Starts wrangler dev on `port` with extra `--var NAME:VALUE` settings; resolves once healthy. */
 export async function startDevServer({ port = 8790, vars = {}, persistTo } = {}) {
+  // As scripts/dev.sh does: the D1 migrations on the local state first (statistics are
+  // written at once in local development).
+  await new Promise((resolve, reject) => {
+    const apply = spawn('wrangler', ['d1', 'migrations', 'apply', 'CONSENT_DB', '--local', ...(persistTo ? ['--persist-to', persistTo] : [])], { cwd: ROOT, env: process.env, stdio: 'ignore' });
+    apply.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply exited ${code}`))));
+  });
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', '--log-level', 'warn'];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   if (persistTo) args.push('--persist-to', persistTo);
