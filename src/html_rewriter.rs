@@ -174,7 +174,7 @@ fn set(state: &JsValue, key: &str, value: &JsValue) {
 }
 
 /// The hosts blocked for the page whose state this is.
-fn blocked_for(state: &JsValue) -> Vec<&'static str> {
+fn blocked_for(state: &JsValue) -> &'static [&'static str] {
     blocked_hosts(Choices {
         analytics: get(state, "analytics").is_truthy(),
         marketing: get(state, "marketing").is_truthy(),
@@ -239,7 +239,7 @@ thread_local! {
         Closure::new(|html: JsValue, el: Element| HTML_OPTIONS.with(|o| report(el.prepend(&html, o))));
     static REMOVE_IF_BLOCKED: Closure<dyn Fn(JsValue, Element)> = Closure::new(|state: JsValue, el: Element| {
         let values = attribute_values(&el);
-        if element_is_blocked(values.iter().map(String::as_str), &blocked_for(&state)) {
+        if element_is_blocked(values.iter().map(String::as_str), blocked_for(&state)) {
             report(el.remove());
         }
     });
@@ -266,7 +266,7 @@ thread_local! {
         let last = chunk.last_in_text_node();
         let mut gate = gate_of(&state);
         let window = String::from(&window(&state, &text));
-        let action = gate.next(&window, text.length() as usize, last, &blocked_for(&state));
+        let action = gate.next(&window, text.length() as usize, last, blocked_for(&state));
         store_gate(&state, gate);
         let held: JsString = get(&state, "buf").dyn_into().unwrap_or_else(|_| JsString::from(""));
         match action {

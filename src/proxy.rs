@@ -145,19 +145,24 @@ fn with_allowed_headers(
     let expiries = expire_disallowed(&present, choices, &visit.host);
     let link = headers.get("link")?;
     let blocked = blocked_hosts(choices);
-    let link_after = link.as_deref().map(|l| filter_link_header(l, &blocked));
+    let link_after = link.as_deref().map(|l| filter_link_header(l, blocked));
     let link_changes = link_after.as_ref().is_some_and(|after| *after != link);
-    let set_cookie_changes = headers.get("set-cookie")?.is_some()
-        && set_cookies(&headers)?
-            .iter()
-            .any(|c| set_cookie_name(c).is_some_and(|n| !allowed(&n, choices)));
+    // Every Set-Cookie, read once (none is the common case: no copy of the list at all).
+    let origin_cookies = if headers.get("set-cookie")?.is_some() {
+        set_cookies(&headers)?
+    } else {
+        Vec::new()
+    };
+    let set_cookie_changes = origin_cookies
+        .iter()
+        .any(|c| set_cookie_name(c).is_some_and(|n| !allowed(&n, choices)));
     if expiries.is_empty() && !link_changes && !set_cookie_changes {
         return Ok(response);
     }
     let copy = Headers::new_with_headers(&headers)?;
     if set_cookie_changes {
         copy.delete("set-cookie")?;
-        for c in set_cookies(&headers)?
+        for c in origin_cookies
             .iter()
             .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
         {

@@ -31,7 +31,7 @@ pub struct Tags<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagePlan {
     /// Substrings of URLs (and of inline scripts) that must not reach the browser.
-    pub blocked: Vec<&'static str>,
+    pub blocked: &'static [&'static str],
     /// Load GA4 (analytics granted and configured).
     pub ga4: Option<String>,
     /// Load GTM (analytics or marketing granted and configured).
@@ -49,19 +49,24 @@ impl PagePlan {
 /// What must not reach the browser under `choices`: substrings of URLs (and of inline
 /// scripts) naming Google's hosts for the purposes not granted.
 #[must_use]
-pub fn blocked_hosts(choices: Choices) -> Vec<&'static str> {
-    let mut blocked = Vec::new();
+pub fn blocked_hosts(choices: Choices) -> &'static [&'static str] {
+    // Four fixed lists: the per-element handlers ask for them on every call, so no list is
+    // built per call.
+    const NOTHING_GRANTED: [&str; 5] = [
+        ANALYTICS_HOSTS[0],
+        ANALYTICS_HOSTS[1],
+        MARKETING_HOSTS[0],
+        MARKETING_HOSTS[1],
+        MARKETING_HOSTS[2],
+    ];
+    // Marketing only: GTM may load (it carries ads tags), GA4 may not.
+    const MARKETING_ONLY: [&str; 2] = ["google-analytics.com", "googletagmanager.com/gtag/"];
     match (choices.analytics, choices.marketing) {
-        // Nothing granted: nothing of Google's at all.
-        (false, false) => blocked.extend(ANALYTICS_HOSTS),
-        // Marketing only: GTM may load (it carries ads tags), GA4 may not.
-        (false, true) => blocked.extend(["google-analytics.com", "googletagmanager.com/gtag/"]),
-        (true, _) => {}
+        (false, false) => &NOTHING_GRANTED,
+        (false, true) => &MARKETING_ONLY,
+        (true, false) => &MARKETING_HOSTS,
+        (true, true) => &[],
     }
-    if !choices.marketing {
-        blocked.extend(MARKETING_HOSTS);
-    }
-    blocked
 }
 
 /// Decides what the page may carry.
@@ -455,9 +460,9 @@ mod tests {
             "https://stats.g.doubleclick.net/x",
             "//WWW.GOOGLETAGMANAGER.COM/gtm.js",
         ] {
-            assert!(is_blocked(url, &p.blocked), "{url}");
+            assert!(is_blocked(url, p.blocked), "{url}");
         }
-        assert!(!is_blocked("/images/logo.svg", &p.blocked));
+        assert!(!is_blocked("/images/logo.svg", p.blocked));
     }
 
     #[test]
@@ -475,11 +480,11 @@ mod tests {
         );
         assert!(is_blocked(
             "https://googleads.g.doubleclick.net/pagead",
-            &p.blocked
+            p.blocked
         ));
         assert!(!is_blocked(
             "https://www.googletagmanager.com/gtag/js?id=G-1",
-            &p.blocked
+            p.blocked
         ));
     }
 
@@ -498,17 +503,17 @@ mod tests {
         );
         assert!(is_blocked(
             "https://www.googletagmanager.com/gtag/js?id=G-1",
-            &p.blocked
+            p.blocked
         ));
         assert!(is_blocked(
             "https://region1.google-analytics.com/g/collect",
-            &p.blocked
+            p.blocked
         ));
         assert!(!is_blocked(
             "https://www.googletagmanager.com/gtm.js?id=GTM-1",
-            &p.blocked
+            p.blocked
         ));
-        assert!(!is_blocked("https://ad.doubleclick.net/x", &p.blocked));
+        assert!(!is_blocked("https://ad.doubleclick.net/x", p.blocked));
     }
 
     #[test]
@@ -517,18 +522,18 @@ mod tests {
         let gtm = "https://www.googletagmanager.com/gtm.js?id=GTM-1";
         assert!(element_is_blocked(
             ["text/rocketlazyloadscript", gtm],
-            &p.blocked
+            p.blocked
         ));
         assert!(element_is_blocked(
             ["//WWW.Google-Analytics.com/analytics.js"],
-            &p.blocked
+            p.blocked
         ));
         assert!(element_is_blocked(
             ["/a.png 1x, https://ad.doubleclick.net/p.gif 2x"],
-            &p.blocked
+            p.blocked
         ));
-        assert!(!element_is_blocked(["/app.js", "async"], &p.blocked));
-        assert!(!element_is_blocked([], &p.blocked));
+        assert!(!element_is_blocked(["/app.js", "async"], p.blocked));
+        assert!(!element_is_blocked([], p.blocked));
         assert!(loads_google_tag(
             "j.src='https://www.googletagmanager.com/gtm.js?id='+i"
         ));
@@ -540,21 +545,21 @@ mod tests {
         let blocked = blocked_hosts(Choices::NONE);
         let mut gate = InlineGate::default();
         assert_eq!(
-            gate.next("var u='https://www.googletag", 28, false, &blocked),
+            gate.next("var u='https://www.googletag", 28, false, blocked),
             ChunkAction::Hold
         );
         // The window carries the end of the chunk before: the split host is seen.
         assert_eq!(
-            gate.next("www.googletagmanager.com/gtm.js';", 20, true, &blocked),
+            gate.next("www.googletagmanager.com/gtm.js';", 20, true, blocked),
             ChunkAction::Drop
         );
         assert_eq!(gate, InlineGate::default(), "ready for the next script");
         assert_eq!(
-            gate.next("console.log(1)", 14, true, &blocked),
+            gate.next("console.log(1)", 14, true, blocked),
             ChunkAction::Pass
         );
-        assert_eq!(gate.next("a", 1, false, &blocked), ChunkAction::Hold);
-        assert_eq!(gate.next("ab", 1, true, &blocked), ChunkAction::ReleaseHeld);
+        assert_eq!(gate.next("a", 1, false, blocked), ChunkAction::Hold);
+        assert_eq!(gate.next("ab", 1, true, blocked), ChunkAction::ReleaseHeld);
     }
 
     #[test]
@@ -562,23 +567,23 @@ mod tests {
         let blocked = blocked_hosts(Choices::NONE);
         let mut gate = InlineGate::default();
         let big = MAX_HELD_SCRIPT / 2 + 1;
-        assert_eq!(gate.next("x", big, false, &blocked), ChunkAction::Hold);
+        assert_eq!(gate.next("x", big, false, blocked), ChunkAction::Hold);
         assert_eq!(
-            gate.next("x", big, false, &blocked),
+            gate.next("x", big, false, blocked),
             ChunkAction::ReleaseHeld,
             "bounded"
         );
         assert_eq!(
-            gate.next("y", 10, false, &blocked),
+            gate.next("y", 10, false, blocked),
             ChunkAction::Pass,
             "streams"
         );
         assert_eq!(
-            gate.next("googletagmanager.com", 10, false, &blocked),
+            gate.next("googletagmanager.com", 10, false, blocked),
             ChunkAction::Drop
         );
         assert_eq!(
-            gate.next("z", 10, true, &blocked),
+            gate.next("z", 10, true, blocked),
             ChunkAction::Drop,
             "the rest too"
         );
@@ -590,11 +595,11 @@ mod tests {
         let blocked = blocked_hosts(Choices::NONE);
         let header = r#"</app.css>; rel=preload; as=style, <https://www.googletagmanager.com/gtag/js?id=G-1>; rel=preload; as=script, <//www.google-analytics.com>; rel=preconnect, </a,b.js>; rel="modulepreload; x, y""#;
         assert_eq!(
-            filter_link_header(header, &blocked).as_deref(),
+            filter_link_header(header, blocked).as_deref(),
             Some(r#"</app.css>; rel=preload; as=style, </a,b.js>; rel="modulepreload; x, y""#)
         );
         assert_eq!(
-            filter_link_header("<https://ad.doubleclick.net/x>; rel=preconnect", &blocked),
+            filter_link_header("<https://ad.doubleclick.net/x>; rel=preconnect", blocked),
             None
         );
         assert_eq!(filter_link_header(header, &[]).as_deref(), Some(header));
