@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the worker into build/ with worker-build (release: opt-level z, LTO, wasm-opt).
+# Builds the worker into build/ with worker-build (release: opt-level z, LTO, wasm-opt), then
+# bundles the JavaScript entry (src/js/entry.mjs) with its glue into build/index.js.
 # wrangler runs this as its [build] command. Skipped when nothing it depends on changed
 # since the last build (build/.inputs-sha). SIVO_NO_OPT=1 skips wasm-opt for fast rebuilds.
 set -euo pipefail
@@ -7,10 +8,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 flags=(--release)
 [[ "${SIVO_NO_OPT:-}" == 1 ]] && flags+=(--no-opt)
-inputs_sha="$( { echo "${flags[*]}"; find src crates -type f -name '*.rs' -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
+inputs_sha="$( { echo "${flags[*]}"; find src crates -type f \( -name '*.rs' -o -name '*.mjs' \) -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
 if [[ -f build/index_bg.wasm && -f build/.inputs-sha && "$(cat build/.inputs-sha)" == "$inputs_sha" ]]; then
   say "build/ is up to date"
   exit 0
 fi
 worker-build "${flags[@]}"
+# The entry (src/js/entry.mjs) proxies the site's pages and calls into wasm synchronously;
+# it is bundled with worker-build's glue into the one module wrangler and the tests load.
+mv build/index.js build/glue.js
+cp src/js/entry.mjs build/entry.mjs
+"$ESBUILD_BIN" build/entry.mjs --bundle --format=esm --log-level=warning \
+  --external:./index_bg.wasm '--external:cloudflare:*' --outfile=build/index.js
+rm build/entry.mjs build/glue.js
 echo "$inputs_sha" > build/.inputs-sha

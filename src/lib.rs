@@ -10,10 +10,9 @@ mod audit_log;
 mod banners;
 mod config;
 mod decision;
+mod edge;
 mod error;
-mod html_rewriter;
 mod kv_store;
-mod origin;
 mod platform;
 mod proxy;
 mod respond;
@@ -156,6 +155,9 @@ impl Served {
     }
 }
 
+/// The worker's own routes (`/_consent/…`), which wait on KV, D1 and the request body.
+/// Everything else, the site's pages, is proxied by the JavaScript entry
+/// (`src/js/entry.mjs`) with synchronous calls into [`edge`].
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let now = platform::now_ms();
@@ -164,7 +166,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let outcome = if visit.is_own_route {
         router::handle(&request, &env, &config, &visit).await
     } else {
-        proxy::serve(&request, &env, &config, &visit).await
+        Err(Failure::Internal("a site page reached the own-route handler".into()).into())
     };
     let served = match outcome {
         Ok(served) => served,
@@ -214,23 +216,38 @@ fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64
 
 /// Writes the request's one log line.
 fn log_request(visit: &Visit, served: &Served) {
+    log_line(
+        visit,
+        served.response.status(),
+        served.level,
+        served.error.as_deref(),
+        served.consent_after,
+    );
+}
+
+/// Writes the request's one log line from its parts.
+fn log_line(
+    visit: &Visit,
+    status: u16,
+    level: Level,
+    error: Option<&str>,
+    consent_after: Option<&'static str>,
+) {
     let line = RequestLog {
         received_at: visit.now,
         method: &visit.method,
         url: &visit.url,
-        status: served.response.status(),
+        status,
         client_ip: visit.header("cf-connecting-ip").as_deref(),
-        consent: served
-            .consent_after
-            .unwrap_or_else(|| visit.consent.log_label()),
+        consent: consent_after.unwrap_or_else(|| visit.consent.log_label()),
         country: visit.country.as_deref(),
         duration_ms: platform::now_ms().saturating_sub(visit.now),
-        level: served.level,
-        error: served.error.as_deref(),
+        level,
+        error,
         cookie_rejected: visit.cookie_rejected.map(|r| r.to_string()).as_deref(),
     }
     .to_json_line();
-    match served.level {
+    match level {
         Level::Error => worker::console_error!("{line}"),
         _ => worker::console_log!("{line}"),
     }

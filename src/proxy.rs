@@ -1,15 +1,14 @@
 //! Proxying the site: every request that is not the worker's own is fetched from the origin,
 //! stripped of the analytics cookies and links the visitor has not allowed, and, when it is
 //! an HTML page, rewritten as it streams: Consent Mode, banner, settings link, tags, or the
-//! removal of the origin's own Google tags.
+//! removal of the origin's own Google tags. The JavaScript entry (`src/js/entry.mjs`) does
+//! the I/O and places the edits; every decision is made here, in synchronous calls
+//! (`crate::edge`).
 
 use crate::banners::banner;
 use crate::error::WorkerError;
-use crate::html_rewriter::{Edit, HtmlRewriter, PageState, TextEdit};
-use crate::origin::{fetch_from_origin, OriginError};
 use crate::platform::random_bytes;
-use crate::stats::Tally;
-use crate::{Served, Visit};
+use crate::Visit;
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::{Choices, ConsentState};
@@ -20,8 +19,7 @@ use consent_core::cookie_inventory::{
 use consent_core::failure::Failure;
 use consent_core::gating::{
     blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
-    nonce_from_random, plan, tag_loaders, PagePlan, Tags, OWN_TAG_ELEMENTS, OWN_TAG_INLINE,
-    STRIP_ELEMENTS, STRIP_INLINE,
+    nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
 use consent_core::i18n::Lang;
 use consent_core::rewrite::{
@@ -33,7 +31,6 @@ use js_sys::{Array, Function, Reflect};
 use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, Response, ResponseInit};
-use worker::Env;
 
 thread_local! {
     /// The settings link per language for responses without a nonce, rendered and copied
@@ -48,33 +45,57 @@ const CSP_HEADERS: [&str; 2] = [
     "content-security-policy-report-only",
 ];
 
-/// Serves a page from the origin.
+/// What the proxy does with the origin's response: the response to send and, for an HTML
+/// page, the edits the JavaScript entry's rewriter applies as it streams
+/// (`src/js/entry.mjs`).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The response to send (or to stream through the rewriter when `edits` is some).
+    pub response: Response,
+    /// The page's edits, when the response is rewritten.
+    pub edits: Option<Edits>,
+}
+
+/// Everything a rewritten page gets, decided here; the rewriter only places it.
+#[derive(Debug)]
+pub struct Edits {
+    /// The visitor's choices, which decide what is stripped.
+    pub choices: Choices,
+    /// Strip what the origin wrote itself that the visitor has not allowed.
+    pub strip: bool,
+    /// Consent Mode's defaults, first in `<head>`, when anything is not granted or tags go in.
+    pub consent_mode: Option<String>,
+    /// The tag loaders for the end of `<head>` (with consent), unless the page loads its own.
+    pub loaders: Option<String>,
+    /// GTM's noscript frame after `<body>`, unless the page loads its own tag.
+    pub noscript: Option<String>,
+    /// The banner, first in `<body>`, for a visitor who has not decided.
+    pub banner: Option<String>,
+    /// The settings link, last in `<body>`.
+    pub link: JsValue,
+}
+
+/// The request to send the origin: the visitor's own unless it must change (see
+/// [`outbound_request`]).
 ///
 /// # Errors
-/// The origin unreachable or too slow ([`Failure::OriginUnreachable`],
-/// [`Failure::OriginTimeout`]), an HTML page that cannot be gated, or the runtime failing.
-pub async fn serve(
-    request: &Request,
-    env: &Env,
-    config: &Config,
+/// Only if the runtime refuses to copy the request.
+pub fn outbound(request: &Request, visit: &Visit) -> Result<Request, JsValue> {
+    Ok(outbound_request(request, visit, visit.consent.choices())?
+        .unwrap_or_else(|| Clone::clone(request)))
+}
+
+/// The origin's response as the visitor receives it: disallowed cookies and links removed
+/// on every response, and for an HTML page the headers and edits of its rewrite.
+///
+/// # Errors
+/// An HTML page that cannot be gated ([`Failure::OriginUnreachable`]), or the runtime failing.
+pub fn prepare(
+    response: Response,
     visit: &Visit,
-) -> Result<Served, WorkerError> {
+    config: &Config,
+) -> Result<Prepared, WorkerError> {
     let choices = visit.consent.choices();
-    let outbound = outbound_request(request, visit, choices)?;
-    let response = fetch_from_origin(
-        env,
-        &config.origin,
-        outbound.as_ref().unwrap_or(request),
-        &visit.path_and_query(),
-    )
-    .await
-    .map_err(|e| match e {
-        OriginError::Timeout => Failure::OriginTimeout,
-        OriginError::Unreachable(why) => Failure::OriginUnreachable(why),
-        OriginError::Misconfigured(why) => {
-            Failure::OriginUnreachable(format!("misconfigured: {why}"))
-        }
-    })?;
     let response = with_allowed_headers(response, visit, choices)?;
     let headers = response.headers();
     let content_type = headers.get("content-type").ok().flatten();
@@ -86,10 +107,11 @@ pub async fn serve(
         content_encoding: content_encoding.as_deref(),
     };
     match treatment(&head) {
-        Treatment::PassThrough => Ok(Served::ok(response)),
-        Treatment::Rewrite => {
-            Ok(Served::ok(rewrite(&response, visit, config)?).counted(Tally::PageView))
-        }
+        Treatment::PassThrough => Ok(Prepared {
+            response,
+            edits: None,
+        }),
+        Treatment::Rewrite => rewrite(&response, visit, config),
         Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
             "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
             content_encoding.unwrap_or_default()
@@ -196,8 +218,8 @@ fn rebuild(response: &Response, headers: &Headers) -> Result<Response, JsValue> 
     Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)
 }
 
-/// Streams `response` through the rewriter with the page's edits.
-fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Response, WorkerError> {
+/// The rewritten page's headers and edits.
+fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Prepared, WorkerError> {
     let lang = visit.lang;
     let choices = visit.consent.choices();
     let page_plan = plan(
@@ -228,33 +250,33 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Respon
                 .clone()
         }),
     };
-    let mut rewriter = strip_blocked(HtmlRewriter::new()?, &page_plan, choices)?;
-    let mut banner_html = None;
+    let mut edits = Edits {
+        choices,
+        strip: !page_plan.blocked.is_empty(),
+        consent_mode: None,
+        loaders: None,
+        noscript: None,
+        banner: None,
+        link,
+    };
     if let Some(nonce) = &nonce {
-        rewriter = rewriter.on(
-            "head",
-            Edit::PrependHtml,
-            &JsValue::from_str(&consent_mode_script(choices, nonce)),
-        )?;
+        edits.consent_mode = Some(consent_mode_script(choices, nonce));
         if page_plan.injects_tags() {
-            rewriter = add_tags(rewriter, &page_plan, choices, nonce)?;
+            edits.loaders = Some(tag_loaders(&page_plan, nonce));
+            edits.noscript = page_plan.gtm.as_deref().map(gtm_noscript);
         }
         if visit.consent == ConsentState::Undecided {
             let variant = BannerVariant {
                 lang,
                 gpc: visit.gpc,
             };
-            banner_html = Some(JsValue::from(
-                banner(variant).render(&visit.path_and_query(), nonce),
-            ));
+            edits.banner = Some(banner(variant).render(&visit.path_and_query(), nonce));
         }
     }
-    // The banner first in the body, so it is first in the keyboard's tab order; the link last.
-    let body = PageState::for_body(banner_html.as_ref(), &link)?;
-    rewriter = rewriter
-        .on("body", Edit::Body, body.as_value())?
-        .finish_body(&body)?;
-    Ok(rewriter.transform(&fresh)?)
+    Ok(Prepared {
+        response: fresh,
+        edits: Some(edits),
+    })
 }
 
 /// A rewritten page's headers: no length or validators, private caching, and every CSP
@@ -277,44 +299,4 @@ fn rewritten_headers(
         }
     }
     Ok(headers)
-}
-
-/// Removes what the origin wrote itself that the visitor has not allowed: tags, preconnects,
-/// pixels, GTM's noscript frame, and inline scripts that load them. The selectors and the
-/// matching are the domain's (`consent_core::gating`).
-fn strip_blocked(
-    rewriter: HtmlRewriter,
-    page_plan: &PagePlan,
-    choices: Choices,
-) -> Result<HtmlRewriter, JsValue> {
-    if page_plan.blocked.is_empty() {
-        return Ok(rewriter);
-    }
-    let state = PageState::new("", "", choices)?;
-    rewriter
-        .on(STRIP_ELEMENTS, Edit::RemoveIfBlocked, state.as_value())?
-        .on_text(STRIP_INLINE, TextEdit::DropBlockedScript, &state)
-}
-
-/// The tags at the end of `<head>` (after Consent Mode), unless the origin loads its own.
-fn add_tags(
-    rewriter: HtmlRewriter,
-    page_plan: &PagePlan,
-    choices: Choices,
-    nonce: &str,
-) -> Result<HtmlRewriter, JsValue> {
-    let noscript = page_plan
-        .gtm
-        .as_deref()
-        .map(gtm_noscript)
-        .unwrap_or_default();
-    let state = PageState::new(&tag_loaders(page_plan, nonce), &noscript, choices)?;
-    let mut rewriter = rewriter
-        .on(OWN_TAG_ELEMENTS, Edit::MarkOwnTag, state.as_value())?
-        .on_text(OWN_TAG_INLINE, TextEdit::MarkOwnInlineTag, &state)?
-        .on("head", Edit::LoadersBeforeEnd, state.as_value())?;
-    if !noscript.is_empty() {
-        rewriter = rewriter.on("body", Edit::NoscriptUnlessOwnTag, state.as_value())?;
-    }
-    Ok(rewriter)
 }

@@ -1,0 +1,361 @@
+//! The proxy path as the JavaScript entry (`src/js/entry.mjs`) calls it: a few synchronous
+//! calls per request, each making the decisions of one step, with the asynchronous I/O (the
+//! origin's fetch and its timeout) and the streaming rewriter left to JavaScript, outside
+//! wasm-bindgen's promise and future glue.
+//!
+//! Per page: [`page_for`] reads the request and verifies the consent cookie; the entry asks
+//! for the request to send ([`Page::outbound`]) and where ([`Page::origin_kind`],
+//! [`Page::origin_url`]); [`Page::prepare`] decides everything about the origin's response
+//! (cookies, links, treatment, headers, CSP, and the edits the rewriter places);
+//! [`Page::finish`] writes the log line and counts the page view. While the page streams,
+//! the rewriter's handlers ask [`blocked_element`], [`inline_step`] and [`loads_tag`] about
+//! the elements and scripts the selectors of [`selectors`] match.
+
+use crate::config::config;
+use crate::error::WorkerError;
+use crate::proxy::{outbound, prepare, Edits};
+use crate::{error, log_line, platform, read_visit, stats, Visit};
+use consent_core::config::{Config, Origin};
+use consent_core::consent::Choices;
+use consent_core::failure::Failure;
+use consent_core::gating::{
+    blocked_hosts, is_blocked, loads_google_tag, ChunkAction, InlineGate, MATCH_OVERLAP,
+    OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
+};
+use consent_core::log::Level;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{Request, Response};
+use worker::{Context, Env};
+
+/// How long the origin may take to send its response head; the body then streams at its
+/// own pace. Past this the visitor gets a clear 504 page rather than a spinning tab.
+pub const ORIGIN_HEAD_TIMEOUT_MS: u32 = 20_000;
+
+/// One proxied request, from its arrival to its log line. Owned by the entry, which frees it.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Page {
+    visit: Visit,
+    config: Rc<Config>,
+    edits: Option<Edits>,
+    level: Level,
+    error: Option<String>,
+}
+
+/// Reads `request` once: its URL, language, and consent cookie (verified, no KV read).
+#[wasm_bindgen(js_name = pageFor)]
+#[must_use]
+pub fn page_for(request: &Request, env: &JsValue) -> Page {
+    let now = platform::now_ms();
+    let env: Env = env.clone().unchecked_into();
+    let config = config(&env, now);
+    let visit = read_visit(request, &config, now);
+    Page {
+        visit,
+        config,
+        edits: None,
+        level: Level::Info,
+        error: None,
+    }
+}
+
+/// What an origin failure was, as the entry reports it to [`Page::fail`].
+const ORIGIN_TIMEOUT: u8 = 0;
+const ORIGIN_UNREACHABLE: u8 = 1;
+const ORIGIN_MISCONFIGURED: u8 = 2;
+
+#[wasm_bindgen]
+impl Page {
+    /// True for a path under `/_consent`: the entry hands it to the asynchronous handler.
+    #[wasm_bindgen(js_name = ownRoute)]
+    #[must_use]
+    pub fn own_route(&self) -> bool {
+        self.visit.is_own_route
+    }
+
+    /// Where the page comes from: 0 the bundled demo site (`ASSETS`), 1 the route's own
+    /// origin (the request as it is), 2 the URL of [`Page::origin_url`].
+    #[wasm_bindgen(js_name = originKind)]
+    #[must_use]
+    pub fn origin_kind(&self) -> u8 {
+        match self.config.origin {
+            Origin::Demo => 0,
+            Origin::Route => 1,
+            Origin::Url(_) => 2,
+        }
+    }
+
+    /// The page's URL at a configured origin.
+    #[wasm_bindgen(js_name = originUrl)]
+    #[must_use]
+    pub fn origin_url(&self) -> Option<String> {
+        match &self.config.origin {
+            Origin::Url(base) => Some(format!("{base}{}", self.visit.path_and_query())),
+            Origin::Demo | Origin::Route => None,
+        }
+    }
+
+    /// The request to send the origin (the visitor's own, unless cookies the visitor has not
+    /// allowed or encodings the rewriter cannot read must go).
+    ///
+    /// # Errors
+    /// Only if the runtime refuses to copy the request.
+    pub fn outbound(&self, request: &Request) -> Result<Request, JsValue> {
+        outbound(request, &self.visit)
+    }
+
+    /// The response to send for the origin's `response`: passed through, with headers
+    /// changed, to be rewritten (then [`Page::rewrites`] is true and the getters give the
+    /// edits), or an error page for an HTML page that cannot be gated.
+    ///
+    /// # Errors
+    /// Only if the runtime cannot build a response at all.
+    pub fn prepare(&mut self, response: Response) -> Result<Response, JsValue> {
+        match prepare(response, &self.visit, &self.config) {
+            Ok(prepared) => {
+                self.edits = prepared.edits;
+                Ok(prepared.response)
+            }
+            Err(error) => self.answer(&error),
+        }
+    }
+
+    /// The answer when the origin gave no response: `why` is 0 (timed out), 1 (unreachable)
+    /// or 2 (misconfigured), `detail` is for the log.
+    ///
+    /// # Errors
+    /// Only if the runtime cannot build a response at all.
+    pub fn fail(&mut self, why: u8, detail: String) -> Result<Response, JsValue> {
+        let failure = match why {
+            ORIGIN_TIMEOUT => Failure::OriginTimeout,
+            ORIGIN_UNREACHABLE => Failure::OriginUnreachable(detail),
+            ORIGIN_MISCONFIGURED => Failure::OriginUnreachable(format!("misconfigured: {detail}")),
+            _ => Failure::Internal(detail),
+        };
+        self.edits = None;
+        self.answer(&failure.into())
+    }
+
+    fn answer(&mut self, error: &WorkerError) -> Result<Response, JsValue> {
+        let served = error::answer(error, &self.visit)?;
+        self.level = served.level;
+        self.error = served.error;
+        Ok(served.response)
+    }
+
+    /// True when the prepared response streams through the rewriter.
+    #[must_use]
+    pub fn rewrites(&self) -> bool {
+        self.edits.is_some()
+    }
+
+    /// The visitor's choices for the rewriter's questions: bit 0 analytics, bit 1 marketing.
+    #[must_use]
+    pub fn choices(&self) -> u8 {
+        self.edits.as_ref().map_or(0, |e| choice_bits(e.choices))
+    }
+
+    /// True when the origin's own tags the visitor has not allowed are stripped.
+    #[must_use]
+    pub fn strip(&self) -> bool {
+        self.edits.as_ref().is_some_and(|e| e.strip)
+    }
+
+    /// Consent Mode's script, first in `<head>`.
+    #[wasm_bindgen(js_name = consentMode)]
+    #[must_use]
+    pub fn consent_mode(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.consent_mode.take())
+    }
+
+    /// The tag loaders for the end of `<head>`.
+    #[must_use]
+    pub fn loaders(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.loaders.take())
+    }
+
+    /// GTM's noscript frame after `<body>`.
+    #[must_use]
+    pub fn noscript(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.noscript.take())
+    }
+
+    /// The banner, first in `<body>`.
+    #[must_use]
+    pub fn banner(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.banner.take())
+    }
+
+    /// The settings link, last in `<body>`.
+    #[must_use]
+    pub fn link(&self) -> JsValue {
+        self.edits
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |e| e.link.clone())
+    }
+
+    /// Writes the request's log line (`status` is the response's) and counts a rewritten
+    /// page view for the dashboard (written to D1 after the response, through `ctx`).
+    pub fn finish(&self, status: u16, env: &JsValue, ctx: &JsValue) {
+        log_line(&self.visit, status, self.level, self.error.as_deref(), None);
+        if self.edits.is_some() {
+            let env: Env = env.clone().unchecked_into();
+            let ctx = Context::new(ctx.clone().unchecked_into());
+            stats::count(
+                stats::Tally::PageView,
+                &self.visit,
+                &self.config,
+                &env,
+                &ctx,
+            );
+        }
+    }
+}
+
+fn choice_bits(choices: Choices) -> u8 {
+    u8::from(choices.analytics) | (u8::from(choices.marketing) << 1)
+}
+
+fn choices_of(bits: u8) -> Choices {
+    Choices {
+        analytics: bits & 1 != 0,
+        marketing: bits & 2 != 0,
+    }
+}
+
+/// The rewriter's selectors: the elements that can load something, the inline scripts and
+/// noscripts judged by [`inline_step`], the origin's own tag loaders, and the inline scripts
+/// in `<head>` that may load the tag themselves.
+#[wasm_bindgen]
+#[must_use]
+pub fn selectors() -> Vec<String> {
+    [
+        STRIP_ELEMENTS,
+        STRIP_INLINE,
+        OWN_TAG_ELEMENTS,
+        OWN_TAG_INLINE,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// How much of the text before a chunk is checked with it (UTF-16 units).
+#[wasm_bindgen(js_name = matchOverlap)]
+#[must_use]
+pub fn match_overlap() -> u32 {
+    u32::try_from(MATCH_OVERLAP).unwrap_or(u32::MAX)
+}
+
+/// How long the origin may take to send its response head, in milliseconds.
+#[wasm_bindgen(js_name = originTimeoutMs)]
+#[must_use]
+pub fn origin_timeout_ms() -> u32 {
+    ORIGIN_HEAD_TIMEOUT_MS
+}
+
+/// True when an element loads a host the visitor's `choices` block: `values` is every
+/// attribute value of the element, each followed by a newline (no host name holds one, so
+/// no match spans two values).
+#[wasm_bindgen(js_name = blockedElement)]
+#[must_use]
+pub fn blocked_element(values: &str, choices: u8) -> bool {
+    is_blocked(values, blocked_hosts(choices_of(choices)))
+}
+
+/// An [`InlineGate`] packed in a `u32` between the rewriter's calls: `held` in bits 0–23,
+/// `streaming` bit 24, `dropping` bit 25; the answer's [`ChunkAction`] in bits 28–29.
+const HELD_MASK: u32 = 0x00ff_ffff;
+const STREAMING: u32 = 1 << 24;
+const DROPPING: u32 = 1 << 25;
+const ACTION_SHIFT: u32 = 28;
+
+/// Judges the next chunk of an inline script (`consent_core::gating::InlineGate::next`):
+/// `window` is the chunk preceded by up to [`match_overlap`] units of the text before it,
+/// `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the packed
+/// state the previous call returned (0 for a new script). Returns the new packed state with
+/// the action: 0 hold, 1 drop, 2 pass, 3 replace with the held text and the chunk.
+#[wasm_bindgen(js_name = inlineStep)]
+#[must_use]
+pub fn inline_step(window: &str, chunk_len: u32, last: bool, gate: u32, choices: u8) -> u32 {
+    let mut state = InlineGate {
+        held: (gate & HELD_MASK) as usize,
+        streaming: gate & STREAMING != 0,
+        dropping: gate & DROPPING != 0,
+    };
+    let action = state.next(
+        window,
+        chunk_len as usize,
+        last,
+        blocked_hosts(choices_of(choices)),
+    );
+    let held = u32::try_from(state.held).unwrap_or(HELD_MASK) & HELD_MASK;
+    let action = match action {
+        ChunkAction::Hold => 0,
+        ChunkAction::Drop => 1,
+        ChunkAction::Pass => 2,
+        ChunkAction::ReleaseHeld => 3,
+    };
+    held | if state.streaming { STREAMING } else { 0 }
+        | if state.dropping { DROPPING } else { 0 }
+        | (action << ACTION_SHIFT)
+}
+
+/// True when an inline script (its window, as for [`inline_step`]) loads Google's tag.
+#[wasm_bindgen(js_name = loadsTag)]
+#[must_use]
+pub fn loads_tag(window: &str) -> bool {
+    loads_google_tag(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consent_core::gating::MAX_HELD_SCRIPT;
+
+    #[test]
+    fn the_packed_gate_holds_every_state_the_gate_can_reach() {
+        assert!(u32::try_from(MAX_HELD_SCRIPT).is_ok_and(|m| m <= HELD_MASK));
+        let held = inline_step("var a = 1;", 10, false, 0, 0);
+        assert_eq!(held >> ACTION_SHIFT, 0, "a first chunk is held");
+        assert_eq!(held & HELD_MASK, 10);
+        let dropped = inline_step(
+            "x('https://www.googletagmanager.com/gtm.js')",
+            40,
+            false,
+            held & !(3 << ACTION_SHIFT),
+            0,
+        );
+        assert_eq!(dropped >> ACTION_SHIFT, 1, "a blocked host drops the chunk");
+        assert_ne!(dropped & DROPPING, 0);
+        let end = inline_step("y", 1, true, dropped & !(3 << ACTION_SHIFT), 0);
+        assert_eq!(end >> ACTION_SHIFT, 1);
+        assert_eq!(
+            end & !(3 << ACTION_SHIFT),
+            0,
+            "the gate resets after the last chunk"
+        );
+        let all = choice_bits(Choices::ALL);
+        assert_eq!(
+            inline_step(
+                "x('https://www.googletagmanager.com/gtm.js')",
+                40,
+                true,
+                0,
+                all
+            ) >> ACTION_SHIFT,
+            2,
+            "nothing is blocked with everything granted"
+        );
+    }
+
+    #[test]
+    fn attribute_values_are_judged_whole_and_never_across_a_newline() {
+        assert!(blocked_element(
+            "a.js\nhttps://www.google-analytics.com/x\n",
+            0
+        ));
+        assert!(!blocked_element("https://www.google-analytics.com/x\n", 1));
+        assert!(!blocked_element("googletagmanager\n.com\n", 0));
+    }
+}

@@ -1,0 +1,261 @@
+// The worker's entry: the site's pages are proxied here, with every decision made in Rust by
+// a few synchronous calls into wasm (src/edge.rs), and the worker's own routes (/_consent/…)
+// handed to the asynchronous Rust handler (src/lib.rs, `fetch`).
+//
+// Why JavaScript holds the I/O: each `await` inside wasm goes through wasm-bindgen's
+// promise/future glue, and each page's rewriter was built from wasm with a crossing per
+// handler. Here the origin's fetch, its timeout and the HTMLRewriter are plain JavaScript;
+// wasm is entered only to decide (see BENCHMARKS.md, "Issue 13").
+//
+// scripts/build.sh bundles this file with worker-build's output (`./glue.js`) into
+// build/index.js. What the glue exports: the Rust `#[wasm_bindgen]` functions, which
+// worker-build puts on its entrypoint's prototype, and its entrypoint class itself, whose
+// construction re-instantiates the wasm after a trap.
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import Glue from './glue.js';
+
+const wasm = Glue.prototype;
+const HTML = { html: true };
+const [STRIP_ELEMENTS, STRIP_INLINE, OWN_TAG_ELEMENTS, OWN_TAG_INLINE] = wasm.selectors();
+const OVERLAP = wasm.matchOverlap();
+const ORIGIN_TIMEOUT_MS = wasm.originTimeoutMs();
+// Page.fail's reasons.
+const TIMEOUT = 0;
+const UNREACHABLE = 1;
+const MISCONFIGURED = 2;
+const INTERNAL = 3;
+// inlineStep's answers (bits 28–29) and the rest of its packed state.
+const HOLD = 0;
+const DROP = 1;
+const RELEASE = 3;
+const GATE = 0x0fffffff;
+
+class OriginFailure extends Error {
+  constructor(why, detail) {
+    super(detail);
+    this.why = why;
+  }
+}
+
+export default class Worker extends WorkerEntrypoint {
+  fetch(request) {
+    return serve(request, this.env, this.ctx);
+  }
+}
+
+async function serve(request, env, ctx) {
+  const init = globalThis.__worker_init_state;
+  // After a wasm trap, constructing the glue's entrypoint re-instantiates the module.
+  if (init?.criticalError) new Glue(ctx, env);
+  let page;
+  try {
+    page = wasm.pageFor(request, env);
+  } catch (e) {
+    noteTrap(e);
+    throw e;
+  }
+  try {
+    if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
+    let response;
+    try {
+      response = page.prepare(await fromOrigin(page, request, env));
+    } catch (e) {
+      noteTrap(e);
+      response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
+    }
+    if (page.rewrites()) response = rewrite(response, page);
+    page.finish(response.status, env, ctx);
+    return response;
+  } finally {
+    page.free();
+  }
+}
+
+async function fromOrigin(page, request, env) {
+  const outbound = page.outbound(request);
+  let pending;
+  try {
+    switch (page.originKind()) {
+      case 0:
+        if (!env.ASSETS) throw new OriginFailure(MISCONFIGURED, 'the ASSETS binding is missing');
+        pending = env.ASSETS.fetch(outbound);
+        break;
+      case 1:
+        pending = fetch(outbound);
+        break;
+      default:
+        // The request itself is the init: method, headers, body and its redirect mode.
+        pending = fetch(page.originUrl(), outbound);
+    }
+  } catch (e) {
+    throw e instanceof OriginFailure ? e : new OriginFailure(UNREACHABLE, describe(e));
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new OriginFailure(TIMEOUT, 'timed out')), ORIGIN_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (e) {
+    throw e instanceof OriginFailure ? e : new OriginFailure(UNREACHABLE, describe(e));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
+// the handlers ask wasm about each element that can load something and each inline script.
+function rewrite(response, page) {
+  const choices = page.choices();
+  let rewriter = new HTMLRewriter();
+  if (page.strip()) {
+    const strip = new InlineStrip(choices);
+    rewriter = rewriter
+      .on(STRIP_ELEMENTS, { element: (el) => removeIfBlocked(el, choices) })
+      .on(STRIP_INLINE, { text: (chunk) => strip.text(chunk) });
+  }
+  const consentMode = page.consentMode();
+  if (consentMode !== undefined) {
+    rewriter = rewriter.on('head', { element: (el) => edit(() => el.prepend(consentMode, HTML)) });
+    const loaders = page.loaders();
+    if (loaders !== undefined) rewriter = addTags(rewriter, loaders, page.noscript());
+  }
+  // The banner first in the body, so it is first in the keyboard's tab order; the link last.
+  const body = new Body(page.banner(), page.link());
+  return rewriter
+    .on('body', { element: (el) => body.element(el) })
+    .onDocument({ end: (end) => body.end(end) })
+    .transform(response);
+}
+
+function removeIfBlocked(el, choices) {
+  let values = '';
+  for (const [, value] of el.attributes) values += `${value}\n`;
+  if (values && wasm.blockedElement(values, choices)) edit(() => el.remove());
+}
+
+// The tags at the end of <head> and GTM's noscript after <body>, unless the origin loads its
+// own tag (an element or an inline script in <head>).
+function addTags(rewriter, loaders, noscript) {
+  const own = new OwnTag();
+  rewriter = rewriter
+    .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
+    .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) })
+    .on('head', {
+      element: (el) => edit(() => el.onEndTag((end) => {
+        if (!own.seen) edit(() => end.before(loaders, HTML));
+      })),
+    });
+  if (noscript !== undefined) {
+    rewriter = rewriter.on('body', {
+      element: (el) => {
+        if (!own.seen) edit(() => el.prepend(noscript, HTML));
+      },
+    });
+  }
+  return rewriter;
+}
+
+// The end of the text before a chunk, kept so that a host split across chunks is still seen.
+class Window {
+  constructor() {
+    this.tail = '';
+  }
+
+  next(text) {
+    const window = this.tail + text;
+    this.tail = window.length > OVERLAP ? window.slice(window.length - OVERLAP) : window;
+    return window;
+  }
+}
+
+// Inline scripts and noscripts naming a blocked host are removed; chunks are held (as
+// JavaScript strings) until the script's end, so a clean script is written back unchanged.
+class InlineStrip {
+  constructor(choices) {
+    this.choices = choices;
+    this.window = new Window();
+    this.gate = 0;
+    this.held = '';
+  }
+
+  text(chunk) {
+    const text = chunk.text;
+    const last = chunk.lastInTextNode;
+    const answer = wasm.inlineStep(this.window.next(text), text.length, last, this.gate, this.choices);
+    this.gate = answer & GATE;
+    const action = answer >>> 28;
+    if (action === HOLD) {
+      this.held += text;
+      edit(() => chunk.remove());
+    } else {
+      if (action === DROP) edit(() => chunk.remove());
+      else if (action === RELEASE) edit(() => chunk.replace(this.held + text, HTML));
+      this.held = '';
+    }
+    if (last) this.window.tail = '';
+  }
+}
+
+class OwnTag {
+  constructor() {
+    this.seen = false;
+    this.window = new Window();
+  }
+
+  text(chunk) {
+    if (wasm.loadsTag(this.window.next(chunk.text))) this.seen = true;
+    if (chunk.lastInTextNode) this.window.tail = '';
+  }
+}
+
+// The banner after <body> and the link before </body>; at the document's end, whatever a
+// malformed page (no <body>, or no </body>) did not get. Browsers put what follows the
+// document's end into the body, so the banner and the link still show.
+class Body {
+  constructor(banner, link) {
+    this.banner = banner;
+    this.link = link;
+    this.bodySeen = false;
+    this.linkDone = false;
+  }
+
+  element(el) {
+    this.bodySeen = true;
+    if (this.banner) edit(() => el.prepend(this.banner, HTML));
+    edit(() => el.onEndTag((end) => {
+      this.linkDone = true;
+      edit(() => end.before(this.link, HTML));
+    }));
+  }
+
+  end(end) {
+    let missing = '';
+    if (!this.bodySeen && this.banner) missing += this.banner;
+    if (!this.linkDone) missing += this.link;
+    if (missing) edit(() => end.append(missing, HTML));
+  }
+}
+
+// An element method only fails when the element is already gone (removed by an earlier
+// handler): nothing to do, but say so in the log rather than abort the page.
+function edit(change) {
+  try {
+    change();
+  } catch (e) {
+    console.warn(JSON.stringify({ level: 'warn', msg: 'html rewrite edit skipped', error: describe(e) }));
+  }
+}
+
+function describe(e) {
+  return (e instanceof Error ? e.message : String(e)) || 'unknown error';
+}
+
+// A trap in wasm (a Rust panic) leaves the instance unusable: the glue's entrypoint
+// re-instantiates it on the next request, as worker-build's own shim does.
+function noteTrap(e) {
+  if (e instanceof WebAssembly.RuntimeError && globalThis.__worker_init_state) {
+    console.error(JSON.stringify({ level: 'error', msg: 'wasm trapped; re-instantiating', error: describe(e) }));
+    globalThis.__worker_init_state.criticalError = true;
+  }
+}
