@@ -23,8 +23,9 @@ use consent_core::gating::{
 };
 use consent_core::i18n::Lang;
 use consent_core::rewrite::{
-    treatment, ResponseHead, Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING,
-    REWRITTEN_CACHE_CONTROL, REWRITTEN_VARY,
+    accept_encoding_is_readable, treatment, ResponseHead, Treatment,
+    HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
+    REWRITTEN_VARY,
 };
 use consent_core::settings_link::settings_link;
 use js_sys::{Array, Function, Reflect};
@@ -131,8 +132,7 @@ fn outbound_request(
     let cookie = visit.cookie.as_deref();
     let filtered = cookie.and_then(|c| filter_cookie_header(c, choices));
     let cookie_changes = cookie.is_some() && filtered.as_deref() != cookie;
-    let encoding_changes =
-        visit.header("accept-encoding").as_deref() != Some(ORIGIN_ACCEPT_ENCODING);
+    let encoding_changes = !accept_encoding_is_readable(visit.header("accept-encoding").as_deref());
     if !cookie_changes && !encoding_changes {
         return Ok(None);
     }

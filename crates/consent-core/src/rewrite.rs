@@ -22,6 +22,20 @@ pub enum Treatment {
 /// rewritten, and so cannot be gated.
 pub const ORIGIN_ACCEPT_ENCODING: &str = "gzip, br";
 
+/// True when the visitor's `Accept-Encoding` can go to the origin as it is: it names only
+/// encodings the runtime decodes for the rewriter (`gzip`, `br`, `identity`), or none at all.
+/// Otherwise (a browser's `deflate`, `zstd`, `*`) the origin is asked for
+/// [`ORIGIN_ACCEPT_ENCODING`] instead, which costs a copy of the request.
+#[must_use]
+pub fn accept_encoding_is_readable(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_none_or(|value| {
+        value
+            .split(',')
+            .map(|coding| coding.split(';').next().unwrap_or_default().trim())
+            .all(|coding| coding.is_empty() || runtime_decodes(coding))
+    })
+}
+
 /// The facts about a response that decide its [`Treatment`].
 #[derive(Debug, Clone, Copy)]
 pub struct ResponseHead<'a> {
@@ -95,6 +109,33 @@ pub const REWRITTEN_VARY: &str = "Cookie, Accept-Language";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_encodings_the_runtime_decodes_are_forwarded_as_they_are() {
+        for readable in [
+            None,
+            Some("identity"),
+            Some("gzip"),
+            Some("gzip, br"),
+            Some("br;q=1.0, gzip;q=0.8"),
+            Some(""),
+        ] {
+            assert!(accept_encoding_is_readable(readable), "{readable:?}");
+        }
+        for unreadable in [
+            "gzip, deflate, br, zstd",
+            "zstd",
+            "*",
+            "deflate",
+            "gzip, compress",
+            "br, *;q=0.1",
+        ] {
+            assert!(
+                !accept_encoding_is_readable(Some(unreadable)),
+                "{unreadable}"
+            );
+        }
+    }
 
     fn head(
         method: &'static str,
