@@ -44,16 +44,18 @@ export default class Worker extends WorkerEntrypoint {
 }
 
 async function serve(request, env, ctx) {
-  const init = globalThis.__worker_init_state;
   // After a wasm trap, constructing the glue's entrypoint re-instantiates the module.
-  if (init?.criticalError) new Glue(ctx, env);
-  let page;
+  if (globalThis.__worker_init_state?.criticalError) new Glue(ctx, env);
   try {
-    page = wasm.pageFor(request, env);
+    return await proxy(request, env, ctx);
   } catch (e) {
     noteTrap(e);
     throw e;
   }
+}
+
+async function proxy(request, env, ctx) {
+  const page = wasm.pageFor(request, env);
   try {
     if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
     let response;
