@@ -1,0 +1,640 @@
+// Baseline 3: sivo-consent's job on a proxied page, written in plain JavaScript with the
+// runtime's HTMLRewriter, the way a competent team would write it. Per request it:
+//   - reads the `__Host-sivo_consent` cookie and verifies its HMAC-SHA256 with WebCrypto
+//     (key imported once per isolate, `verify` per request), then its expiry and policy
+//     version: undecided, rejected, analytics, marketing or all;
+//   - forwards the request without the analytics/marketing cookies the visitor has not
+//     allowed, asking the origin only for encodings the runtime decodes (gzip, br), with a
+//     20 s timeout on the response head;
+//   - drops disallowed Set-Cookie headers and Link preloads to blocked hosts, and expires
+//     disallowed cookies the browser sent (on every response, HTML or not);
+//   - for an HTML page: draws a 16-byte nonce (crypto.getRandomValues, base64), extends every
+//     CSP policy (`content-security-policy` and `-report-only`, each comma-separated policy
+//     on its own) as crates/consent-core/src/gating.rs does, strips the origin's Google tags
+//     the visitor has not allowed (every attribute value of STRIP_ELEMENTS, inline scripts
+//     and noscript held until their last chunk), injects Consent Mode, the tag loaders
+//     (unless the page loads its own), GTM's noscript, the banner and the settings link,
+//     drops content-length and the validators, sets cache-control and vary;
+//   - counts the page view in the isolate (written to D1 in batches when CONSENT_DB is bound);
+//   - logs the same JSON line as the worker's RequestLog (IP truncated).
+//
+// The injected markup is not rendered here: the benchmark takes it from sivo-consent's own
+// output (env.TEMPLATES, with `{nonce}` and `{return_to}` placeholders), and this worker
+// fills in the per-request nonce and path. Configuration (env): ORIGIN_URL,
+// GA4_MEASUREMENT_ID, GTM_CONTAINER_ID, POLICY_VERSION, CONSENT_SIGNING_KEY,
+// STATS_FLUSH_SECONDS, TEMPLATES.
+//
+// Known differences from sivo-consent, none of which the benchmark's pages reach: the
+// worker's own routes (/_consent/*) are not served; an origin failure is a plain 502/504
+// text, not the worker's error page; only the banner/link variants in TEMPLATES exist
+// (en/es, with and without GPC), as does the worker.
+
+const COOKIE_NAME = '__Host-sivo_consent';
+const MAC_CONTEXT = 'sivo-consent cookie\n';
+const MAX_COOKIE_VALUE = 512;
+const MAX_LOGGED_PATH = 512;
+const ORIGIN_HEAD_TIMEOUT_MS = 20_000;
+const ORIGIN_ACCEPT_ENCODING = 'gzip, br';
+const DROPPED_WHEN_REWRITTEN = ['content-length', 'etag', 'last-modified', 'content-md5'];
+const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
+const HTML = { html: true };
+
+// gating.rs
+const STRIP_ELEMENTS = 'script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image';
+const STRIP_INLINE = 'script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript';
+const OWN_TAG_ELEMENTS = 'script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]';
+const OWN_TAG_INLINE = 'head script:not([src])';
+const MAX_HELD_SCRIPT = 256 * 1024;
+const MATCH_OVERLAP = 64;
+const ANALYTICS_HOSTS = ['googletagmanager.com', 'google-analytics.com'];
+const MARKETING_HOSTS = ['doubleclick.net', 'googleadservices.com', 'googlesyndication.com'];
+const GTM_HOST = 'https://www.googletagmanager.com';
+const GOOGLE_SOURCES = [GTM_HOST, 'https://*.google-analytics.com', 'https://*.analytics.google.com'];
+
+// One matcher per blocked list, built once: a case-insensitive regex of the hosts (without the
+// `u` flag, `i` folds ASCII only, like the worker's to_ascii_lowercase).
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const matcher = (hosts) => ({ hosts, re: hosts.length ? new RegExp(hosts.map(escapeRe).join('|'), 'i') : null });
+const BLOCKED = {
+  none: matcher([...ANALYTICS_HOSTS, ...MARKETING_HOSTS]),
+  marketing: matcher(['google-analytics.com', 'googletagmanager.com/gtag/']),
+  analytics: matcher(MARKETING_HOSTS),
+  all: matcher([]),
+};
+const OWN_TAG_RE = /googletagmanager\.com\/(?:gtm\.js|gtag\/js)/i;
+
+// cookie_inventory.rs: the analytics and marketing cookies (everything else passes).
+const INVENTORY = [
+  ['_ga', 'exact', 'analytics'], ['_ga_', 'prefix', 'analytics'], ['_gid', 'exact', 'analytics'],
+  ['_gat', 'prefix', 'analytics'], ['_gcl_', 'prefix', 'marketing'], ['_gac_gb_', 'prefix', 'marketing'],
+  ['_gac_', 'prefix', 'marketing'], ['FPID', 'exact', 'analytics'], ['FPLID', 'exact', 'analytics'],
+  ['FPGCL', 'prefix', 'marketing'], ['FPAU', 'exact', 'marketing'],
+];
+function cookieCategory(name) {
+  if (name === COOKIE_NAME) return 'necessary';
+  for (const [n, how, category] of INVENTORY) if (how === 'exact' ? name === n : name.startsWith(n)) return category;
+  return null;
+}
+function allowed(name, choices) {
+  const c = cookieCategory(name);
+  return c === 'analytics' ? choices.analytics : c === 'marketing' ? choices.marketing : true;
+}
+
+// ---------- configuration and templates, once per isolate ----------
+let config = null;
+function configure(env) {
+  if (config) return config;
+  const t = env.TEMPLATES;
+  // `{nonce}` and `{return_to}` split the markup once; a request only joins the parts.
+  const split = (s) => s.split('{nonce}');
+  const map = (o, f) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+  config = {
+    origin: env.ORIGIN_URL.replace(/\/$/, ''),
+    ga4: env.GA4_MEASUREMENT_ID || null,
+    gtm: env.GTM_CONTAINER_ID || null,
+    policy: env.POLICY_VERSION || '1',
+    flushMs: 1000 * Number(env.STATS_FLUSH_SECONDS ?? 30),
+    key: env.CONSENT_SIGNING_KEY && env.CONSENT_SIGNING_KEY.length >= 32
+      ? crypto.subtle.importKey('raw', new TextEncoder().encode(env.CONSENT_SIGNING_KEY), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+      : null,
+    banner: map(t.banner, (b) => b.split('{return_to}').map(split)),
+    link: map(t.link, split),
+    linkNoNonce: map(t.link, (l) => l.replace(' nonce="{nonce}"', '')),
+    consentMode: map(t.consentMode, split),
+    loaders: map(t.loaders, split),
+    noscript: t.noscript,
+  };
+  return config;
+}
+const fill = (parts, nonce) => parts.join(nonce);
+
+// ---------- the consent cookie (consent_cookie.rs) ----------
+function cookieValue(header, name) {
+  for (const piece of header.split(';')) {
+    const eq = piece.indexOf('=');
+    if (eq < 0) continue;
+    if (piece.slice(0, eq).trim() === name) return piece.slice(eq + 1).trim();
+  }
+  return null;
+}
+const B64URL = /^[A-Za-z0-9_-]*$/;
+const B64_INDEX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+// base64url without padding, canonical (non-zero trailing bits refused), as the worker's decoder.
+function fromBase64Url(s) {
+  if (!B64URL.test(s) || s.length % 4 === 1) return null;
+  const rest = s.length % 4;
+  if (rest && B64_INDEX.indexOf(s[s.length - 1]) & (rest === 2 ? 0x0f : 0x03)) return null;
+  const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+const CONTEXT_BYTES = new TextEncoder().encode(MAC_CONTEXT);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const CHOICES = { '00': [false, false], '10': [true, false], '01': [false, true], '11': [true, true] };
+const DIGITS = /^\+?\d+$/;
+const RECORD_REF = /^\d{13}-[0-9a-f]{8}$/;
+
+async function readConsent(header, cfg, now) {
+  const undecided = { decided: false, choices: { analytics: false, marketing: false }, rejected: null };
+  const value = header && cfg.key ? cookieValue(header, COOKIE_NAME) : null;
+  if (value === null) return undecided;
+  const reject = (why) => ({ ...undecided, rejected: why });
+  if (value.length > MAX_COOKIE_VALUE) return reject('malformed');
+  const dot = value.indexOf('.');
+  if (dot < 0) return reject('malformed');
+  const payload = fromBase64Url(value.slice(0, dot));
+  const tag = fromBase64Url(value.slice(dot + 1));
+  if (!payload || !tag) return reject('malformed');
+  const signed = new Uint8Array(CONTEXT_BYTES.length + payload.length);
+  signed.set(CONTEXT_BYTES);
+  signed.set(payload, CONTEXT_BYTES.length);
+  if (!(await crypto.subtle.verify('HMAC', await cfg.key, tag, signed))) return reject('bad signature');
+  let text;
+  try {
+    text = UTF8.decode(payload);
+  } catch {
+    return reject('unknown payload');
+  }
+  const d = parsePayload(text);
+  if (!d) return reject('unknown payload');
+  if (d.expiresAt <= now || d.givenAt > d.expiresAt) return reject('expired');
+  if (d.policy !== cfg.policy) return reject('other policy version');
+  return { decided: true, choices: d.choices, rejected: null };
+}
+function parsePayload(text) {
+  const bar = text.indexOf('|');
+  if (bar < 0) return null;
+  const version = text.slice(0, bar);
+  const fields = version === 'v1' ? 5 : version === 'v2' ? 6 : 0;
+  if (!fields) return null;
+  // splitn: the last field keeps any further '|'.
+  const parts = text.slice(bar + 1).split('|');
+  if (parts.length < fields) return null;
+  const last = parts.slice(fields - 1).join('|');
+  const [id, choices, given, expires] = parts;
+  if (!/^[0-9a-f]{32}$/.test(id) || !CHOICES[choices] || !DIGITS.test(given) || !DIGITS.test(expires)) return null;
+  if (version === 'v2' && parts[4] !== '') {
+    const refs = parts[4].split(',');
+    if (refs.length > 6 || !refs.every((r) => RECORD_REF.test(r))) return null;
+  }
+  const [analytics, marketing] = CHOICES[choices];
+  return { choices: { analytics, marketing }, givenAt: Number(given), expiresAt: Number(expires), policy: last };
+}
+const label = (c) => (c.decided ? (c.choices.analytics ? (c.choices.marketing ? 'all' : 'analytics') : c.choices.marketing ? 'marketing' : 'rejected') : 'undecided');
+
+// ---------- the page's plan (gating.rs) ----------
+function planFor(choices, cfg) {
+  const key = choices.analytics ? (choices.marketing ? 'all' : 'analytics') : choices.marketing ? 'marketing' : 'none';
+  const ga4 = choices.analytics ? cfg.ga4 : null;
+  const gtm = choices.analytics || choices.marketing ? cfg.gtm : null;
+  return { key, blocked: BLOCKED[key], ga4, gtm, injectsTags: Boolean(ga4 || gtm) };
+}
+
+// ---------- CSP (gating.rs extend_csp_header / extend_csp) ----------
+const ASCII_WS = /[\t\n\f\r ]+/;
+function extendCspHeader(header, nonce, plan) {
+  return header.split(',').map((p) => extendCsp(p.trim(), nonce, plan)).filter((p) => p !== '').join(', ');
+}
+function extendCsp(policy, nonce, plan) {
+  const nonceSource = `'nonce-${nonce}'`;
+  const directives = [];
+  for (const d of policy.split(';')) {
+    const words = d.split(ASCII_WS).filter(Boolean);
+    if (words.length) directives.push([words[0].toLowerCase(), words.slice(1)]);
+  }
+  const find = (name) => directives.find(([n]) => n === name)?.[1];
+  const fallback = find('default-src');
+  const script = plan.injectsTags ? [nonceSource, GTM_HOST] : [nonceSource];
+  allow(directives, fallback, 'script-src', script);
+  allow(directives, fallback, 'style-src', [nonceSource]);
+  allow(directives, undefined, 'script-src-elem', script);
+  allow(directives, undefined, 'style-src-elem', [nonceSource]);
+  if (plan.injectsTags) {
+    allow(directives, fallback, 'connect-src', GOOGLE_SOURCES);
+    allow(directives, fallback, 'img-src', GOOGLE_SOURCES);
+  }
+  if (plan.gtm) allow(directives, find('child-src') ?? fallback, 'frame-src', [GTM_HOST]);
+  return directives.map(([n, v]) => (v.length ? `${n} ${v.join(' ')}` : n)).join('; ');
+}
+function allow(directives, fallback, name, sources) {
+  let entry = directives.find(([n]) => n === name);
+  if (!entry) {
+    if (!fallback) return;
+    entry = [name, [...fallback]];
+    directives.push(entry);
+  }
+  let values = entry[1];
+  const lower = values.map((v) => v.toLowerCase());
+  const inlineAllowed = lower.includes("'unsafe-inline'") && !lower.some((v) => v.startsWith("'nonce-") || v.startsWith("'sha"));
+  values = values.filter((v, i) => lower[i] !== "'none'");
+  for (const s of sources) {
+    if (s.startsWith("'nonce-") && inlineAllowed) continue;
+    if (!values.includes(s)) values.push(s);
+  }
+  entry[1] = values;
+}
+
+// ---------- headers on every response (proxy.rs with_allowed_headers) ----------
+function splitLinks(value) {
+  const links = [];
+  let start = 0, inTarget = false, inQuotes = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '<' && !inQuotes) inTarget = true;
+    else if (c === '>' && !inQuotes) inTarget = false;
+    else if (c === '"' && !inTarget) inQuotes = !inQuotes;
+    else if (c === ',' && !inTarget && !inQuotes) {
+      links.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  links.push(value.slice(start));
+  return links;
+}
+function filterLinkHeader(value, blocked) {
+  const kept = splitLinks(value).map((l) => l.trim()).filter((l) => {
+    if (!l) return false;
+    const m = l.startsWith('<') ? l.indexOf('>') : -1;
+    const target = m > 0 ? l.slice(1, m) : l;
+    return !(blocked.re && blocked.re.test(target));
+  });
+  return kept.length ? kept.join(', ') : null;
+}
+function setCookieName(sc) {
+  const pair = sc.split(';', 1)[0];
+  const eq = pair.indexOf('=');
+  const name = eq < 0 ? '' : pair.slice(0, eq).trim();
+  return name || null;
+}
+function registrableDomain(host) {
+  if (IPV4.test(host) || host.startsWith('[') || host.includes(':')) return null;
+  const labels = host.replace(/\.+$/, '').split('.');
+  return labels.length < 2 ? null : labels.slice(-2).join('.');
+}
+function expiries(names, choices, hostWithPort) {
+  const host = hostWithPort.startsWith('[') ? hostWithPort : hostWithPort.replace(/:[^:]*$/, '');
+  const domains = [null];
+  const reg = registrableDomain(host);
+  if (reg) {
+    if (reg !== host) domains.push(host);
+    domains.push(reg);
+  }
+  const out = [];
+  for (const name of names) {
+    if (allowed(name, choices)) continue;
+    for (const d of domains) out.push(`${name}=; SameSite=Lax; Path=/${d ? `; Domain=${d}` : ''}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+  }
+  return out;
+}
+function withAllowedHeaders(res, cookieNames, choices, blocked, host) {
+  const h = res.headers;
+  const expire = cookieNames.length ? expiries(cookieNames, choices, host) : [];
+  const link = h.get('link');
+  const linkAfter = link === null ? null : filterLinkHeader(link, blocked);
+  const linkChanges = link !== null && linkAfter !== link;
+  const originCookies = h.has('set-cookie') ? h.getSetCookie() : [];
+  const cookieChanges = originCookies.some((c) => {
+    const n = setCookieName(c);
+    return n !== null && !allowed(n, choices);
+  });
+  if (!expire.length && !linkChanges && !cookieChanges) return res;
+  const copy = new Headers(h);
+  if (cookieChanges) {
+    copy.delete('set-cookie');
+    for (const c of originCookies) {
+      const n = setCookieName(c);
+      if (n === null || allowed(n, choices)) copy.append('set-cookie', c);
+    }
+  }
+  if (linkChanges) linkAfter === null ? copy.delete('link') : copy.set('link', linkAfter);
+  for (const e of expire) copy.append('set-cookie', e);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: copy });
+}
+
+// ---------- which responses are rewritten (rewrite.rs) ----------
+function treatment(method, res) {
+  const s = res.status;
+  const renderable = !(s >= 204 && s <= 206) && ((s >= 200 && s <= 299) || (s >= 400 && s <= 599));
+  if (method.toUpperCase() === 'HEAD' || !renderable) return 'pass';
+  const ct = res.headers.get('content-type');
+  if (!ct || ct.split(';')[0].trim().toLowerCase() !== 'text/html') return 'pass';
+  const ce = (res.headers.get('content-encoding') || '').trim().toLowerCase();
+  if (!['', 'identity', 'gzip', 'x-gzip', 'br'].includes(ce)) return 'refuse';
+  return 'rewrite';
+}
+
+// ---------- the page's edits (html_rewriter.rs) ----------
+// An inline script's text is held until its last chunk (up to MAX_HELD_SCRIPT), each chunk
+// judged with the end of the text before it, so a host split across chunks is seen.
+class InlineGate {
+  constructor(blocked) {
+    this.blocked = blocked;
+    this.reset();
+  }
+  reset() {
+    this.held = 0; this.streaming = false; this.dropping = false; this.buf = ''; this.tail = '';
+  }
+  text(chunk) {
+    const text = chunk.text;
+    const last = chunk.lastInTextNode;
+    const window = this.tail + text;
+    this.tail = window.slice(-MATCH_OVERLAP);
+    if (!this.dropping && this.blocked.re.test(window)) this.dropping = true;
+    if (this.dropping) {
+      chunk.remove();
+      this.buf = '';
+    } else if (this.streaming) {
+      // passes
+    } else if (last || this.held + text.length > MAX_HELD_SCRIPT) {
+      this.streaming = !last;
+      if (this.held) chunk.replace(this.buf + text, HTML);
+      this.buf = '';
+    } else {
+      this.held += text.length;
+      this.buf += text;
+      chunk.remove();
+    }
+    if (last) this.reset();
+  }
+}
+
+class StripBlocked {
+  constructor(blocked) {
+    this.re = blocked.re;
+  }
+  element(el) {
+    for (const [, value] of el.attributes) {
+      if (this.re.test(value)) {
+        el.remove();
+        return;
+      }
+    }
+  }
+}
+
+// The origin's own loader of Google's tag: then no second one is added.
+class OwnTag {
+  constructor() {
+    this.seen = false;
+    this.tail = '';
+  }
+  text(chunk) {
+    const window = this.tail + chunk.text;
+    this.tail = chunk.lastInTextNode ? '' : window.slice(-MATCH_OVERLAP);
+    if (OWN_TAG_RE.test(window)) this.seen = true;
+  }
+}
+
+function rewrite(res, visit, cfg) {
+  const { choices, plan } = visit;
+  const all = choices.analytics && choices.marketing;
+  const consentMode = !all || plan.injectsTags;
+  let nonce = null;
+  if (consentMode) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    nonce = btoa(String.fromCharCode(...bytes));
+  }
+  const headers = new Headers(res.headers);
+  for (const name of DROPPED_WHEN_REWRITTEN) headers.delete(name);
+  headers.set('cache-control', 'private, no-cache');
+  headers.append('vary', 'Cookie, Accept-Language');
+  if (nonce) {
+    for (const name of CSP_HEADERS) {
+      const csp = headers.get(name);
+      if (csp !== null) headers.set(name, extendCspHeader(csp, nonce, plan));
+    }
+  }
+  const link = nonce ? fill(cfg.link[visit.lang], nonce) : cfg.linkNoNonce[visit.lang];
+
+  const rewriter = new HTMLRewriter();
+  if (plan.blocked.re) {
+    const strip = new StripBlocked(plan.blocked);
+    const gate = new InlineGate(plan.blocked);
+    rewriter.on(STRIP_ELEMENTS, { element: (el) => strip.element(el) });
+    rewriter.on(STRIP_INLINE, { text: (chunk) => gate.text(chunk) });
+  }
+  let banner = null;
+  if (nonce) {
+    const consentModeHtml = fill(cfg.consentMode[plan.key], nonce);
+    rewriter.on('head', { element: (el) => el.prepend(consentModeHtml, HTML) });
+    if (plan.injectsTags) {
+      const own = new OwnTag();
+      const loaders = fill(cfg.loaders[plan.key], nonce);
+      rewriter
+        .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
+        .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) })
+        .on('head', { element: (el) => el.onEndTag((end) => { if (!own.seen) end.before(loaders, HTML); }) });
+      if (plan.gtm) rewriter.on('body', { element: (el) => { if (!own.seen) el.prepend(cfg.noscript, HTML); } });
+    }
+    if (!visit.decided) {
+      const [before, after] = cfg.banner[`${visit.lang}${visit.gpc ? '-gpc' : ''}`];
+      banner = fill(before, nonce) + escapeHtml(visit.pathAndQuery) + fill(after, nonce);
+    }
+  }
+  // The banner first in the body (first in the tab order), the link last; a page without
+  // <body> or </body> gets them at the document's end.
+  let bodySeen = false, linkDone = false;
+  rewriter
+    .on('body', {
+      element(el) {
+        bodySeen = true;
+        if (banner) el.prepend(banner, HTML);
+        el.onEndTag((end) => {
+          linkDone = true;
+          end.before(link, HTML);
+        });
+      },
+    })
+    .onDocument({
+      end(end) {
+        const missing = (!bodySeen && banner ? banner : '') + (linkDone ? '' : link);
+        if (missing) end.append(missing, HTML);
+      },
+    });
+  return rewriter.transform(new Response(res.body, { status: res.status, statusText: res.statusText, headers }));
+}
+
+const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ESC[c]);
+
+// ---------- languages (i18n negotiate) ----------
+function negotiate(header) {
+  if (!header) return 'en';
+  let best = null, bestQ = 0;
+  for (const item of header.split(',').slice(0, 32)) {
+    const [range, ...params] = item.split(';');
+    const primary = range.trim().split('-')[0].toLowerCase();
+    if (primary !== 'es' && primary !== 'en') continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    let q = 1000;
+    if (qParam !== undefined) {
+      const v = Number(qParam.slice(2).trim());
+      if (!(v >= 0 && v <= 1) || qParam.slice(2).trim() === '') continue;
+      q = Math.round(v * 1000);
+    }
+    if (q > 0 && (best === null || q > bestQ)) [best, bestQ] = [primary, q];
+  }
+  return best ?? 'en';
+}
+
+// ---------- the log line (log.rs, ip.rs) ----------
+function rfc3339(ms) {
+  // The worker's clock formatting: no fraction for whole seconds, trailing zeros trimmed.
+  const iso = new Date(ms).toISOString();
+  return iso.replace(/\.(\d*?)0*Z$/, (_, f) => (f ? `.${f}Z` : 'Z'));
+}
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+function parseV6(s) {
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (part) => {
+    if (part === '') return [];
+    const out = [];
+    const pieces = part.split(':');
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i];
+      if (i === pieces.length - 1 && IPV4.test(p)) {
+        const [a, b, c, d] = p.split('.').map(Number);
+        out.push((a << 8) | b, (c << 8) | d);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  if (halves.length === 1) return head.length === 8 ? head : null;
+  if (head.length + tail.length > 7) return null;
+  return [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+}
+function formatV6(seg) {
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (seg[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && seg[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (a) => a.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(seg) : `${hex(seg.slice(0, best))}::${hex(seg.slice(best + bestLen))}`;
+}
+function truncateIp(raw) {
+  const s = raw.trim();
+  const m = IPV4.exec(s);
+  if (m) return `${m[1]}.${m[2]}.${m[3]}.0`;
+  const seg = parseV6(s);
+  if (!seg) return null;
+  const v4 = (hi, lo) => `${hi >> 8}.${hi & 255}.${lo >> 8}.0`;
+  if (seg.slice(0, 5).every((x) => x === 0) && seg[5] === 0xffff) return v4(seg[6], seg[7]);
+  if (seg[0] === 0x2001 && seg[1] === 0) return v4(~seg[6] & 0xffff, ~seg[7] & 0xffff);
+  if (seg[0] === 0x2002) return v4(seg[1], seg[2]);
+  if (seg[0] === 0x64 && seg[1] === 0xff9b && seg.slice(2, 6).every((x) => x === 0)) return v4(seg[6], seg[7]);
+  return formatV6([seg[0], seg[1], seg[2], 0, 0, 0, 0, 0]);
+}
+function logLine(visit, status, level, error) {
+  const country = visit.country;
+  const line = {
+    ts: rfc3339(visit.now), level, msg: 'request', method: visit.method,
+    path: visit.path.length > MAX_LOGGED_PATH ? `${visit.path.slice(0, MAX_LOGGED_PATH)}…` : visit.path, status,
+    ip: visit.ip === null ? null : truncateIp(visit.ip), consent: visit.label,
+  };
+  if (typeof country === 'string' && /^[A-Za-z0-9]{2}$/.test(country)) line.country = country;
+  line.ms = Date.now() - visit.now;
+  if (error) line.error = error;
+  if (visit.rejected) line.cookie_rejected = visit.rejected;
+  (level === 'error' ? console.error : console.log)(JSON.stringify(line));
+}
+
+// ---------- page-view statistics (stats.rs): summed in the isolate, written in batches ----------
+const tally = new Map();
+let lastFlush = 0;
+function device(ua) {
+  const u = (ua || '').toLowerCase();
+  if (u.includes('ipad') || u.includes('tablet') || (u.includes('android') && !u.includes('mobile'))) return 'tablet';
+  return u.includes('mobi') || u.includes('iphone') || u.includes('ipod') ? 'mobile' : 'desktop';
+}
+function countPageView(visit, request, env, ctx, cfg) {
+  const c = typeof visit.country === 'string' && /^[A-Za-z]{2}$/.test(visit.country) ? visit.country.toUpperCase() : '--';
+  const key = `${rfc3339(visit.now).slice(0, 10)}|${visit.label}|${c}|${visit.lang}|${device(request.headers.get('user-agent'))}`;
+  tally.set(key, (tally.get(key) ?? 0) + 1);
+  if (!lastFlush) lastFlush = visit.now;
+  if (visit.now - lastFlush < cfg.flushMs || !env.CONSENT_DB) return;
+  lastFlush = visit.now;
+  const rows = [...tally];
+  tally.clear();
+  const sql = 'INSERT INTO page_views (day, consent, country, lang, device, views) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (day, consent, country, lang, device) DO UPDATE SET views = views + excluded.views';
+  ctx.waitUntil(env.CONSENT_DB.batch(rows.map(([k, n]) => env.CONSENT_DB.prepare(sql).bind(...k.split('|'), n))).catch(() => {
+    for (const [k, n] of rows) tally.set(k, (tally.get(k) ?? 0) + n);
+  }));
+}
+
+// ---------- the request ----------
+export default {
+  async fetch(request, env, ctx) {
+    const now = Date.now();
+    const cfg = configure(env);
+    const url = new URL(request.url);
+    const headers = request.headers;
+    const cookie = headers.get('cookie');
+    const consent = await readConsent(cookie, cfg, now);
+    const visit = {
+      now, method: request.method, path: url.pathname, pathAndQuery: url.pathname + url.search, host: url.host,
+      lang: negotiate(headers.get('accept-language')), gpc: (headers.get('sec-gpc') || '').trim() === '1',
+      decided: consent.decided, choices: consent.choices, rejected: consent.rejected, label: label(consent),
+      ip: headers.get('cf-connecting-ip'), country: request.cf?.country,
+    };
+    visit.plan = planFor(visit.choices, cfg);
+
+    // The request to the origin: no disallowed cookies, only encodings the rewriter reads.
+    let outbound = request;
+    let cookieNames = [];
+    let filtered = cookie;
+    if (cookie !== null) {
+      const pairs = cookie.split(';').map((p) => p.trim()).filter(Boolean);
+      cookieNames = [];
+      for (const p of pairs) {
+        const eq = p.indexOf('=');
+        if (eq > 0 && p.slice(0, eq).trim()) cookieNames.push(p.slice(0, eq).trim());
+      }
+      const kept = pairs.filter((p) => allowed(p.split('=')[0].trim(), visit.choices));
+      filtered = kept.length ? kept.join('; ') : null;
+    }
+    const cookieChanges = cookie !== null && filtered !== cookie;
+    if (cookieChanges || headers.get('accept-encoding') !== ORIGIN_ACCEPT_ENCODING) {
+      outbound = new Request(request);
+      outbound.headers.set('accept-encoding', ORIGIN_ACCEPT_ENCODING);
+      if (cookieChanges) filtered === null ? outbound.headers.delete('cookie') : outbound.headers.set('cookie', filtered);
+    }
+    let timer;
+    let res;
+    try {
+      res = await Promise.race([
+        fetch(cfg.origin + visit.pathAndQuery, outbound),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ORIGIN_HEAD_TIMEOUT_MS); }),
+      ]);
+    } catch (e) {
+      const timeout = e.message === 'timeout';
+      logLine(visit, timeout ? 504 : 502, 'error', timeout ? 'origin timeout' : 'origin unreachable');
+      return new Response(timeout ? 'Gateway Timeout' : 'Bad Gateway', { status: timeout ? 504 : 502 });
+    } finally {
+      clearTimeout(timer);
+    }
+    res = withAllowedHeaders(res, cookieNames, visit.choices, visit.plan.blocked, visit.host);
+    const how = treatment(visit.method, res);
+    if (how === 'refuse') {
+      logLine(visit, 502, 'error', 'an HTML page in an encoding the rewriter cannot read');
+      return new Response('Bad Gateway', { status: 502 });
+    }
+    if (how === 'pass') {
+      logLine(visit, res.status, 'info');
+      return res;
+    }
+    const out = rewrite(res, visit, cfg);
+    logLine(visit, out.status, 'info');
+    countPageView(visit, request, env, ctx, cfg);
+    return out;
+  },
+};
