@@ -1,126 +1,53 @@
 #!/usr/bin/env node
-// The benchmark: sivo-consent against a pass-through worker and a JavaScript HTMLRewriter
-// reference, side by side, in workerd (Miniflare, no wrangler dev proxy), in front of one
+// The benchmark: sivo-consent against a pass-through worker and two JavaScript HTMLRewriter
+// references, side by side, in workerd (Miniflare, no wrangler dev proxy), in front of one
 // nginx origin on loopback, driven by wrk. Rounds are interleaved so that drift in the
 // machine hits every worker alike; the figures are medians of the rounds.
 //
-//   node bench/run.mjs            full run (about 10 minutes), writes BENCHMARKS.md
+//   node bench/run.mjs            full run (about 15 minutes), writes BENCHMARKS.md
 //   node bench/run.mjs --quick    one short round of every case, writes bench/out/quick.md
+//   node bench/run.mjs --pages=10k,image --duration=3s --rounds=2   a partial run (bench/out/partial.md)
+//   node bench/run.mjs --build=/tmp/build-after      sivo-consent from another build directory
+//                                                    (scripts/build.sh is then not run)
+//   node bench/run.mjs --compare=/tmp/build-before   a fifth worker, that build's sivo-consent,
+//                                                    in the same interleaved rounds (before/after)
+//   node bench/run.mjs --cold=9   cold starts per worker (default 5; the median is reported)
+//
+// The workers: "pass-through" (bench/passthrough.mjs); "JS simple reference"
+// (bench/reference.mjs: only injects fixed markup); "JS full reference"
+// (bench/reference-full.mjs: sivo-consent's whole job on a proxied page in plain JS: cookie
+// HMAC, nonce, CSP, stripping, injection, headers, log line); sivo-consent.
+// Before measuring, the full reference's output is checked against sivo-consent's, answer for
+// answer (the 10 KB page in both states, and a gated page with Google tags, CSP, Link and
+// Set-Cookie headers in every consent state): byte-identical once nonces are replaced by a
+// placeholder, or the first difference is reported (and the run fails).
 //
 // Nothing here asserts a timing; --quick only checks that every case produced numbers.
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
+import {
+  ROOT, buildLayout, checkCases, compareAnswers, consentCookie, extractTemplates, fixturesDir, flag, fullReferenceOptions,
+  jsOptions, log, makePages, oursOptions, simpleReferenceOptions, startGatedOrigin, startNginx, startWorker,
+} from './common.mjs';
+import { stripCustomSections } from './wasm-sections.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
-const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const ROUNDS = Number(flag('rounds') ?? (QUICK ? 1 : 3));
 const DURATION = flag('duration') ?? (QUICK ? '1s' : '5s');
 const ONLY_PAGES = flag('pages')?.split(',');
 const CONCURRENCY = QUICK ? [16] : [16, 64];
+const COLD_STARTS = Math.max(5, Number(flag('cold') ?? 5));
 const OUT = path.join(ROOT, 'bench', 'out');
-const SIGNING_KEY = 'bench-signing-key-0123456789-abcdefghijklmnop';
-const RECORD_KEY = Buffer.alloc(32, 1).toString('base64');
+const BUILD = path.resolve(flag('build') ?? path.join(ROOT, 'build'));
+const COMPARE = flag('compare') ? path.resolve(flag('compare')) : null;
+const OURS = 'sivo-consent';
+const THEIRS = COMPARE ? `sivo-consent (${path.basename(COMPARE)}'s build)` : null;
 fs.mkdirSync(OUT, { recursive: true });
-
-function log(...args) {
-  console.error('[bench]', ...args);
-}
-
-// ---------- fixtures: realistic pages built from the demo site, and a 200 KB image ----------
-function makePages(dir) {
-  const pricing = fs.readFileSync(path.join(ROOT, 'www', 'pricing.html'), 'utf8');
-  const head = pricing.slice(0, pricing.indexOf('<main'));
-  const main = pricing.slice(pricing.indexOf('<main'), pricing.indexOf('</main>') + 7);
-  const tail = pricing.slice(pricing.indexOf('</main>') + 7);
-  const page = (bytes) => {
-    let body = '';
-    while (head.length + body.length + tail.length < bytes) body += main;
-    return head + body + tail;
-  };
-  const sizes = { '10k': 10 * 1024, '100k': 100 * 1024, '1m': 1024 * 1024 };
-  for (const [name, bytes] of Object.entries(sizes)) fs.writeFileSync(path.join(dir, `page-${name}.html`), page(bytes));
-  fs.writeFileSync(path.join(dir, 'image-200k.png'), crypto.randomBytes(200 * 1024));
-  return Object.fromEntries(Object.keys(sizes).map((n) => [n, fs.statSync(path.join(dir, `page-${n}.html`)).size]));
-}
-
-// ---------- the origin: nginx on loopback ----------
-async function startNginx(root) {
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-nginx-'));
-  const port = await freePort();
-  fs.writeFileSync(path.join(prefix, 'nginx.conf'), `
-worker_processes 1; daemon off; pid ${prefix}/nginx.pid; error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  types { text/html html; image/png png; }
-  client_body_temp_path ${prefix}; proxy_temp_path ${prefix}; fastcgi_temp_path ${prefix}; uwsgi_temp_path ${prefix}; scgi_temp_path ${prefix};
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}`);
-  const child = spawn(fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/page-10k.html`)).ok) return { url, stop: () => child.kill('SIGTERM') };
-    } catch {}
-    await sleep(50);
-  }
-  throw new Error('nginx did not start (scripts/setup.sh --test installs nginx-light)');
-}
-
-// An origin that stalls half-way through a 100 KB page, to show streaming.
-async function startStallingOrigin(html, stallMs) {
-  const half = Math.floor(html.length / 2);
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.write(html.slice(0, half));
-    setTimeout(() => res.end(html.slice(half)), stallMs);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => server.close() };
-}
-
-// ---------- the workers ----------
-const BUILD = path.join(ROOT, 'build');
-function oursOptions(origin) {
-  return {
-    modules: [
-      { type: 'ESModule', path: path.join(BUILD, 'index.js') },
-      { type: 'CompiledWasm', path: path.join(BUILD, 'index_bg.wasm') },
-    ],
-    modulesRoot: BUILD,
-    bindings: {
-      ORIGIN_URL: origin, GA4_MEASUREMENT_ID: 'G-BENCH123', GTM_CONTAINER_ID: 'GTM-BENCH45', POLICY_VERSION: '1',
-      CONSENT_MAX_AGE_DAYS: '365', RECORD_RETENTION_DAYS: '1460', CONSENT_SIGNING_KEY: SIGNING_KEY, RECORD_ENCRYPTION_KEY: RECORD_KEY,
-    },
-    kvNamespaces: { CONSENT_KV: 'bench' },
-  };
-}
-function jsOptions(file, bindings) {
-  return { modules: [{ type: 'ESModule', path: path.join(ROOT, 'bench', file) }], bindings };
-}
-async function startWorker(options) {
-  const started = performance.now();
-  const port = await freePort();
-  // Logs are read and dropped, as a production log pipeline would take them off the worker.
-  const mf = new Miniflare(convertV4MiniflareOptions({ compatibilityDate: '2026-11-01', host: '127.0.0.1', port, handleStructuredLogs: () => {}, ...options }));
-  const url = (await mf.ready).href.replace(/\/$/, '');
-  return { mf, url, started };
-}
-
-function consentCookie() {
-  const now = Date.now();
-  return signConsentCookie({ id: 'ab'.repeat(16), analytics: true, marketing: true, givenAt: now, expiresAt: now + 86_400_000, policy: '1' }, SIGNING_KEY);
-}
 
 // ---------- wrk ----------
 // Asynchronous: Node must keep draining workerd's log pipe (every request logs a line) and
@@ -142,17 +69,6 @@ function toMs(m) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ---------- helpers ----------
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-function freePort() {
-  return new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 async function firstByteAndEnd(url, headers = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -165,47 +81,100 @@ async function firstByteAndEnd(url, headers = {}) {
 }
 const gz = (s) => zlib.gzipSync(Buffer.from(s), { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)} ×` : 'n/a');
+
+// ---------- the output check ----------
+// sivo-consent and the full reference must answer alike, or the comparison means nothing.
+async function outputCheck(nginxUrl, ours, full, templates, extraBuilds) {
+  const results = [];
+  // The benchmark's own case: the 10 KB page, both states, from the workers being measured.
+  const tenK = [['banner', {}], ['tags', { cookie: consentCookie() }]];
+  const benchWorkers = [ours, full, ...extraBuilds.map(([, w]) => w)];
+  for (const w of benchWorkers) w.capture = true;
+  for (const [state, headers] of tenK) {
+    results.push({ build: OURS, case: `10 KB page, ${state}`, diff: await compareAnswers(ours, full, '/page-10k.html', headers) });
+    for (const [name, w] of extraBuilds) {
+      results.push({ build: name, case: `10 KB page, ${state}`, diff: await compareAnswers(w, full, '/page-10k.html', headers), informative: true });
+    }
+  }
+  for (const w of benchWorkers) {
+    w.capture = false;
+    w.logs.length = 0;
+  }
+  // Everything else, with log lines, against an origin that has Google tags, CSP, Link and Set-Cookie.
+  const origin = await startGatedOrigin();
+  const a = await startWorker(oursOptions(origin.url, BUILD), { keepLogs: true });
+  const b = await startWorker(fullReferenceOptions(origin.url, templates), { keepLogs: true });
+  try {
+    for (const p of ['/gated.html?utm_source=x&q=<a>', '/nobody.html', '/image.png']) {
+      for (const [name, headers] of checkCases()) {
+        results.push({ build: OURS, case: `\`${p}\` ${name}`, diff: await compareAnswers(a, b, p, headers) });
+      }
+    }
+  } finally {
+    await a.mf.dispose();
+    await b.mf.dispose();
+    origin.stop();
+  }
+  return results;
+}
 
 // ---------- main ----------
 async function main() {
-  execFileSync(path.join(ROOT, 'scripts', 'build.sh'), { stdio: 'inherit' });
-  const fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-bench-'));
-  fs.chmodSync(fixtures, 0o755); // nginx's workers run as an unprivileged user
-  const pageSizes = makePages(fixtures);
+  if (flag('build') === undefined) execFileSync(path.join(ROOT, 'scripts', 'build.sh'), { stdio: 'inherit' });
+  const layouts = [[OURS, buildLayout(BUILD)], ...(COMPARE ? [[THEIRS, buildLayout(COMPARE)]] : [])];
+  for (const [name, l] of layouts) log(`${name}: ${path.relative(ROOT, l.entry) || l.entry} (${l.layout} layout), wasm ${path.basename(l.wasm)}`);
+  const fixtures = fixturesDir();
+  makePages(fixtures);
   const nginx = await startNginx(fixtures);
   const cookie = consentCookie();
 
-  // Cold start: a new workerd with the worker, until its first answer.
-  const cold = {};
-  for (const [name, options] of [['pass-through', jsOptions('passthrough.mjs', { ORIGIN: nginx.url })], ['sivo-consent', oursOptions(nginx.url)]]) {
-    const w = await startWorker(options);
-    await (await fetch(`${w.url}/page-10k.html`)).text();
-    cold[name] = performance.now() - w.started;
-    await w.mf.dispose();
-  }
+  const ours = await startWorker(oursOptions(nginx.url, BUILD));
+  // The exact bytes ours injects, with placeholders for the nonce and the return path.
+  const templates = await extractTemplates(ours.url, '/page-10k.html', fs.readFileSync(path.join(fixtures, 'page-10k.html'), 'utf8'));
 
-  const ours = await startWorker(oursOptions(nginx.url));
-  // The exact bytes ours injects, for the reference to inject too.
-  const bannerPage = await (await fetch(`${ours.url}/page-10k.html`, { headers: { 'accept-language': 'en' } })).text();
-  const tagsPage = await (await fetch(`${ours.url}/page-10k.html`, { headers: { cookie, 'accept-language': 'en' } })).text();
-  const banner = /<section id="sivo-cb"[\s\S]*?<\/script><\/section>/.exec(bannerPage)?.[0];
-  // The settings link with its stylesheet (which carries the response's nonce).
-  const link = /<style[^>]*>#sivo-settings[^<]*<\/style><a href="\/_consent\/preferences"[\s\S]*?<\/a>/.exec(bannerPage)?.[0];
-  const consentMode = /<head><script nonce="[^"]*">([\s\S]*?)<\/script>/.exec(tagsPage)?.[0].slice('<head>'.length);
-  const loaders = /(<script async nonce[\s\S]*?)<\/head>/.exec(tagsPage)?.[1];
-  const noscript = /<noscript><iframe[\s\S]*?<\/noscript>/.exec(tagsPage)?.[0];
-  if (!banner || !link || !consentMode || !loaders || !noscript) throw new Error('could not find the injected markup in the worker output');
-  const reference = await startWorker(jsOptions('reference.mjs', { ORIGIN: nginx.url, COOKIE_NAME, BANNER: banner, LINK: link, CONSENT_MODE: consentMode, LOADERS: loaders, NOSCRIPT: noscript }));
+  // Cold start: a new workerd with the worker, until its first answer; the median of several,
+  // interleaved, since one sample is noisy.
+  const coldWorkers = [
+    ['pass-through', () => jsOptions('passthrough.mjs', { ORIGIN: nginx.url })],
+    ['JS full reference', () => fullReferenceOptions(nginx.url, templates)],
+    [OURS, () => oursOptions(nginx.url, BUILD)],
+    ...(COMPARE ? [[THEIRS, () => oursOptions(nginx.url, COMPARE)]] : []),
+  ];
+  const cold = Object.fromEntries(coldWorkers.map(([n]) => [n, []]));
+  for (let i = 0; i < COLD_STARTS; i++) {
+    for (const [name, options] of coldWorkers) {
+      const w = await startWorker(options());
+      await (await fetch(`${w.url}/page-10k.html`)).text();
+      cold[name].push(performance.now() - w.started);
+      await w.mf.dispose();
+    }
+  }
+  log('cold starts (ms):', JSON.stringify(Object.fromEntries(Object.entries(cold).map(([n, v]) => [n, v.map(Math.round)]))));
+
+  const simple = await startWorker(simpleReferenceOptions(nginx.url, templates));
+  const full = await startWorker(fullReferenceOptions(nginx.url, templates));
   const passthrough = await startWorker(jsOptions('passthrough.mjs', { ORIGIN: nginx.url }));
+  const theirs = COMPARE ? await startWorker(oursOptions(nginx.url, COMPARE)) : null;
+
+  const check = await outputCheck(nginx.url, ours, full, templates, theirs ? [[THEIRS, theirs]] : []);
+  for (const r of check) if (r.diff) log(`output check: ${r.build}, ${r.case}: ${r.diff}`);
+  log(`output check: ${check.filter((r) => !r.diff).length} of ${check.length} answers identical`);
 
   const variants = [
     { name: 'pass-through', url: passthrough.url, headers: [] },
-    { name: 'JS reference, banner', url: reference.url, headers: [] },
-    { name: 'JS reference, tags', url: reference.url, headers: [`Cookie: ${cookie}`] },
-    { name: 'sivo-consent, banner', url: ours.url, headers: [] },
-    { name: 'sivo-consent, tags', url: ours.url, headers: [`Cookie: ${cookie}`] },
+    { name: 'JS simple reference, banner', url: simple.url, headers: [] },
+    { name: 'JS simple reference, tags', url: simple.url, headers: [`Cookie: ${cookie}`] },
+    { name: 'JS full reference, banner', url: full.url, headers: [] },
+    { name: 'JS full reference, tags', url: full.url, headers: [`Cookie: ${cookie}`] },
+    { name: `${OURS}, banner`, url: ours.url, headers: [], ours: OURS, state: 'banner' },
+    { name: `${OURS}, tags`, url: ours.url, headers: [`Cookie: ${cookie}`], ours: OURS, state: 'tags' },
+    ...(theirs ? [
+      { name: `${THEIRS}, banner`, url: theirs.url, headers: [], ours: THEIRS, state: 'banner' },
+      { name: `${THEIRS}, tags`, url: theirs.url, headers: [`Cookie: ${cookie}`], ours: THEIRS, state: 'tags' },
+    ] : []),
   ];
-  const pages = [['10 KB page', '/page-10k.html'], ['100 KB page', '/page-100k.html'], ['1 MB page', '/page-1m.html'], ['200 KB image', '/image-200k.png']];
+  const pages = [['10 KB page', '/page-10k.html', true], ['100 KB page', '/page-100k.html', true], ['1 MB page', '/page-1m.html', true], ['200 KB image', '/image-200k.png', false]];
   const selectedPages = ONLY_PAGES ? pages.filter(([, p]) => ONLY_PAGES.some((o) => p.includes(o))) : pages;
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
@@ -223,79 +192,141 @@ async function main() {
   // Streaming: the origin stalls half-way through a 100 KB page.
   const stallMs = QUICK ? 500 : 2000;
   const stalling = await startStallingOrigin(fs.readFileSync(path.join(fixtures, 'page-100k.html'), 'utf8'), stallMs);
-  const oursStall = await startWorker(oursOptions(stalling.url));
+  const oursStall = await startWorker(oursOptions(stalling.url, BUILD));
   const stall = await firstByteAndEnd(`${oursStall.url}/page`);
   await oursStall.mf.dispose();
   stalling.stop();
 
-  const wasm = fs.readFileSync(path.join(BUILD, 'index_bg.wasm'));
-  let upload = 'n/a';
-  try {
-    const dry = execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--env', 'production', '--outdir', path.join(OUT, 'dry-run')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    upload = /Total Upload:\s*([^\n]+)/.exec(dry)?.[1]?.trim() ?? 'n/a';
-  } catch (e) {
-    log('wrangler deploy --dry-run failed', e.message);
+  const wasm = Object.fromEntries(layouts.map(([name, l]) => {
+    const bytes = fs.readFileSync(l.wasm);
+    const stripped = stripCustomSections(bytes);
+    return [name, { raw: bytes.length, gz: gz(bytes), strippedRaw: stripped.length, strippedGz: gz(stripped), file: l.wasm }];
+  }));
+  let upload = 'n/a (not measured for --build)';
+  if (flag('build') === undefined) {
+    try {
+      const dry = execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--env', 'production', '--outdir', path.join(OUT, 'dry-run')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      upload = /Total Upload:\s*([^\n]+)/.exec(dry)?.[1]?.trim() ?? 'n/a';
+    } catch (e) {
+      upload = 'n/a';
+      log('wrangler deploy --dry-run failed', e.message);
+    }
   }
 
-  for (const w of [ours, reference, passthrough]) await w.mf.dispose();
+  for (const w of [ours, simple, full, passthrough, theirs]) if (w) await w.mf.dispose();
   nginx.stop();
 
   // ---------- report ----------
   const rows = [];
   const problems = [];
+  const med = (pageName, c, name) => {
+    const runs = results[`${pageName}|${c}|${name}`];
+    return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors, 0) };
+  };
   for (const c of CONCURRENCY) {
     for (const [pageName] of selectedPages) {
-      const med = (name) => {
-        const runs = results[`${pageName}|${c}|${name}`];
-        return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors, 0) };
-      };
-      const base = med('pass-through');
+      const base = med(pageName, c, 'pass-through');
       for (const v of variants) {
-        const m = med(v.name);
+        const m = med(pageName, c, v.name);
         if (!(m.rps > 0) || Number.isNaN(m.p50) || m.errors > 0) problems.push(`${pageName} c=${c} ${v.name}: ${JSON.stringify(m)}`);
-        const refName = v.name.startsWith('sivo-consent') ? v.name.replace('sivo-consent', 'JS reference') : null;
-        const ref = refName ? med(refName) : null;
-        rows.push(`| ${pageName} | ${c} | ${v.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${(m.rps / base.rps).toFixed(2)} × | ${ref ? `${(m.rps / ref.rps).toFixed(2)} ×` : ''} |`);
+        const vs = (ref) => (v.ours ? x(m.rps / med(pageName, c, `${ref}, ${v.state}`).rps) : '');
+        rows.push(`| ${pageName} | ${c} | ${v.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${x(m.rps / base.rps)} | ${vs('JS simple reference')} | ${vs('JS full reference')} |`);
       }
     }
   }
+
+  // Against the targets, from the numbers above, for each sivo-consent build.
+  const coldMedian = (name) => median(cold[name]);
+  const targetRows = [];
+  const html = selectedPages.filter(([, , isHtml]) => isHtml).map(([n]) => n);
+  const nonHtml = selectedPages.filter(([, , isHtml]) => !isHtml).map(([n]) => n);
+  const extreme = (cases, f, worst) => {
+    let best = null;
+    for (const cs of cases) {
+      const r = f(cs);
+      if (Number.isFinite(r) && (best === null || worst(r, best.r))) best = { r, cs };
+    }
+    return best;
+  };
+  const where = (cs) => `${cs.page}, c=${cs.c}, ${cs.state}`;
+  for (const [name] of layouts) {
+    const cases = (pageNames) => pageNames.flatMap((page) => CONCURRENCY.flatMap((c) => ['banner', 'tags'].map((state) => ({ page, c, state }))));
+    const rpsVsFull = extreme(cases(html), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).rps / med(cs.page, cs.c, `JS full reference, ${cs.state}`).rps, (a, b) => a < b);
+    const rpsVsPass = extreme(cases(nonHtml), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).rps / med(cs.page, cs.c, 'pass-through').rps, (a, b) => a < b);
+    const p99VsFull = extreme(cases(html), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).p99 / med(cs.page, cs.c, `JS full reference, ${cs.state}`).p99, (a, b) => a > b);
+    const w = wasm[name];
+    const coldRatio = coldMedian(name) / coldMedian('pass-through');
+    const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**');
+    targetRows.push(
+      [name, 'HTML, every size, both states: req/s ≥ 1.0 × the JS full reference', rpsVsFull ? `min ${x(rpsVsFull.r)} (${where(rpsVsFull.cs)})` : 'not measured', verdict(rpsVsFull && rpsVsFull.r >= 1.0)],
+      [name, 'Non-HTML: req/s ≥ 0.97 × pass-through', rpsVsPass ? `min ${x(rpsVsPass.r)} (${where(rpsVsPass.cs)})` : 'not measured', verdict(rpsVsPass && rpsVsPass.r >= 0.97)],
+      [name, 'HTML, every size: p99 no worse than the JS full reference’s', p99VsFull ? `worst p99 ours/ref ${x(p99VsFull.r)} (${where(p99VsFull.cs)})` : 'not measured', verdict(p99VsFull && p99VsFull.r <= 1.0)],
+      [name, 'Wasm ≤ 280 KB gzipped', `${kb(w.gz)} as built (${kb(w.strippedGz)} without custom sections: names, producers)`, verdict(w.gz <= 280 * 1024)],
+      [name, 'Cold start within 20% of pass-through’s', `median ${coldMedian(name).toFixed(0)} ms vs ${coldMedian('pass-through').toFixed(0)} ms (${x(coldRatio)})`, verdict(coldRatio <= 1.2)],
+    );
+  }
+
+  for (const r of check) if (r.diff && !r.informative) problems.push(`output check, ${r.case}: the full reference's answer differs from ${r.build}'s: ${r.diff}`);
+  const checkRows = check.map((r) => `| ${r.build} | ${r.case} | ${r.diff ? `differs ${r.diff.replace(/\|/g, '\\|')}` : 'identical'} |`);
+
   const cpus = os.cpus();
+  const workerCount = 4 + (COMPARE ? 1 : 0);
   const report = `# Benchmarks
 
-${QUICK ? 'Quick mode (one short round: a smoke test, not a measurement).' : 'Full run.'} Produced by \`node bench/run.mjs${QUICK ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}.
+${QUICK ? 'Quick mode (one short round: a smoke test, not a measurement).' : 'Full run.'} Produced by \`node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}.
 
 Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, workerd from wrangler's Miniflare.
-Method: three workers in workerd (each its own Miniflare, no \`wrangler dev\` proxy) in front of one nginx on loopback;
+Method: ${workerCount} workers in workerd (each its own Miniflare, no \`wrangler dev\` proxy) in front of one nginx on loopback;
 \`wrk -t2 -c<N> -d${DURATION} --latency\`, \`Accept-Encoding: identity\`; ${ROUNDS} interleaved round(s), medians shown.
+sivo-consent: ${path.relative(ROOT, BUILD) || '.'}${COMPARE ? `; ${THEIRS}: ${COMPARE}` : ''}.
 "banner" is a visitor with no decision (banner + settings link injected, origin Google tags stripped);
 "tags" is a visitor with a valid consent cookie for everything (Consent Mode, GA4, GTM, noscript, link).
 The image case passes through untouched in every worker.
+"JS simple reference" (bench/reference.mjs) only injects fixed markup and writes the log line;
+"JS full reference" (bench/reference-full.mjs) does sivo-consent's whole job in plain JavaScript
+(cookie HMAC via WebCrypto, per-request nonce, CSP, stripping, injection, header filtering, log line),
+and its answers are checked to be byte-identical to sivo-consent's (below).
 
 ## Throughput and latency
 
-| page | conc. | worker | req/s | p50 ms | p99 ms | ÷ pass-through | ÷ JS reference |
-|---|---|---|---|---|---|---|---|
+| page | conc. | worker | req/s | p50 ms | p99 ms | ÷ pass-through | ÷ JS simple | ÷ JS full |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
+
+## Against the targets
+
+| build | target | measured | verdict |
+|---|---|---|---|
+${targetRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 ## Size, start-up, streaming
 
 | figure | value |
 |---|---|
-| wasm, raw | ${kb(wasm.length)} |
-| wasm, gzipped | ${kb(gz(wasm))} |
+${layouts.map(([name]) => `| wasm, raw${layouts.length > 1 ? ` (${name})` : ''} | ${kb(wasm[name].raw)} (${kb(wasm[name].strippedRaw)} without custom sections) |
+| wasm, gzipped${layouts.length > 1 ? ` (${name})` : ''} | ${kb(wasm[name].gz)} (${kb(wasm[name].strippedGz)} without custom sections) |`).join('\n')}
 | upload (\`wrangler deploy --dry-run\`) | ${upload} |
-| cold start to first response, pass-through worker | ${cold['pass-through'].toFixed(0)} ms |
-| cold start to first response, sivo-consent | ${cold['sivo-consent'].toFixed(0)} ms |
-| banner HTML+CSS+JS, raw | ${banner.length} B |
-| banner HTML+CSS+JS, gzipped | ${gz(banner)} B |
-| settings link, raw | ${link.length} B |
-| Consent Mode + tags + noscript, gzipped | ${gz(consentMode + loaders + noscript)} B |
+${coldWorkers.map(([name]) => `| cold start to first response, ${name}: median of ${COLD_STARTS} | ${coldMedian(name).toFixed(0)} ms (${Math.min(...cold[name]).toFixed(0)}–${Math.max(...cold[name]).toFixed(0)}) |`).join('\n')}
+| banner HTML+CSS+JS, raw | ${templates.banner.en.length} B |
+| banner HTML+CSS+JS, gzipped | ${gz(templates.banner.en)} B |
+| settings link, raw | ${templates.link.en.length} B |
+| Consent Mode + tags + noscript, gzipped | ${gz(templates.consentMode.all + templates.loaders.all + templates.noscript)} B |
 | origin stalls ${stallMs} ms half-way through a 100 KB page: time to first byte | ${stall.ttfb.toFixed(0)} ms |
 | same, time to last byte | ${stall.total.toFixed(0)} ms |
 | KV operations per page view | 0 (pages verify the signed cookie; see tests/workerd/consent.test.mjs) |
+
+## Output check: the JS full reference against sivo-consent
+
+Each answer fetched from both, the response's nonce replaced by a placeholder: status, the
+headers the worker touches, the body and the log line (time and duration masked) compared
+byte for byte. ${check.filter((r) => !r.diff).length} of ${check.length} identical.
+
+| build | case | result |
+|---|---|---|
+${checkRows.join('\n')}
 ${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-  const partial = Boolean(ONLY_PAGES || flag('duration') || flag('rounds'));
-  const target = QUICK || partial ? path.join(OUT, partial ? 'partial.md' : 'quick.md') : path.join(ROOT, 'BENCHMARKS.md');
+  const partial = Boolean(ONLY_PAGES || flag('duration') || flag('rounds') || flag('build') || COMPARE);
+  const target = QUICK || partial ? path.join(OUT, QUICK ? 'quick.md' : 'partial.md') : path.join(ROOT, 'BENCHMARKS.md');
   if (QUICK || partial || !fs.existsSync(path.join(ROOT, 'BENCHMARKS.md'))) {
     fs.writeFileSync(target, report);
   } else {
@@ -307,9 +338,21 @@ ${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p}`).join('\n')
   console.log(report);
   log(`written to ${path.relative(ROOT, target)}`);
   if (problems.length) {
-    log('some cases produced no valid numbers:', problems);
+    log('problems:', problems);
     process.exit(1);
   }
+}
+
+// An origin that stalls half-way through a 100 KB page, to show streaming.
+async function startStallingOrigin(html, stallMs) {
+  const half = Math.floor(html.length / 2);
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.write(html.slice(0, half));
+    setTimeout(() => res.end(html.slice(half)), stallMs);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => server.close() };
 }
 
 main().catch((e) => {
