@@ -278,7 +278,7 @@ ${QUICK ? 'Quick mode (one short round: a smoke test, not a measurement).' : 'Fu
 Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, workerd from wrangler's Miniflare.
 Method: ${workerCount} workers in workerd (each its own Miniflare, no \`wrangler dev\` proxy) in front of one nginx on loopback;
 \`wrk -t2 -c<N> -d${DURATION} --latency\`, \`Accept-Encoding: identity\`; ${ROUNDS} interleaved round(s), medians shown.
-sivo-consent: ${path.relative(ROOT, BUILD) || '.'}${COMPARE ? `; ${THEIRS}: ${COMPARE}` : ''}.
+sivo-consent: ${path.relative(ROOT, BUILD).startsWith('..') ? BUILD : path.relative(ROOT, BUILD)}${COMPARE ? `; ${THEIRS}: ${COMPARE}` : ''}.
 "banner" is a visitor with no decision (banner + settings link injected, origin Google tags stripped);
 "tags" is a visitor with a valid consent cookie for everything (Consent Mode, GA4, GTM, noscript, link).
 The image case passes through untouched in every worker.
