@@ -14,7 +14,7 @@
 use crate::config::config;
 use crate::error::WorkerError;
 use crate::proxy::{outbound, prepare, Edits};
-use crate::{error, log_line, platform, read_visit, stats, Visit};
+use crate::{error, log_line, stats, visit_of, RequestFacts, Visit};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
 use consent_core::failure::Failure;
@@ -25,7 +25,7 @@ use consent_core::gating::{
 use consent_core::log::Level;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{Request, Response};
+use web_sys::{Headers, Request, Response};
 use worker::{Context, Env};
 
 /// How long the origin may take to send its response head; the body then streams at its
@@ -43,16 +43,43 @@ pub struct Page {
     error: Option<String>,
 }
 
-/// Reads `request` once: its URL, language, and consent cookie (verified, no KV read).
+/// Reads a request once: the entry hands over its URL, method and the headers the worker
+/// uses (and the `Headers` for the rare others), in one call; the consent cookie is verified
+/// here (no KV read). `now` is the arrival time (ms since the epoch).
 #[wasm_bindgen(js_name = pageFor)]
 #[must_use]
-pub fn page_for(request: &Request, env: &JsValue) -> Page {
-    let now = platform::now_ms();
+#[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // one crossing per request
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
+pub fn page_for(
+    env: &JsValue,
+    now: f64,
+    headers: Headers,
+    url: String,
+    method: String,
+    cookie: Option<String>,
+    accept_language: Option<String>,
+    sec_gpc: Option<String>,
+    accept_encoding: Option<String>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    country: Option<String>,
+) -> Page {
+    let now = now as u64;
     let env: Env = env.clone().unchecked_into();
     let config = config(&env, now);
-    let visit = read_visit(request, &config, now);
+    let facts = RequestFacts {
+        url,
+        method,
+        cookie,
+        accept_language,
+        sec_gpc,
+        accept_encoding,
+        client_ip,
+        user_agent,
+        country,
+    };
     Page {
-        visit,
+        visit: visit_of(facts, headers, &config, now),
         config,
         edits: None,
         level: Level::Info,

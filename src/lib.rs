@@ -66,6 +66,36 @@ pub struct Visit {
     pub country: Option<String>,
     /// Why the consent cookie, if any, counted as no decision (for the log).
     pub cookie_rejected: Option<CookieRejection>,
+    /// `CF-Connecting-IP`, whole: only ever logged truncated.
+    pub client_ip: Option<String>,
+    /// `User-Agent` (the dashboard's device class).
+    pub user_agent: Option<String>,
+    /// `Accept-Encoding`.
+    pub accept_encoding: Option<String>,
+}
+
+/// What the worker reads from a request, in one go: from the `Request` for its own routes
+/// ([`read_visit`]), or handed over by the JavaScript entry in one call (`edge::page_for`).
+#[derive(Debug, Default)]
+pub struct RequestFacts {
+    /// The full request URL.
+    pub url: String,
+    /// The request method.
+    pub method: String,
+    /// `Cookie`.
+    pub cookie: Option<String>,
+    /// `Accept-Language`.
+    pub accept_language: Option<String>,
+    /// `Sec-GPC`.
+    pub sec_gpc: Option<String>,
+    /// `Accept-Encoding`.
+    pub accept_encoding: Option<String>,
+    /// `CF-Connecting-IP`.
+    pub client_ip: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// `request.cf.country`.
+    pub country: Option<String>,
 }
 
 impl Visit {
@@ -179,38 +209,60 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 
 /// Reads what every request needs, once.
 fn read_visit(request: &Request, config: &consent_core::config::Config, now: u64) -> Visit {
-    let url = request.url();
-    let (path, search, host) = match web_sys::Url::new(&url) {
-        Ok(u) => (u.pathname(), u.search(), u.host()),
-        Err(_) => ("/".to_owned(), String::new(), String::new()),
-    };
     let headers = request.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let lang = negotiate(header("accept-language").as_deref());
-    let cookie = header("cookie");
+    let facts = RequestFacts {
+        url: request.url(),
+        method: request.method(),
+        cookie: header("cookie"),
+        accept_language: header("accept-language"),
+        sec_gpc: header("sec-gpc"),
+        accept_encoding: header("accept-encoding"),
+        client_ip: header("cf-connecting-ip"),
+        user_agent: header("user-agent"),
+        country: platform::request_country(request),
+    };
+    visit_of(facts, headers, config, now)
+}
+
+/// The visit a request's facts make: its path, language and verified consent.
+fn visit_of(
+    facts: RequestFacts,
+    headers: Headers,
+    config: &consent_core::config::Config,
+    now: u64,
+) -> Visit {
+    let parts = paths::split_request_url(&facts.url);
+    let (path, search, host) = (
+        parts.path.to_owned(),
+        parts.search.to_owned(),
+        parts.host.to_owned(),
+    );
     let reading = read_consent_cookie(
-        cookie.as_deref(),
+        facts.cookie.as_deref(),
         config.signing_key.as_ref().map(SecretBytes::expose),
         &config.policy_version,
         now,
     );
-    let gpc = header("sec-gpc").is_some_and(|v| v.trim() == "1");
     Visit {
         now,
         is_own_route: paths::is_own(&path),
-        url,
+        lang: negotiate(facts.accept_language.as_deref()),
+        gpc: facts.sec_gpc.is_some_and(|v| v.trim() == "1"),
+        url: facts.url,
         path,
         search,
         host,
-        method: request.method(),
+        method: facts.method,
         headers,
-        lang,
         consent: reading.state,
         signed: reading.signed,
-        gpc,
-        cookie,
-        country: platform::request_country(request),
+        cookie: facts.cookie,
+        country: facts.country,
         cookie_rejected: reading.rejected,
+        client_ip: facts.client_ip,
+        user_agent: facts.user_agent,
+        accept_encoding: facts.accept_encoding,
     }
 }
 
@@ -238,7 +290,7 @@ fn log_line(
         method: &visit.method,
         url: &visit.url,
         status,
-        client_ip: visit.header("cf-connecting-ip").as_deref(),
+        client_ip: visit.client_ip.as_deref(),
         consent: consent_after.unwrap_or_else(|| visit.consent.log_label()),
         country: visit.country.as_deref(),
         duration_ms: platform::now_ms().saturating_sub(visit.now),

@@ -132,7 +132,7 @@ fn outbound_request(
     let cookie = visit.cookie.as_deref();
     let filtered = cookie.and_then(|c| filter_cookie_header(c, choices));
     let cookie_changes = cookie.is_some() && filtered.as_deref() != cookie;
-    let encoding_changes = !accept_encoding_is_readable(visit.header("accept-encoding").as_deref());
+    let encoding_changes = !accept_encoding_is_readable(visit.accept_encoding.as_deref());
     if !cookie_changes && !encoding_changes {
         return Ok(None);
     }

@@ -44,7 +44,7 @@ pub fn count(tally: Tally, visit: &crate::Visit, config: &Config, env: &Env, ctx
                 visit.consent.log_label(),
                 visit.country.as_deref(),
                 visit.lang,
-                visit.header("user-agent").as_deref(),
+                visit.user_agent.as_deref(),
             );
             let due = TALLY.with(|t| {
                 let mut t = t.borrow_mut();

@@ -55,7 +55,9 @@ async function serve(request, env, ctx) {
 }
 
 async function proxy(request, env, ctx) {
-  const page = wasm.pageFor(request, env);
+  const h = request.headers;
+  const page = wasm.pageFor(env, Date.now(), h, request.url, request.method, h.get('cookie'), h.get('accept-language'),
+    h.get('sec-gpc'), h.get('accept-encoding'), h.get('cf-connecting-ip'), h.get('user-agent'), request.cf?.country);
   try {
     if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
     let response;

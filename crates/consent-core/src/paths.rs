@@ -50,9 +50,85 @@ pub fn route_of(path: &str) -> &str {
     }
 }
 
+/// The parts of a request URL the worker uses, as the URL standard's `host`, `pathname` and
+/// `search` would give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// Host, with the port if the URL names one.
+    pub host: &'a str,
+    /// Path, `/` at least.
+    pub path: &'a str,
+    /// Query with its `?`, or empty (also for a bare `?`).
+    pub search: &'a str,
+}
+
+/// Splits a request URL as the runtime hands it (absolute and already serialised by the URL
+/// parser: lower-case host, default port dropped, path percent-encoded), without building a
+/// URL object. A string without `://` yields host "" and path "/".
+#[must_use]
+pub fn split_request_url(url: &str) -> UrlParts<'_> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return UrlParts {
+            host: "",
+            path: "/",
+            search: "",
+        };
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (authority, path_and_query) = rest
+        .find(['/', '?'])
+        .map_or((rest, ""), |i| rest.split_at(i));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (path, search) = path_and_query
+        .find('?')
+        .map_or((path_and_query, ""), |i| path_and_query.split_at(i));
+    UrlParts {
+        host,
+        path: if path.is_empty() { "/" } else { path },
+        search: if search == "?" { "" } else { search },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_url_splits_as_the_url_standard_would() {
+        let parts = |u| {
+            let p = split_request_url(u);
+            (p.host, p.path, p.search)
+        };
+        assert_eq!(
+            parts("https://sivocenter.com/precios?utm=a&b=c"),
+            ("sivocenter.com", "/precios", "?utm=a&b=c")
+        );
+        assert_eq!(parts("http://127.0.0.1:8787/"), ("127.0.0.1:8787", "/", ""));
+        assert_eq!(parts("https://sivocenter.com"), ("sivocenter.com", "/", ""));
+        assert_eq!(
+            parts("https://sivocenter.com?x=1"),
+            ("sivocenter.com", "/", "?x=1")
+        );
+        assert_eq!(
+            parts("https://sivocenter.com/a?"),
+            ("sivocenter.com", "/a", "")
+        );
+        assert_eq!(
+            parts("https://sivocenter.com/a/b%20c?q=/x?y#frag"),
+            ("sivocenter.com", "/a/b%20c", "?q=/x?y")
+        );
+        assert_eq!(
+            parts("https://user:pw@sivocenter.com/a"),
+            ("sivocenter.com", "/a", "")
+        );
+        assert_eq!(
+            parts("http://[2001:db8::1]:8080/_consent"),
+            ("[2001:db8::1]:8080", "/_consent", "")
+        );
+        assert_eq!(parts("not a url"), ("", "/", ""));
+    }
 
     #[test]
     fn only_the_prefix_and_what_is_under_it_are_the_workers() {
