@@ -6,11 +6,13 @@ use consent_core::failure::Failure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Request;
-use worker::Date;
 
 /// Milliseconds since the epoch, from the runtime's clock.
 pub fn now_ms() -> u64 {
-    Date::now().as_millis()
+    // Date.now(), not `new Date()`: no object per call. A whole, positive number of ms.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let now = js_sys::Date::now() as u64;
+    now
 }
 
 /// `N` bytes from the platform's CSPRNG.
