@@ -5,15 +5,16 @@
 //!
 //! Per page: [`page_for`] reads the request and verifies the consent cookie; the entry asks
 //! for the request to send ([`Page::outbound`]) and where ([`Page::origin_kind`],
-//! [`Page::origin_url`]); [`Page::prepare`] decides everything about the origin's response
-//! (cookies, links, treatment, headers, CSP, and the edits the rewriter places);
+//! [`Page::origin_url`]); [`Page::prepare`] decides everything about the origin's response from
+//! the headers that matter (cookies, links, treatment, header changes, CSP, and the edits
+//! the rewriter places);
 //! [`Page::finish`] writes the log line and counts the page view. While the page streams,
 //! the rewriter's handlers ask [`blocked_element`], [`inline_step`] and [`loads_tag`] about
 //! the elements and scripts the selectors of [`selectors`] match.
 
 use crate::config::config;
 use crate::error::WorkerError;
-use crate::proxy::{outbound, prepare, Edits};
+use crate::proxy::{outbound, prepare, Edits, HeaderEdit, OriginHead, Prepared};
 use crate::{error, log_line, stats, visit_of, RequestFacts, Visit};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
@@ -39,6 +40,8 @@ pub struct Page {
     visit: Visit,
     config: Rc<Config>,
     edits: Option<Edits>,
+    header_edits: Vec<HeaderEdit>,
+    refusal: Option<Response>,
     level: Level,
     error: Option<String>,
 }
@@ -82,6 +85,8 @@ pub fn page_for(
         visit: visit_of(facts, headers, &config, now),
         config,
         edits: None,
+        header_edits: Vec::new(),
+        refusal: None,
         level: Level::Info,
         error: None,
     }
@@ -132,20 +137,73 @@ impl Page {
         outbound(request, &self.visit)
     }
 
-    /// The response to send for the origin's `response`: passed through, with headers
-    /// changed, to be rewritten (then [`Page::rewrites`] is true and the getters give the
-    /// edits), or an error page for an HTML page that cannot be gated.
+    /// Decides what the visitor gets for the origin's response, from its status and the
+    /// headers that matter (read by the entry): 0 the response as it came; 1 the response
+    /// with [`Page::header_edits`]; 2 the same, streamed through the rewriter with the
+    /// getters' edits; 3 not sent: [`Page::refusal`] is the answer (an HTML page that
+    /// cannot be gated).
     ///
     /// # Errors
-    /// Only if the runtime cannot build a response at all.
-    pub fn prepare(&mut self, response: Response) -> Result<Response, JsValue> {
-        match prepare(response, &self.visit, &self.config) {
-            Ok(prepared) => {
-                self.edits = prepared.edits;
-                Ok(prepared.response)
+    /// Only if the runtime cannot build the refusal's response.
+    #[allow(clippy::too_many_arguments)] // one crossing per response
+    pub fn prepare(
+        &mut self,
+        status: u16,
+        content_type: Option<String>,
+        content_encoding: Option<String>,
+        link: Option<String>,
+        set_cookies: Option<Vec<String>>,
+        csp: Option<String>,
+        csp_report_only: Option<String>,
+    ) -> Result<u8, JsValue> {
+        let head = OriginHead {
+            status,
+            content_type,
+            content_encoding,
+            link,
+            set_cookies: set_cookies.unwrap_or_default(),
+            csp,
+            csp_report_only,
+        };
+        match prepare(&head, &self.visit, &self.config) {
+            Ok(Prepared::Send(edits)) => {
+                let changed = !edits.is_empty();
+                self.header_edits = edits;
+                Ok(u8::from(changed))
             }
-            Err(error) => self.answer(&error),
+            Ok(Prepared::Rewrite(header_edits, edits)) => {
+                self.header_edits = header_edits;
+                self.edits = Some(edits);
+                Ok(2)
+            }
+            Err(failure) => {
+                self.refusal = Some(self.answer(&failure.into())?);
+                Ok(3)
+            }
         }
+    }
+
+    /// The header changes [`Page::prepare`] decided, flat: operation (`set`, `append` or
+    /// `delete`), name, value; three strings each.
+    #[wasm_bindgen(js_name = headerEdits)]
+    #[must_use]
+    pub fn header_edits(&self) -> Vec<String> {
+        let mut flat = Vec::with_capacity(self.header_edits.len() * 3);
+        for edit in &self.header_edits {
+            let (op, name, value) = match edit {
+                HeaderEdit::Set(name, value) => ("set", *name, value.as_str()),
+                HeaderEdit::Append(name, value) => ("append", *name, value.as_str()),
+                HeaderEdit::Delete(name) => ("delete", *name, ""),
+            };
+            flat.extend([op.to_owned(), name.to_owned(), value.to_owned()]);
+        }
+        flat
+    }
+
+    /// The answer to send instead of the origin's (after [`Page::prepare`] said 3).
+    #[must_use]
+    pub fn refusal(&mut self) -> Option<Response> {
+        self.refusal.take()
     }
 
     /// The answer when the origin gave no response: `why` is 0 (timed out), 1 (unreachable)
@@ -169,12 +227,6 @@ impl Page {
         self.level = served.level;
         self.error = served.error;
         Ok(served.response)
-    }
-
-    /// True when the prepared response streams through the rewriter.
-    #[must_use]
-    pub fn rewrites(&self) -> bool {
-        self.edits.is_some()
     }
 
     /// The visitor's choices for the rewriter's questions: bit 0 analytics, bit 1 marketing.

@@ -6,7 +6,6 @@
 //! (`crate::edge`).
 
 use crate::banners::banner;
-use crate::error::WorkerError;
 use crate::platform::random_bytes;
 use crate::Visit;
 use consent_core::banner::BannerVariant;
@@ -28,10 +27,9 @@ use consent_core::rewrite::{
     REWRITTEN_VARY,
 };
 use consent_core::settings_link::settings_link;
-use js_sys::{Array, Function, Reflect};
 use std::collections::HashMap;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, Request, Response, ResponseInit};
+use wasm_bindgen::JsValue;
+use web_sys::Request;
 
 thread_local! {
     /// The settings link per language for responses without a nonce, rendered and copied
@@ -39,22 +37,44 @@ thread_local! {
     static SETTINGS_LINK: std::cell::RefCell<HashMap<Lang, JsValue>> = std::cell::RefCell::new(HashMap::new());
 }
 
-/// The CSP headers a rewritten page's nonce is added to (report-only too, so it does not
-/// report the worker's own scripts).
-const CSP_HEADERS: [&str; 2] = [
-    "content-security-policy",
-    "content-security-policy-report-only",
-];
+/// The facts about the origin's response that decide what the visitor gets, read by the
+/// entry in one go.
+#[derive(Debug, Default)]
+pub struct OriginHead {
+    /// Its status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Link`.
+    pub link: Option<String>,
+    /// Every `Set-Cookie` (empty when none).
+    pub set_cookies: Vec<String>,
+    /// `Content-Security-Policy`.
+    pub csp: Option<String>,
+    /// `Content-Security-Policy-Report-Only`.
+    pub csp_report_only: Option<String>,
+}
 
-/// What the proxy does with the origin's response: the response to send and, for an HTML
-/// page, the edits the JavaScript entry's rewriter applies as it streams
-/// (`src/js/entry.mjs`).
+/// One change to the response's headers (`Headers.set`, `append` or `delete`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderEdit {
+    /// Replace every value of the header.
+    Set(&'static str, String),
+    /// Add a value.
+    Append(&'static str, String),
+    /// Remove the header.
+    Delete(&'static str),
+}
+
+/// What the visitor gets for the origin's response.
 #[derive(Debug)]
-pub struct Prepared {
-    /// The response to send (or to stream through the rewriter when `edits` is some).
-    pub response: Response,
-    /// The page's edits, when the response is rewritten.
-    pub edits: Option<Edits>,
+pub enum Prepared {
+    /// The response as it came, or with these header changes (none: not even copied).
+    Send(Vec<HeaderEdit>),
+    /// The page with these header changes, streamed through the rewriter with these edits.
+    Rewrite(Vec<HeaderEdit>, Edits),
 }
 
 /// Everything a rewritten page gets, decided here; the rewriter only places it.
@@ -86,38 +106,31 @@ pub fn outbound(request: &Request, visit: &Visit) -> Result<Request, JsValue> {
         .unwrap_or_else(|| Clone::clone(request)))
 }
 
-/// The origin's response as the visitor receives it: disallowed cookies and links removed
+/// What the visitor gets for the origin's response: disallowed cookies and links removed
 /// on every response, and for an HTML page the headers and edits of its rewrite.
 ///
 /// # Errors
-/// An HTML page that cannot be gated ([`Failure::OriginUnreachable`]), or the runtime failing.
-pub fn prepare(
-    response: Response,
-    visit: &Visit,
-    config: &Config,
-) -> Result<Prepared, WorkerError> {
+/// An HTML page that cannot be gated ([`Failure::OriginUnreachable`]), or no randomness for
+/// the nonce.
+pub fn prepare(head: &OriginHead, visit: &Visit, config: &Config) -> Result<Prepared, Failure> {
     let choices = visit.consent.choices();
-    let response = with_allowed_headers(response, visit, choices)?;
-    let headers = response.headers();
-    let content_type = headers.get("content-type").ok().flatten();
-    let content_encoding = headers.get("content-encoding").ok().flatten();
-    let head = ResponseHead {
+    let mut edits = allowed_header_edits(head, visit, choices);
+    let response_head = ResponseHead {
         method: &visit.method,
-        status: response.status(),
-        content_type: content_type.as_deref(),
-        content_encoding: content_encoding.as_deref(),
+        status: head.status,
+        content_type: head.content_type.as_deref(),
+        content_encoding: head.content_encoding.as_deref(),
     };
-    match treatment(&head) {
-        Treatment::PassThrough => Ok(Prepared {
-            response,
-            edits: None,
-        }),
-        Treatment::Rewrite => rewrite(&response, visit, config),
+    match treatment(&response_head) {
+        Treatment::PassThrough => Ok(Prepared::Send(edits)),
+        Treatment::Rewrite => {
+            let page = rewrite(head, visit, config, &mut edits)?;
+            Ok(Prepared::Rewrite(edits, page))
+        }
         Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
             "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
-            content_encoding.unwrap_or_default()
-        ))
-        .into()),
+            head.content_encoding.as_deref().unwrap_or_default()
+        ))),
     }
 }
 
@@ -148,78 +161,52 @@ fn outbound_request(
     Ok(Some(copy))
 }
 
-/// The origin's response as the visitor may receive it, on every response, HTML or not:
-/// no `Set-Cookie` for cookies the visitor has not allowed, no `Link` to a blocked host
-/// (replayed as Early Hints), and an expiry for every such cookie the browser still holds
-/// (a `_ga` written by script after a refusal is gone at the next request). Untouched, and
-/// not copied, when nothing changes.
-fn with_allowed_headers(
-    response: Response,
-    visit: &Visit,
-    choices: Choices,
-) -> Result<Response, JsValue> {
-    let headers = response.headers();
+/// The header changes every response gets, HTML or not: no `Set-Cookie` for cookies the
+/// visitor has not allowed, no `Link` to a blocked host (replayed as Early Hints), and an
+/// expiry for every such cookie the browser still holds (a `_ga` written by script after a
+/// refusal is gone at the next request). None, the common case, leaves the response
+/// untouched and not copied.
+fn allowed_header_edits(head: &OriginHead, visit: &Visit, choices: Choices) -> Vec<HeaderEdit> {
+    let mut edits = Vec::new();
+    if head
+        .set_cookies
+        .iter()
+        .any(|c| set_cookie_name(c).is_some_and(|n| !allowed(&n, choices)))
+    {
+        edits.push(HeaderEdit::Delete("set-cookie"));
+        for c in head
+            .set_cookies
+            .iter()
+            .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
+        {
+            edits.push(HeaderEdit::Append("set-cookie", c.clone()));
+        }
+    }
+    if let Some(link) = &head.link {
+        match filter_link_header(link, blocked_hosts(choices)) {
+            Some(kept) if kept == *link => {}
+            Some(kept) => edits.push(HeaderEdit::Set("link", kept)),
+            None => edits.push(HeaderEdit::Delete("link")),
+        }
+    }
     let present = visit
         .cookie
         .as_deref()
         .map(cookie_names)
         .unwrap_or_default();
-    let expiries = expire_disallowed(&present, choices, &visit.host);
-    let link = headers.get("link")?;
-    let blocked = blocked_hosts(choices);
-    let link_after = link.as_deref().map(|l| filter_link_header(l, blocked));
-    let link_changes = link_after.as_ref().is_some_and(|after| *after != link);
-    // Every Set-Cookie, read once (none is the common case: no copy of the list at all).
-    let origin_cookies = if headers.get("set-cookie")?.is_some() {
-        set_cookies(&headers)?
-    } else {
-        Vec::new()
-    };
-    let set_cookie_changes = origin_cookies
-        .iter()
-        .any(|c| set_cookie_name(c).is_some_and(|n| !allowed(&n, choices)));
-    if expiries.is_empty() && !link_changes && !set_cookie_changes {
-        return Ok(response);
+    for expiry in expire_disallowed(&present, choices, &visit.host) {
+        edits.push(HeaderEdit::Append("set-cookie", expiry));
     }
-    let copy = Headers::new_with_headers(&headers)?;
-    if set_cookie_changes {
-        copy.delete("set-cookie")?;
-        for c in origin_cookies
-            .iter()
-            .filter(|c| set_cookie_name(c).is_none_or(|n| allowed(&n, choices)))
-        {
-            copy.append("set-cookie", c)?;
-        }
-    }
-    if let Some(after) = link_after.filter(|_| link_changes) {
-        match after {
-            Some(kept) => copy.set("link", &kept)?,
-            None => copy.delete("link")?,
-        }
-    }
-    for expiry in &expiries {
-        copy.append("set-cookie", expiry)?;
-    }
-    rebuild(&response, &copy)
-}
-
-/// Every `Set-Cookie` value, separately (`Headers.getSetCookie()`).
-fn set_cookies(headers: &Headers) -> Result<Vec<String>, JsValue> {
-    let get: Function = Reflect::get(headers, &JsValue::from_str("getSetCookie"))?.dyn_into()?;
-    let list: Array = get.call0(headers)?.dyn_into()?;
-    Ok(list.iter().filter_map(|v| v.as_string()).collect())
-}
-
-fn rebuild(response: &Response, headers: &Headers) -> Result<Response, JsValue> {
-    let init = ResponseInit::new();
-    init.set_status(response.status());
-    init.set_status_text(&response.status_text());
-    init.set_headers(headers);
-    Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)
+    edits
 }
 
 /// The rewritten page's headers and edits.
-fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Prepared, WorkerError> {
+fn rewrite(
+    head: &OriginHead,
+    visit: &Visit,
+    config: &Config,
+    header_edits: &mut Vec<HeaderEdit>,
+) -> Result<Edits, Failure> {
     let lang = visit.lang;
     let choices = visit.consent.choices();
     let page_plan = plan(
@@ -236,10 +223,7 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Prepar
     let nonce = consent_mode
         .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
-    let fresh = rebuild(
-        response,
-        &rewritten_headers(response, nonce.as_deref(), &page_plan)?,
-    )?;
+    rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
     let link = match &nonce {
         Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
         None => SETTINGS_LINK.with(|cache| {
@@ -273,30 +257,34 @@ fn rewrite(response: &Response, visit: &Visit, config: &Config) -> Result<Prepar
             edits.banner = Some(banner(variant).render(&visit.path_and_query(), nonce));
         }
     }
-    Ok(Prepared {
-        response: fresh,
-        edits: Some(edits),
-    })
+    Ok(edits)
 }
 
 /// A rewritten page's headers: no length or validators, private caching, and every CSP
-/// policy extended with the nonce.
-fn rewritten_headers(
-    response: &Response,
+/// policy extended with the nonce (several CSP headers arrive joined with commas: each
+/// policy is extended on its own; report-only too, so it does not report our scripts).
+fn rewritten_header_edits(
+    head: &OriginHead,
     nonce: Option<&str>,
     page_plan: &PagePlan,
-) -> Result<Headers, JsValue> {
-    let headers = Headers::new_with_headers(&response.headers())?;
-    for name in HEADERS_DROPPED_WHEN_REWRITTEN {
-        headers.delete(name)?;
-    }
-    headers.set("cache-control", REWRITTEN_CACHE_CONTROL)?;
-    headers.append("vary", REWRITTEN_VARY)?;
-    for name in CSP_HEADERS {
-        // Several CSP headers arrive joined with commas: each policy is extended on its own.
-        if let (Some(nonce), Some(csp)) = (nonce, headers.get(name)?) {
-            headers.set(name, &extend_csp_header(&csp, nonce, page_plan))?;
+    edits: &mut Vec<HeaderEdit>,
+) {
+    edits.extend(HEADERS_DROPPED_WHEN_REWRITTEN.map(HeaderEdit::Delete));
+    edits.push(HeaderEdit::Set(
+        "cache-control",
+        REWRITTEN_CACHE_CONTROL.to_owned(),
+    ));
+    edits.push(HeaderEdit::Append("vary", REWRITTEN_VARY.to_owned()));
+    let Some(nonce) = nonce else { return };
+    for (name, csp) in [
+        ("content-security-policy", &head.csp),
+        ("content-security-policy-report-only", &head.csp_report_only),
+    ] {
+        if let Some(csp) = csp {
+            edits.push(HeaderEdit::Set(
+                name,
+                extend_csp_header(csp, nonce, page_plan),
+            ));
         }
     }
-    Ok(headers)
 }

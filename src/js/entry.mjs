@@ -19,6 +19,10 @@ const HTML = { html: true };
 const [STRIP_ELEMENTS, STRIP_INLINE, OWN_TAG_ELEMENTS, OWN_TAG_INLINE] = wasm.selectors();
 const OVERLAP = wasm.matchOverlap();
 const ORIGIN_TIMEOUT_MS = wasm.originTimeoutMs();
+// Page.prepare's answers.
+const AS_IS = 0;
+const REWRITE = 2;
+const REFUSED = 3;
 // Page.fail's reasons.
 const TIMEOUT = 0;
 const UNREACHABLE = 1;
@@ -62,12 +66,11 @@ async function proxy(request, env, ctx) {
     if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
     let response;
     try {
-      response = page.prepare(await fromOrigin(page, request, env));
+      response = answer(page, await fromOrigin(page, request, env));
     } catch (e) {
       noteTrap(e);
       response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
     }
-    if (page.rewrites()) response = rewrite(response, page);
     page.finish(response.status, env, ctx);
     return response;
   } finally {
@@ -105,6 +108,22 @@ async function fromOrigin(page, request, env) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// What the visitor gets for the origin's response, as Page.prepare decides from the headers
+// that matter: the response as it came, with header changes, rewritten, or refused.
+function answer(page, origin) {
+  const h = origin.headers;
+  const what = page.prepare(origin.status, h.get('content-type'), h.get('content-encoding'), h.get('link'),
+    h.has('set-cookie') ? h.getSetCookie() : undefined, h.get('content-security-policy'),
+    h.get('content-security-policy-report-only'));
+  if (what === AS_IS) return origin;
+  if (what === REFUSED) return page.refusal();
+  const headers = new Headers(h);
+  const edits = page.headerEdits();
+  for (let i = 0; i < edits.length; i += 3) headers[edits[i]](edits[i + 1], edits[i + 2]);
+  const response = new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+  return what === REWRITE ? rewrite(response, page) : response;
 }
 
 // The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
