@@ -46,40 +46,32 @@ pub struct Page {
     error: Option<String>,
 }
 
-/// Reads a request once: the entry hands over its URL, method and the headers the worker
-/// uses (and the `Headers` for the rare others), in one call; the consent cookie is verified
-/// here (no KV read). `now` is the arrival time (ms since the epoch).
+/// Reads a request once: the entry hands over its URL, method, the headers the worker uses
+/// and the country as one string (`facts`, the fields joined by newlines, which none of them
+/// can hold: one crossing, one copy; an absent header is empty), with the `Headers` for the
+/// rare others. The consent cookie is verified here (no KV read). `now` is the arrival time
+/// (ms since the epoch).
 #[wasm_bindgen(js_name = pageFor)]
 #[must_use]
-#[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // one crossing per request
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
-pub fn page_for(
-    env: &JsValue,
-    now: f64,
-    headers: Headers,
-    url: String,
-    method: String,
-    cookie: Option<String>,
-    accept_language: Option<String>,
-    sec_gpc: Option<String>,
-    accept_encoding: Option<String>,
-    client_ip: Option<String>,
-    user_agent: Option<String>,
-    country: Option<String>,
-) -> Page {
+pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page {
     let now = now as u64;
     let env: Env = env.clone().unchecked_into();
     let config = config(&env, now);
+    let mut fields = facts.split('\n');
+    let mut next = || fields.next().unwrap_or_default().to_owned();
+    let (url, method) = (next(), next());
+    let mut optional = || Some(next()).filter(|v| !v.is_empty());
     let facts = RequestFacts {
         url,
         method,
-        cookie,
-        accept_language,
-        sec_gpc,
-        accept_encoding,
-        client_ip,
-        user_agent,
-        country,
+        cookie: optional(),
+        accept_language: optional(),
+        sec_gpc: optional(),
+        accept_encoding: optional(),
+        client_ip: optional(),
+        user_agent: optional(),
+        country: optional(),
     };
     Page {
         visit: visit_of(facts, headers, &config, now),
@@ -145,25 +137,30 @@ impl Page {
     ///
     /// # Errors
     /// Only if the runtime cannot build the refusal's response.
-    #[allow(clippy::too_many_arguments)] // one crossing per response
+    ///
+    /// `head` is `Content-Type`, `Content-Encoding`, `Link`, `Content-Security-Policy` and
+    /// `Content-Security-Policy-Report-Only` joined by newlines (absent: empty), as for
+    /// [`page_for`]; `set_cookies` every `Set-Cookie`, if any.
     pub fn prepare(
         &mut self,
         status: u16,
-        content_type: Option<String>,
-        content_encoding: Option<String>,
-        link: Option<String>,
+        head: &str,
         set_cookies: Option<Vec<String>>,
-        csp: Option<String>,
-        csp_report_only: Option<String>,
     ) -> Result<u8, JsValue> {
+        let mut fields = head.split('\n');
+        let mut next = || {
+            Some(fields.next().unwrap_or_default())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let head = OriginHead {
             status,
-            content_type,
-            content_encoding,
-            link,
+            content_type: next(),
+            content_encoding: next(),
+            link: next(),
+            csp: next(),
+            csp_report_only: next(),
             set_cookies: set_cookies.unwrap_or_default(),
-            csp,
-            csp_report_only,
         };
         match prepare(&head, &self.visit, &self.config) {
             Ok(Prepared::Send(edits)) => {
@@ -183,19 +180,23 @@ impl Page {
         }
     }
 
-    /// The header changes [`Page::prepare`] decided, flat: operation (`set`, `append` or
-    /// `delete`), name, value; three strings each.
+    /// The header changes [`Page::prepare`] decided, as one string: operation (`set`,
+    /// `append` or `delete`), name and value, each followed by a newline (no header value can
+    /// hold one): one crossing however many changes.
     #[wasm_bindgen(js_name = headerEdits)]
     #[must_use]
-    pub fn header_edits(&self) -> Vec<String> {
-        let mut flat = Vec::with_capacity(self.header_edits.len() * 3);
+    pub fn header_edits(&self) -> String {
+        let mut flat = String::new();
         for edit in &self.header_edits {
             let (op, name, value) = match edit {
                 HeaderEdit::Set(name, value) => ("set", *name, value.as_str()),
                 HeaderEdit::Append(name, value) => ("append", *name, value.as_str()),
                 HeaderEdit::Delete(name) => ("delete", *name, ""),
             };
-            flat.extend([op.to_owned(), name.to_owned(), value.to_owned()]);
+            for field in [op, name, value] {
+                flat.push_str(field);
+                flat.push('\n');
+            }
         }
         flat
     }

@@ -59,9 +59,12 @@ async function serve(request, env, ctx) {
 }
 
 async function proxy(request, env, ctx) {
+  // One string, one crossing: the fields joined by newlines, which none of them can hold.
   const h = request.headers;
-  const page = wasm.pageFor(env, Date.now(), h, request.url, request.method, h.get('cookie'), h.get('accept-language'),
-    h.get('sec-gpc'), h.get('accept-encoding'), h.get('cf-connecting-ip'), h.get('user-agent'), request.cf?.country);
+  const facts = `${request.url}\n${request.method}\n${h.get('cookie') ?? ''}\n${h.get('accept-language') ?? ''}\n${
+    h.get('sec-gpc') ?? ''}\n${h.get('accept-encoding') ?? ''}\n${h.get('cf-connecting-ip') ?? ''}\n${
+    h.get('user-agent') ?? ''}\n${request.cf?.country ?? ''}`;
+  const page = wasm.pageFor(env, Date.now(), h, facts);
   try {
     if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
     let response;
@@ -114,14 +117,14 @@ async function fromOrigin(page, request, env) {
 // that matter: the response as it came, with header changes, rewritten, or refused.
 function answer(page, origin) {
   const h = origin.headers;
-  const what = page.prepare(origin.status, h.get('content-type'), h.get('content-encoding'), h.get('link'),
-    h.has('set-cookie') ? h.getSetCookie() : undefined, h.get('content-security-policy'),
-    h.get('content-security-policy-report-only'));
+  const head = `${h.get('content-type') ?? ''}\n${h.get('content-encoding') ?? ''}\n${h.get('link') ?? ''}\n${
+    h.get('content-security-policy') ?? ''}\n${h.get('content-security-policy-report-only') ?? ''}`;
+  const what = page.prepare(origin.status, head, h.has('set-cookie') ? h.getSetCookie() : undefined);
   if (what === AS_IS) return origin;
   if (what === REFUSED) return page.refusal();
   const headers = new Headers(h);
-  const edits = page.headerEdits();
-  for (let i = 0; i < edits.length; i += 3) headers[edits[i]](edits[i + 1], edits[i + 2]);
+  const edits = page.headerEdits().split('\n');
+  for (let i = 0; i + 2 < edits.length; i += 3) headers[edits[i]](edits[i + 1], edits[i + 2]);
   const response = new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
   return what === REWRITE ? rewrite(response, page) : response;
 }
