@@ -14,7 +14,9 @@ export PATH="$SIVO_TOOLS/cargo/bin:$SIVO_TOOLS/node22/node_modules/node-linux-x6
 
 # worker-build would fetch these from GitHub, which is unreachable: point it at ours.
 export WASM_BINDGEN_BIN="$SIVO_TOOLS/cargo/bin/wasm-bindgen"
-export WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt"
+export BINARYEN_WASM_OPT="$ROOT/node_modules/binaryen/bin/wasm-opt"
+# A wrapper around it that lets Cargo.toml's --strip-debug strip the names (see the script).
+export WASM_OPT_BIN="$ROOT/scripts/wasm-opt.sh"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 
 # Keep wrangler and miniflare on loopback: no telemetry, no update check, no cf.json fetch,

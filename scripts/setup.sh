@@ -67,7 +67,7 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sha" ]]; then
   npm ci --no-audit --no-fund >/dev/null || die "npm ci failed"
   echo "$lock_sha" > "$stamp"
 fi
-[[ -x "$WASM_OPT_BIN" ]] || die "wasm-opt missing at $WASM_OPT_BIN (binaryen package)"
+[[ -x "$BINARYEN_WASM_OPT" ]] || die "wasm-opt missing at $BINARYEN_WASM_OPT (binaryen package)"
 [[ -x "$ESBUILD_BIN" ]] || die "esbuild missing at $ESBUILD_BIN (wrangler's dependency)"
 
 # 6. Browser tests and benchmark: Debian's Chromium, wrk (load) and nginx-light (origin).
