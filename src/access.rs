@@ -13,8 +13,10 @@ use consent_core::config::Config;
 use consent_core::failure::Failure;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
 use worker::Env;
 
 /// The request header Cloudflare Access sets on requests it lets through.
@@ -132,22 +134,32 @@ impl KeySource for TeamKeys {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `fetch` (a plain GET), without parsing the URL in wasm first.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_url(url: &str) -> Result<Promise, JsValue>;
+}
+
 async fn fetch_keys(url: &str) -> Result<Jwks, String> {
-    let response = worker::Fetch::Url(url.parse().map_err(|e| format!("certs URL: {e}"))?)
-        .send()
+    let fetched = async {
+        let response: Response = JsFuture::from(fetch_url(url)?).await?.dyn_into()?;
+        Ok::<_, JsValue>(response)
+    };
+    let response = fetched
         .await
-        .map_err(|e| format!("fetching the team's keys: {e}"))?;
-    let mut response = response;
-    if response.status_code() != 200 {
-        return Err(format!(
-            "the team's keys answered {}",
-            response.status_code()
-        ));
+        .map_err(|e| format!("fetching the team's keys: {}", describe(&e)))?;
+    if response.status() != 200 {
+        return Err(format!("the team's keys answered {}", response.status()));
     }
-    let body = response
-        .text()
-        .await
-        .map_err(|e| format!("reading the team's keys: {e}"))?;
+    let body = async {
+        JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .ok_or(JsValue::NULL)
+    }
+    .await
+    .map_err(|e| format!("reading the team's keys: {}", describe(&e)))?;
     Jwks::from_json(&body).map_err(|e| e.to_string())
 }
 
