@@ -286,19 +286,30 @@ pub fn read_consent_cookie(
 /// as browsers send the most specific first).
 #[must_use]
 pub fn cookie_value(header: &str, name: &str) -> Option<String> {
-    Cookie::split_parse(header)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
+    cookie_pairs(header)
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// The names of every cookie in a `Cookie` header.
 #[must_use]
 pub fn cookie_names(header: &str) -> Vec<String> {
-    Cookie::split_parse(header)
-        .filter_map(Result::ok)
-        .map(|c| c.name().to_owned())
-        .collect()
+    cookie_pairs(header).map(|(n, _)| n.to_owned()).collect()
+}
+
+/// The cookies of a `Cookie` header: each `;`-separated part that is a [`cookie_pair`].
+fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    header.split(';').filter_map(cookie_pair)
+}
+
+/// The name and value of `name=value`, both trimmed (the value keeps any quotes and
+/// further `=`), or `None` without an `=` or a name. This is how the `cookie` crate reads a
+/// pair, without its attribute and date parsers, which the worker does not need.
+#[must_use]
+pub fn cookie_pair(text: &str) -> Option<(&str, &str)> {
+    let (name, value) = text.split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| (name, value.trim()))
 }
 
 /// The `Set-Cookie` value that stores `decision` for `max_age_days`.

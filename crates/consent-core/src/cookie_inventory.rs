@@ -3,7 +3,7 @@
 //! worker does (COMPLIANCE.md rules 7 and 9).
 
 use crate::consent::Choices;
-use crate::consent_cookie::COOKIE_NAME;
+use crate::consent_cookie::{cookie_pair, COOKIE_NAME};
 use crate::site::{Processor, GOOGLE};
 use cookie::{Cookie, SameSite};
 
@@ -243,7 +243,8 @@ pub fn allowed(name: &str, choices: Choices) -> bool {
 /// The name of the cookie a `Set-Cookie` value sets.
 #[must_use]
 pub fn set_cookie_name(set_cookie: &str) -> Option<String> {
-    Cookie::parse(set_cookie).ok().map(|c| c.name().to_owned())
+    let first = set_cookie.split(';').next().unwrap_or_default();
+    cookie_pair(first).map(|(name, _)| name.to_owned())
 }
 
 /// A `Cookie` request header without the cookies `choices` does not allow, or `None` when

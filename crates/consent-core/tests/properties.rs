@@ -922,6 +922,34 @@ proptest! {
         let _ = set_cookie_name(&rest);
     }
 
+    /// `Cookie` and `Set-Cookie` headers are read as the `cookie` crate reads them (which
+    /// the worker used until it read them itself, without that crate's date parser).
+    #[test]
+    fn cookies_are_read_as_the_cookie_crate_reads_them(
+        header in prop_oneof![3 => cookie_header(), 1 => text(200)],
+        name in prop_oneof![3 => select(&COOKIE_NAMES[..]).prop_map(str::to_owned), 1 => text(6)],
+        attributes in text(60),
+    ) {
+        let theirs: Vec<(String, String)> = cookie::Cookie::split_parse(header.as_str())
+            .filter_map(Result::ok)
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect();
+        let names: Vec<String> = theirs.iter().map(|(n, _)| n.clone()).collect();
+        prop_assert_eq!(cookie_names(&header), names);
+        for n in theirs.iter().map(|(n, _)| n).chain([&name]) {
+            let value = theirs.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone());
+            prop_assert_eq!(cookie_value(&header, n), value);
+        }
+        for set_cookie in [header.clone(), format!("{name}={attributes}")] {
+            let theirs = cookie::Cookie::parse(set_cookie.as_str()).ok();
+            prop_assert_eq!(
+                set_cookie_name(&set_cookie),
+                theirs.map(|c| c.name().to_owned()),
+                "{:?}", set_cookie
+            );
+        }
+    }
+
     /// Expiring cookies: one `Set-Cookie` per disallowed cookie and domain variant, each
     /// naming that cookie; no panic on any host.
     #[test]
