@@ -1,24 +1,39 @@
 //! Time as the domain sees it: milliseconds since the Unix epoch, given by the caller.
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 /// Milliseconds since 1970-01-01T00:00:00Z, as `Date.now()` gives them.
 pub type EpochMillis = u64;
 
 /// Milliseconds in a day.
 pub const DAY_MS: u64 = 86_400_000;
 
-/// Formats `ms` as RFC 3339 in UTC with millisecond precision, e.g. `2026-11-27T20:19:56.123Z`.
+/// The last instant [`rfc3339`] writes: 9999-12-31T23:59:59.999Z.
+const LAST_MS: EpochMillis = 253_402_300_799_999;
+
+/// Formats `ms` as RFC 3339 in UTC with millisecond precision, e.g. `2026-11-27T20:19:56.123Z`
+/// (the fraction without trailing zeros, none for a whole second).
 #[must_use]
 pub fn rfc3339(ms: EpochMillis) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        // Unreachable for any u64 millisecond count this worker will see (year < 9999);
-        // the epoch is a visible, harmless stand-in rather than a panic.
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+    if ms > LAST_MS {
+        // Unreachable for any millisecond count this worker will see; the epoch is a
+        // visible, harmless stand-in rather than a panic or a five-digit year.
+        return "1970-01-01T00:00:00Z".to_owned();
+    }
+    let (days, ms_of_day) = (ms / DAY_MS, ms % DAY_MS);
+    let (year, month, day) = civil_from_days(days);
+    let secs = ms_of_day / 1000;
+    let mut out = format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    let millis = ms_of_day % 1000;
+    if millis != 0 {
+        let fraction = format!(".{millis:03}");
+        out.push_str(fraction.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
 }
 
 /// The UTC day of `ms` as `YYYY-MM-DD`, used to group records by day.
@@ -27,7 +42,7 @@ pub fn day(ms: EpochMillis) -> String {
     rfc3339(ms).chars().take(10).collect()
 }
 
-/// Midnight UTC of a `YYYY-MM-DD` day, or `None` when it is not one.
+/// Midnight UTC of a `YYYY-MM-DD` day, or `None` when it is not one (or is before 1970).
 #[must_use]
 pub fn parse_day(text: &str) -> Option<EpochMillis> {
     let mut parts = text.splitn(3, '-');
@@ -35,10 +50,60 @@ pub fn parse_day(text: &str) -> Option<EpochMillis> {
     if y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return None;
     }
-    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
-    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
-    let secs = date.midnight().assume_utc().unix_timestamp();
-    u64::try_from(secs).ok().map(|s| s * 1000)
+    let (year, month, day) = (
+        y.parse::<u64>().ok()?,
+        m.parse::<u8>().ok()?,
+        d.parse::<u8>().ok()?,
+    );
+    if year < 1970 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * DAY_MS)
+}
+
+fn days_in_month(year: u64, month: u8) -> u8 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// The proleptic Gregorian calendar from 1970 on, counted in 400-year eras from 0000-03-01
+// (Howard Hinnant's `days_from_civil` and `civil_from_days`, unsigned: no date before 1970).
+const DAYS_0000_03_01_TO_1970: u64 = 719_468;
+const DAYS_PER_ERA: u64 = 146_097;
+
+/// The days from 1970-01-01 to a valid date on or after it.
+fn days_from_civil(year: u64, month: u8, day: u8) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let (era, year_of_era) = (year / 400, year % 400);
+    let month = u64::from(month);
+    let month_from_march = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_from_march + 2) / 5 + u64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * DAYS_PER_ERA + day_of_era - DAYS_0000_03_01_TO_1970
+}
+
+/// The date `days` after 1970-01-01: year, month (1–12), day (1–31).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let days = days + DAYS_0000_03_01_TO_1970;
+    let (era, day_of_era) = (days / DAYS_PER_ERA, days % DAYS_PER_ERA);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use crate::clock::EpochMillis;
 use crate::consent::{Choices, ConsentId, ConsentState, Decision};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -312,17 +311,21 @@ pub fn cookie_pair(text: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then(|| (name, value.trim()))
 }
 
+/// The attributes that make a `Set-Cookie` value delete its cookie at once.
+pub(crate) const EXPIRED_NOW: &str = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+
+/// The attributes of the worker's own cookie: `Secure` and `Path=/` with no `Domain`, as
+/// `__Host-` requires. (Attributes in the order the `cookie` crate wrote them.)
+const OWN_ATTRIBUTES: &str = "; HttpOnly; SameSite=Lax; Secure; Path=/";
+
 /// The `Set-Cookie` value that stores `decision` for `max_age_days`.
 #[must_use]
 pub fn set_cookie(decision: &Decision, key: &[u8], max_age_days: u32) -> String {
-    Cookie::build((COOKIE_NAME, encode(decision, key)))
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::days(i64::from(max_age_days)))
-        .build()
-        .to_string()
+    format!(
+        "{COOKIE_NAME}={}{OWN_ATTRIBUTES}; Max-Age={}",
+        encode(decision, key),
+        u64::from(max_age_days) * 86_400
+    )
 }
 
 /// The `Set-Cookie` value that deletes the consent cookie.
@@ -342,15 +345,7 @@ pub fn clear_legacy_cookie(present: &[String]) -> Option<String> {
 }
 
 fn expired(name: &'static str) -> String {
-    Cookie::build((name, ""))
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-        .build()
-        .to_string()
+    format!("{name}={OWN_ATTRIBUTES}{EXPIRED_NOW}")
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 //! worker does (COMPLIANCE.md rules 7 and 9).
 
 use crate::consent::Choices;
-use crate::consent_cookie::{cookie_pair, COOKIE_NAME};
+use crate::consent_cookie::{cookie_pair, COOKIE_NAME, EXPIRED_NOW};
 use crate::site::{Processor, GOOGLE};
-use cookie::{Cookie, SameSite};
 
 /// The purpose a cookie serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -276,15 +275,13 @@ pub fn expire_disallowed(present: &[String], choices: Choices, host: &str) -> Ve
     let mut out = Vec::new();
     for name in present.iter().filter(|n| !allowed(n, choices)) {
         for domain in &domains {
-            let mut c = Cookie::build((name.clone(), ""))
-                .path("/")
-                .max_age(cookie::time::Duration::ZERO)
-                .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-                .same_site(SameSite::Lax);
-            if let Some(d) = domain {
-                c = c.domain(d.clone());
-            }
-            out.push(c.build().to_string());
+            // A leading dot is dropped, as the `cookie` crate did (browsers ignore it).
+            let domain = domain.as_deref().map_or(String::new(), |d| {
+                format!("; Domain={}", d.strip_prefix('.').unwrap_or(d))
+            });
+            out.push(format!(
+                "{name}=; SameSite=Lax; Path=/{domain}{EXPIRED_NOW}"
+            ));
         }
     }
     out

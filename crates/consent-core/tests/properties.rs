@@ -11,12 +11,12 @@ mod support;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use consent_core::clock::day;
+use consent_core::clock::{day, parse_day, rfc3339};
 use consent_core::config::{parse_config, Origin};
 use consent_core::consent::{Choices, ConsentId, ConsentState, DecisionMethod};
 use consent_core::consent_cookie::{
-    authenticate, cookie_names, cookie_value, encode, read_consent_cookie, verify, CookieRejection,
-    COOKIE_NAME,
+    authenticate, clear_cookie, clear_legacy_cookie, cookie_names, cookie_value, encode,
+    read_consent_cookie, set_cookie, verify, CookieRejection, COOKIE_NAME, LEGACY_COOKIE_NAME,
 };
 use consent_core::cookie_inventory::{
     allowed, expire_disallowed, filter_cookie_header, registrable_domain, set_cookie_name,
@@ -978,6 +978,123 @@ proptest! {
         if let Some(d) = registrable_domain(&host) {
             prop_assert!(host.trim_end_matches('.').ends_with(&d), "{} -> {}", host, d);
         }
+    }
+
+    /// Every `Set-Cookie` value the worker writes is the one the `cookie` crate wrote
+    /// (before the worker wrote them itself, without that crate and `time`).
+    #[test]
+    fn set_cookies_are_written_as_the_cookie_crate_wrote_them(
+        d in decision(),
+        days in any::<u32>(),
+        present in proptest::collection::vec(
+            prop_oneof![select(&COOKIE_NAMES[..]).prop_map(str::to_owned), "[a-z_]{1,8}"],
+            0..4,
+        ),
+        host in one_of_or_text(&[
+            "sivocenter.com",
+            "www.sivocenter.com:443",
+            ".sivocenter.com",
+            "127.0.0.1:8787",
+            "[::1]:8787",
+            "a..b",
+            "a.b.c.d.",
+        ], 30),
+        c in choices(),
+    ) {
+        let theirs = cookie::Cookie::build((COOKIE_NAME, encode(&d, KEY)))
+            .http_only(true)
+            .secure(true)
+            .same_site(cookie::SameSite::Lax)
+            .path("/")
+            .max_age(cookie::time::Duration::days(i64::from(days)))
+            .build()
+            .to_string();
+        prop_assert_eq!(set_cookie(&d, KEY, days), theirs);
+        prop_assert_eq!(clear_cookie(), cookie_crate_expired(COOKIE_NAME, None, true));
+        prop_assert_eq!(
+            clear_legacy_cookie(&present),
+            present.iter().any(|n| n == LEGACY_COOKIE_NAME)
+                .then(|| cookie_crate_expired(LEGACY_COOKIE_NAME, None, true))
+        );
+        let bare = if host.starts_with('[') { host.as_str() } else { host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h) };
+        let mut domains = vec![None];
+        if let Some(registrable) = registrable_domain(bare) {
+            if registrable != bare {
+                domains.push(Some(bare.to_owned()));
+            }
+            domains.push(Some(registrable));
+        }
+        let expected: Vec<String> = present
+            .iter()
+            .filter(|n| !allowed(n, c))
+            .flat_map(|n| domains.iter().map(move |d| cookie_crate_expired(n, d.as_deref(), false)))
+            .collect();
+        prop_assert_eq!(expire_disallowed(&present, c, &host), expected);
+    }
+}
+
+/// A `Set-Cookie` value that deletes `name`, as the `cookie` crate wrote it: the worker's
+/// own cookie (`own`: `HttpOnly`, `Secure`) or an origin's (on `domain`, if any).
+fn cookie_crate_expired(name: &str, domain: Option<&str>, own: bool) -> String {
+    let mut c = cookie::Cookie::build((name.to_owned(), ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+        .same_site(cookie::SameSite::Lax);
+    if own {
+        c = c.http_only(true).secure(true);
+    }
+    if let Some(d) = domain {
+        c = c.domain(d.to_owned());
+    }
+    c.build().to_string()
+}
+
+/// [`rfc3339`] as the `time` crate wrote it.
+fn time_crate_rfc3339(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// [`parse_day`] as the `time` crate read it.
+fn time_crate_parse_day(text: &str) -> Option<u64> {
+    let mut parts = text.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
+    let secs = date.midnight().assume_utc().unix_timestamp();
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Instants are written, and days read, as the `time` crate did.
+    #[test]
+    fn time_is_written_and_read_as_the_time_crate_did(
+        ms in prop_oneof![
+            3 => 0..=253_402_300_800_000_u64,
+            1 => any::<u64>(),
+            1 => (0..=2_932_896_u64, 0..3_u64).prop_map(|(d, e)| d * 86_400_000 + e),
+        ],
+        text in prop_oneof![
+            3 => "[0-9+]{4}-[0-9+]{2}-[0-9+]{2}",
+            1 => "(19[6-9][0-9]|2[0-9]{3}|9999)-(0[0-9]|1[0-3])-([0-3][0-9])",
+            1 => text(12),
+        ],
+    ) {
+        prop_assert_eq!(rfc3339(ms), time_crate_rfc3339(ms));
+        prop_assert_eq!(day(ms), time_crate_rfc3339(ms).chars().take(10).collect::<String>());
+        prop_assert_eq!(parse_day(&text), time_crate_parse_day(&text), "{:?}", text);
+        prop_assert_eq!(parse_day(&day(ms)), time_crate_parse_day(&day(ms)));
     }
 }
 
