@@ -1230,4 +1230,26 @@ proptest! {
             values.iter().any(|v| is_blocked(v, blocked))
         );
     }
+
+    /// The matcher (no copy, no searcher) answers exactly as lower-casing the text and
+    /// searching it would, on near misses too: pieces of the hosts, cut, cased and repeated.
+    #[test]
+    fn the_host_matcher_is_a_case_blind_substring_search(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                text(6),
+                select(&ANALYTICS_HOSTS[..]).prop_map(str::to_owned),
+                select(&MARKETING_HOSTS[..]).prop_map(str::to_owned),
+                (select(&ANALYTICS_HOSTS[..]), 1..12usize).prop_map(|(h, n)| h[..n.min(h.len())].to_owned()),
+                (select(&MARKETING_HOSTS[..]), 1..12usize).prop_map(|(h, n)| h[h.len() - n.min(h.len())..].to_ascii_uppercase()),
+            ],
+            0..8,
+        ),
+        c in choices(),
+    ) {
+        let text = pieces.concat();
+        let blocked = blocked_hosts(c);
+        let lower = text.to_ascii_lowercase();
+        prop_assert_eq!(is_blocked(&text, blocked), blocked.iter().any(|h| lower.contains(h)), "{}", text);
+    }
 }
