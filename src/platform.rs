@@ -25,41 +25,6 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     Ok(bytes)
 }
 
-/// How many CSP nonces one draw from the platform's CSPRNG serves.
-const NONCES_PER_DRAW: usize = 64;
-
-thread_local! {
-    /// Random bytes drawn ahead for CSP nonces, each 16 used once and then gone.
-    static NONCE_POOL: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
-}
-
-/// 16 random bytes for a response's CSP nonce. Drawn from the platform's CSPRNG 64 nonces at
-/// a time (one `crypto.getRandomValues` per 64 pages: the call and its copies were 1.3 % of a
-/// banner page's profile); no byte is ever handed out twice. Only for nonces: consent ids
-/// and encryption use [`random_bytes`], one draw each.
-///
-/// # Errors
-/// [`Failure::Internal`] if the platform has no randomness to give.
-pub fn nonce_bytes() -> Result<[u8; 16], Failure> {
-    NONCE_POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let (bytes, used) = &mut *pool;
-        if *used + 16 > bytes.len() {
-            let mut fresh = vec![0u8; 16 * NONCES_PER_DRAW];
-            getrandom::getrandom(&mut fresh)
-                .map_err(|e| Failure::Internal(format!("getrandom: {e}")))?;
-            *bytes = fresh;
-            *used = 0;
-        }
-        let mut nonce = [0u8; 16];
-        nonce.copy_from_slice(&bytes[*used..*used + 16]);
-        // Wiped as it is handed out, so the pool never holds a nonce already used.
-        bytes[*used..*used + 16].fill(0);
-        *used += 16;
-        Ok(nonce)
-    })
-}
-
 /// The visitor's country as the platform gives it (`request.cf.country`), if any.
 pub fn request_country(request: &Request) -> Option<String> {
     let cf = js_sys::Reflect::get(request, &JsValue::from_str("cf")).ok()?;

@@ -6,7 +6,7 @@
 //! (`crate::edge`).
 
 use crate::banners::banner;
-use crate::platform::nonce_bytes;
+use crate::platform::random_bytes;
 use crate::Visit;
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
@@ -213,7 +213,7 @@ fn rewrite(
     // ours gets no script, and its CSP is left alone.
     let consent_mode = choices != Choices::ALL || page_plan.injects_tags();
     let nonce = consent_mode
-        .then(|| nonce_bytes().map(nonce_from_random))
+        .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
     rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
     let link = settings_link(lang, nonce.as_deref());
