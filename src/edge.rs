@@ -230,44 +230,49 @@ impl Page {
         Ok(served.response)
     }
 
-    /// The rewriter's settings: bits 0–1 the visitor's choices (analytics, marketing) for
-    /// the rewriter's questions, bit 2 whether the origin's own tags the visitor has not
-    /// allowed are stripped.
+    /// The visitor's choices for the rewriter's questions: bit 0 analytics, bit 1 marketing.
     #[must_use]
-    pub fn flags(&self) -> u8 {
-        self.edits
-            .as_ref()
-            .map_or(0, |e| choice_bits(e.choices) | (u8::from(e.strip) << 2))
+    pub fn choices(&self) -> u8 {
+        self.edits.as_ref().map_or(0, |e| choice_bits(e.choices))
     }
 
-    /// What the rewriter inserts, as one string (one crossing, one decode): Consent Mode's
-    /// script (first in `<head>`), the tag loaders (end of `<head>`), GTM's noscript frame
-    /// (after `<body>`), the banner (first in `<body>`) and the settings link (before
-    /// `</body>`), separated by NUL, which none of them holds; an empty field is nothing to
-    /// insert.
+    /// True when the origin's own tags the visitor has not allowed are stripped.
     #[must_use]
-    pub fn markup(&mut self) -> String {
-        let Some(e) = self.edits.as_mut() else {
-            return String::new();
-        };
-        let link = std::mem::take(&mut e.link);
-        let mut out = String::new();
-        for (i, part) in [
-            e.consent_mode.take().unwrap_or_default(),
-            e.loaders.take().unwrap_or_default(),
-            e.noscript.take().unwrap_or_default(),
-            e.banner.take().unwrap_or_default(),
-            link,
-        ]
-        .iter()
-        .enumerate()
-        {
-            if i > 0 {
-                out.push('\0');
-            }
-            out.push_str(part);
-        }
-        out
+    pub fn strip(&self) -> bool {
+        self.edits.as_ref().is_some_and(|e| e.strip)
+    }
+
+    /// Consent Mode's script, first in `<head>`.
+    #[wasm_bindgen(js_name = consentMode)]
+    #[must_use]
+    pub fn consent_mode(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.consent_mode.take())
+    }
+
+    /// The tag loaders for the end of `<head>`.
+    #[must_use]
+    pub fn loaders(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.loaders.take())
+    }
+
+    /// GTM's noscript frame after `<body>`.
+    #[must_use]
+    pub fn noscript(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.noscript.take())
+    }
+
+    /// The banner, first in `<body>`.
+    #[must_use]
+    pub fn banner(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.banner.take())
+    }
+
+    /// The settings link, last in `<body>`.
+    #[must_use]
+    pub fn link(&self) -> JsValue {
+        self.edits
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |e| e.link.clone())
     }
 
     /// Writes the request's log line (`status` is the response's) and counts a rewritten

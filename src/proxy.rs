@@ -20,14 +20,22 @@ use consent_core::gating::{
     blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
     nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
+use consent_core::i18n::Lang;
 use consent_core::rewrite::{
     accept_encoding_is_readable, treatment, ResponseHead, Treatment,
     HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
     REWRITTEN_VARY,
 };
 use consent_core::settings_link::settings_link;
+use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 use web_sys::Request;
+
+thread_local! {
+    /// The settings link per language for responses without a nonce, rendered and copied
+    /// into JavaScript once per isolate.
+    static SETTINGS_LINK: std::cell::RefCell<HashMap<Lang, JsValue>> = std::cell::RefCell::new(HashMap::new());
+}
 
 /// The facts about the origin's response that decide what the visitor gets, read by the
 /// entry in one go.
@@ -85,7 +93,7 @@ pub struct Edits {
     /// The banner, first in `<body>`, for a visitor who has not decided.
     pub banner: Option<String>,
     /// The settings link, last in `<body>`.
-    pub link: String,
+    pub link: JsValue,
 }
 
 /// The request to send the origin: the visitor's own unless it must change (see
@@ -216,7 +224,16 @@ fn rewrite(
         .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
     rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
-    let link = settings_link(lang, nonce.as_deref());
+    let link = match &nonce {
+        Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
+        None => SETTINGS_LINK.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(lang)
+                .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
+                .clone()
+        }),
+    };
     let mut edits = Edits {
         choices,
         strip: !page_plan.blocked.is_empty(),

@@ -11,6 +11,7 @@
 // build/index.js. What the glue exports: the Rust `#[wasm_bindgen]` functions, which
 // worker-build puts on its entrypoint's prototype, and its entrypoint class itself, whose
 // construction re-instantiates the wasm after a trap.
+import { WorkerEntrypoint } from 'cloudflare:workers';
 import Glue from './glue.js';
 
 const wasm = Glue.prototype;
@@ -32,8 +33,6 @@ const HOLD = 0;
 const DROP = 1;
 const RELEASE = 3;
 const GATE = 0x0fffffff;
-// Page.flags: bit 2, strip the origin's own tags.
-const STRIP = 4;
 
 class OriginFailure extends Error {
   constructor(why, detail) {
@@ -42,39 +41,44 @@ class OriginFailure extends Error {
   }
 }
 
-export default {
-  async fetch(request, env, ctx) {
-    // After a wasm trap, constructing the glue's entrypoint re-instantiates the module.
-    if (globalThis.__worker_init_state?.criticalError) new Glue(ctx, env);
-    let page;
-    try {
-      page = pageFor(request, env);
-      if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
-      let response;
-      try {
-        response = answer(page, await fromOrigin(page, request, env));
-      } catch (e) {
-        noteTrap(e);
-        response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
-      }
-      page.finish(response.status, env, ctx);
-      return response;
-    } catch (e) {
-      noteTrap(e);
-      throw e;
-    } finally {
-      page?.free();
-    }
-  },
-};
+export default class Worker extends WorkerEntrypoint {
+  fetch(request) {
+    return serve(request, this.env, this.ctx);
+  }
+}
 
-// One string, one crossing: the request's facts joined by newlines, which none can hold.
-function pageFor(request, env) {
+async function serve(request, env, ctx) {
+  // After a wasm trap, constructing the glue's entrypoint re-instantiates the module.
+  if (globalThis.__worker_init_state?.criticalError) new Glue(ctx, env);
+  try {
+    return await proxy(request, env, ctx);
+  } catch (e) {
+    noteTrap(e);
+    throw e;
+  }
+}
+
+async function proxy(request, env, ctx) {
+  // One string, one crossing: the fields joined by newlines, which none of them can hold.
   const h = request.headers;
   const facts = `${request.url}\n${request.method}\n${h.get('cookie') ?? ''}\n${h.get('accept-language') ?? ''}\n${
     h.get('sec-gpc') ?? ''}\n${h.get('accept-encoding') ?? ''}\n${h.get('cf-connecting-ip') ?? ''}\n${
     h.get('user-agent') ?? ''}\n${request.cf?.country ?? ''}`;
-  return wasm.pageFor(env, Date.now(), h, facts);
+  const page = wasm.pageFor(env, Date.now(), h, facts);
+  try {
+    if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
+    let response;
+    try {
+      response = answer(page, await fromOrigin(page, request, env));
+    } catch (e) {
+      noteTrap(e);
+      response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
+    }
+    page.finish(response.status, env, ctx);
+    return response;
+  } finally {
+    page.free();
+  }
 }
 
 async function fromOrigin(page, request, env) {
@@ -128,23 +132,22 @@ function answer(page, origin) {
 // The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
 // the handlers ask wasm about each element that can load something and each inline script.
 function rewrite(response, page) {
-  const flags = page.flags();
-  const choices = flags & 3;
-  // Consent Mode, loaders, noscript, banner, link: one string from wasm, NUL-separated.
-  const [consentMode, loaders, noscript, banner, link] = page.markup().split('\0');
+  const choices = page.choices();
   let rewriter = new HTMLRewriter();
-  if (flags & STRIP) {
+  if (page.strip()) {
     const strip = new InlineStrip(choices);
     rewriter = rewriter
       .on(STRIP_ELEMENTS, { element: (el) => removeIfBlocked(el, choices) })
       .on(STRIP_INLINE, { text: (chunk) => strip.text(chunk) });
   }
-  if (consentMode) {
+  const consentMode = page.consentMode();
+  if (consentMode !== undefined) {
     rewriter = rewriter.on('head', { element: (el) => edit(() => el.prepend(consentMode, HTML)) });
-    if (loaders) rewriter = addTags(rewriter, loaders, noscript);
+    const loaders = page.loaders();
+    if (loaders !== undefined) rewriter = addTags(rewriter, loaders, page.noscript());
   }
   // The banner first in the body, so it is first in the keyboard's tab order; the link last.
-  const body = new Body(banner, link);
+  const body = new Body(page.banner(), page.link());
   return rewriter
     .on('body', { element: (el) => body.element(el) })
     .onDocument({ end: (end) => body.end(end) })
@@ -169,7 +172,7 @@ function addTags(rewriter, loaders, noscript) {
         if (!own.seen) edit(() => end.before(loaders, HTML));
       })),
     });
-  if (noscript) {
+  if (noscript !== undefined) {
     rewriter = rewriter.on('body', {
       element: (el) => {
         if (!own.seen) edit(() => el.prepend(noscript, HTML));

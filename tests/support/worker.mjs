@@ -56,7 +56,7 @@ export default class extends WorkerEntrypoint {
       return Response.json(before);
     }
     const env = { ...this.env, CONSENT_KV: wrap(this.env.CONSENT_KV) };
-    return Worker.fetch(request, env, this.ctx);
+    return new Worker(this.ctx, env).fetch(request);
   }
 }
 `;
