@@ -81,6 +81,12 @@ test('before any decision the banner carries the response nonce, which the CSP a
   assert.ok(csp.includes(`style-src 'self' 'nonce-${nonce}'`), csp);
   const again = /<script nonce="([^"]+)">/.exec((await get('/tagged')).html)[1];
   assert.notEqual(again, nonce, 'a new nonce per response');
+  const seen = new Set([nonce, again]);
+  for (let i = 0; i < 40; i++) {
+    const n = /<script nonce="([^"]+)">/.exec((await get('/tagged')).html)[1];
+    assert.ok(!seen.has(n), `nonce ${n} repeated after ${seen.size} responses`);
+    seen.add(n);
+  }
 });
 
 test('analytics consent: Consent Mode default, then update, then GA4 and GTM, all with the nonce', async () => {
