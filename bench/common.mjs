@@ -3,6 +3,7 @@
 // references), the consent cookies, and the markup sivo-consent injects, taken from its own
 // output for the references to inject too.
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import workerd from 'workerd';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -165,8 +166,14 @@ export function simpleReferenceOptions(origin, templates) {
  * Starts a worker in its own workerd. What it logs is dropped, as a production log pipeline
  * would take the lines off the worker, except while `w.capture` is true (from the start with
  * `keepLogs`): then the lines are kept in `w.logs`.
+ *
+ * `quiet` (the workers under load): workerd still formats and writes every log line, but to
+ * /dev/null (bench/workerd-quiet.sh) rather than to Miniflare, which parses each line as JSON
+ * in this Node process, on the same two cores as the workers it measures: a cost of the
+ * harness (about 0.1 ms of CPU per request), charged to every worker that logs and not to the
+ * pass-through. In production the log pipeline runs off the worker's machine time.
  */
-export async function startWorker(options, { keepLogs = false, inspectorPort } = {}) {
+export async function startWorker(options, { keepLogs = false, inspectorPort, quiet = false } = {}) {
   const started = performance.now();
   const logs = [];
   const w = { capture: keepLogs, logs };
@@ -174,13 +181,28 @@ export async function startWorker(options, { keepLogs = false, inspectorPort } =
     if (w.capture) logs.push(line);
   };
   const port = await freePort();
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    compatibilityDate: '2026-11-01', host: '127.0.0.1', port,
-    handleStructuredLogs: (l) => onLog(l.message),
-    ...(inspectorPort ? { inspectorPort, inspectorHost: '127.0.0.1' } : {}),
-    ...options,
-  }));
-  const url = (await mf.ready).href.replace(/\/$/, '');
+  // Miniflare reads the runtime's path from the environment when it spawns workerd (before
+  // `ready` resolves); the previous value is restored once it has.
+  const before = process.env.MINIFLARE_WORKERD_PATH;
+  if (quiet) {
+    if (keepLogs) throw new Error('startWorker: a quiet worker keeps no logs');
+    process.env.SIVO_WORKERD_BIN = workerd.default ?? workerd;
+    process.env.MINIFLARE_WORKERD_PATH = path.join(ROOT, 'bench', 'workerd-quiet.sh');
+  }
+  let url;
+  let mf;
+  try {
+    mf = new Miniflare(convertV4MiniflareOptions({
+      compatibilityDate: '2026-11-01', host: '127.0.0.1', port,
+      handleStructuredLogs: (l) => onLog(l.message),
+      ...(inspectorPort ? { inspectorPort, inspectorHost: '127.0.0.1' } : {}),
+      ...options,
+    }));
+    url = (await mf.ready).href.replace(/\/$/, '');
+  } finally {
+    if (before === undefined) delete process.env.MINIFLARE_WORKERD_PATH;
+    else process.env.MINIFLARE_WORKERD_PATH = before;
+  }
   return Object.assign(w, { mf, url, started });
 }
 

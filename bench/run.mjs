@@ -46,14 +46,16 @@ const OUT = path.join(ROOT, 'bench', 'out');
 const BUILD = path.resolve(flag('build') ?? path.join(ROOT, 'build'));
 const COMPARE = flag('compare') ? path.resolve(flag('compare')) : null;
 const OURS = 'sivo-consent';
+const PASS_LOGGED = 'pass-through + log line';
+const PASS_BOUND = 'pass-through with the same bindings';
 const THEIRS = COMPARE ? `sivo-consent (${path.basename(COMPARE)}'s build)` : null;
 fs.mkdirSync(OUT, { recursive: true });
 
 // ---------- wrk ----------
 // Asynchronous: Node must keep draining workerd's log pipe (every request logs a line) and
 // serving Miniflare's loopback while wrk runs, or workerd stalls on a full pipe.
-async function wrk(url, connections, headers = []) {
-  const args = ['-t2', `-c${connections}`, `-d${DURATION}`, '--latency', '-H', 'Accept-Encoding: identity'];
+async function wrk(url, connections, headers = [], duration = DURATION) {
+  const args = ['-t2', `-c${connections}`, `-d${duration}`, '--latency', '-H', 'Accept-Encoding: identity'];
   for (const h of headers) args.push('-H', h);
   const { stdout: out } = await promisify(execFile)('wrk', [...args, url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -87,7 +89,7 @@ const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)} ×` : 'n/a');
 // sivo-consent and the full reference must answer alike, or the comparison means nothing.
 async function outputCheck(nginxUrl, ours, full, templates, extraBuilds) {
   const results = [];
-  // The benchmark's own case: the 10 KB page, both states, from the workers being measured.
+  // The benchmark's own case: the 10 KB page, both states, from the builds being measured.
   const tenK = [['banner', {}], ['tags', { cookie: consentCookie() }]];
   const benchWorkers = [ours, full, ...extraBuilds.map(([, w]) => w)];
   for (const w of benchWorkers) w.capture = true;
@@ -137,6 +139,9 @@ async function main() {
   // interleaved, since one sample is noisy.
   const coldWorkers = [
     ['pass-through', () => jsOptions('passthrough.mjs', { ORIGIN: nginx.url })],
+    // The same, with sivo-consent's one service binding (its KV namespace): Miniflare starts a
+    // local KV simulator for it inside workerd, which a deployed worker does not pay for.
+    [PASS_BOUND, () => jsOptions('passthrough.mjs', { ORIGIN: nginx.url }, { kvNamespaces: oursOptions(nginx.url, BUILD).kvNamespaces })],
     ['JS full reference', () => fullReferenceOptions(nginx.url, templates)],
     [OURS, () => oursOptions(nginx.url, BUILD)],
     ...(COMPARE ? [[THEIRS, () => oursOptions(nginx.url, COMPARE)]] : []),
@@ -152,41 +157,49 @@ async function main() {
   }
   log('cold starts (ms):', JSON.stringify(Object.fromEntries(Object.entries(cold).map(([n, v]) => [n, v.map(Math.round)]))));
 
-  const simple = await startWorker(simpleReferenceOptions(nginx.url, templates));
+  // The output check, on workers whose log lines are kept (they are compared too).
   const full = await startWorker(fullReferenceOptions(nginx.url, templates));
-  const passthrough = await startWorker(jsOptions('passthrough.mjs', { ORIGIN: nginx.url }));
   const theirs = COMPARE ? await startWorker(oursOptions(nginx.url, COMPARE)) : null;
-
   const check = await outputCheck(nginx.url, ours, full, templates, theirs ? [[THEIRS, theirs]] : []);
   for (const r of check) if (r.diff) log(`output check: ${r.build}, ${r.case}: ${r.diff}`);
   log(`output check: ${check.filter((r) => !r.diff).length} of ${check.length} answers identical`);
+  for (const w of [ours, full, theirs]) if (w) await w.mf.dispose();
 
-  const variants = [
-    { name: 'pass-through', url: passthrough.url, headers: [] },
-    { name: 'JS simple reference, banner', url: simple.url, headers: [] },
-    { name: 'JS simple reference, tags', url: simple.url, headers: [`Cookie: ${cookie}`] },
-    { name: 'JS full reference, banner', url: full.url, headers: [] },
-    { name: 'JS full reference, tags', url: full.url, headers: [`Cookie: ${cookie}`] },
-    { name: `${OURS}, banner`, url: ours.url, headers: [], ours: OURS, state: 'banner' },
-    { name: `${OURS}, tags`, url: ours.url, headers: [`Cookie: ${cookie}`], ours: OURS, state: 'tags' },
-    ...(theirs ? [
-      { name: `${THEIRS}, banner`, url: theirs.url, headers: [], ours: THEIRS, state: 'banner' },
-      { name: `${THEIRS}, tags`, url: theirs.url, headers: [`Cookie: ${cookie}`], ours: THEIRS, state: 'tags' },
-    ] : []),
+  // The workers under load, started afresh for every round (a workerd process's speed varies
+  // with its own JIT and memory layout by several per cent for the same code; a new process per
+  // round lets the median even that out), each warmed for a second first. Their log lines are
+  // written, to /dev/null (startWorker's `quiet`).
+  const workers = [
+    ['pass-through', () => jsOptions('passthrough.mjs', { ORIGIN: nginx.url })],
+    [PASS_LOGGED, () => jsOptions('passthrough-logged.mjs', { ORIGIN: nginx.url })],
+    ['JS simple reference', () => simpleReferenceOptions(nginx.url, templates)],
+    ['JS full reference', () => fullReferenceOptions(nginx.url, templates)],
+    [OURS, () => oursOptions(nginx.url, BUILD)],
+    ...(COMPARE ? [[THEIRS, () => oursOptions(nginx.url, COMPARE)]] : []),
   ];
+  const stateful = new Set(['JS simple reference', 'JS full reference', OURS, THEIRS]);
+  const variants = workers.flatMap(([worker]) => (stateful.has(worker)
+    ? [['banner', []], ['tags', [`Cookie: ${cookie}`]]].map(([state, headers]) => ({
+      name: `${worker}, ${state}`, worker, headers, state, ...(worker === OURS || worker === THEIRS ? { ours: worker } : {}),
+    }))
+    : [{ name: worker, worker, headers: [] }]));
   const pages = [['10 KB page', '/page-10k.html', true], ['100 KB page', '/page-100k.html', true], ['1 MB page', '/page-1m.html', true], ['200 KB image', '/image-200k.png', false]];
   const selectedPages = ONLY_PAGES ? pages.filter(([, p]) => ONLY_PAGES.some((o) => p.includes(o))) : pages;
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
+    const running = {};
+    for (const [name, options] of workers) running[name] = await startWorker(options(), { quiet: true });
+    for (const v of variants) await wrk(running[v.worker].url + selectedPages[0][1], 8, v.headers, '1s');
     for (const c of CONCURRENCY) {
       for (const [pageName, p] of selectedPages) {
         for (const v of variants) {
           const key = `${pageName}|${c}|${v.name}`;
           log(`round ${round + 1}/${ROUNDS} c=${c} ${pageName} ${v.name}`);
-          (results[key] ??= []).push(await wrk(v.url + p, c, v.headers));
+          (results[key] ??= []).push(await wrk(running[v.worker].url + p, c, v.headers));
         }
       }
     }
+    for (const w of Object.values(running)) await w.mf.dispose();
   }
 
   // Streaming: the origin stalls half-way through a 100 KB page.
@@ -213,7 +226,6 @@ async function main() {
     }
   }
 
-  for (const w of [ours, simple, full, passthrough, theirs]) if (w) await w.mf.dispose();
   nginx.stop();
 
   // ---------- report ----------
@@ -230,7 +242,8 @@ async function main() {
         const m = med(pageName, c, v.name);
         if (!(m.rps > 0) || Number.isNaN(m.p50) || m.errors > 0) problems.push(`${pageName} c=${c} ${v.name}: ${JSON.stringify(m)}`);
         const vs = (ref) => (v.ours ? x(m.rps / med(pageName, c, `${ref}, ${v.state}`).rps) : '');
-        rows.push(`| ${pageName} | ${c} | ${v.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${x(m.rps / base.rps)} | ${vs('JS simple reference')} | ${vs('JS full reference')} |`);
+        const vsLogged = v.ours ? x(m.rps / med(pageName, c, PASS_LOGGED).rps) : '';
+        rows.push(`| ${pageName} | ${c} | ${v.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${x(m.rps / base.rps)} | ${vsLogged} | ${vs('JS simple reference')} | ${vs('JS full reference')} |`);
       }
     }
   }
@@ -253,16 +266,20 @@ async function main() {
     const cases = (pageNames) => pageNames.flatMap((page) => CONCURRENCY.flatMap((c) => ['banner', 'tags'].map((state) => ({ page, c, state }))));
     const rpsVsFull = extreme(cases(html), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).rps / med(cs.page, cs.c, `JS full reference, ${cs.state}`).rps, (a, b) => a < b);
     const rpsVsPass = extreme(cases(nonHtml), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).rps / med(cs.page, cs.c, 'pass-through').rps, (a, b) => a < b);
+    const rpsVsLogged = extreme(cases(nonHtml), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).rps / med(cs.page, cs.c, PASS_LOGGED).rps, (a, b) => a < b);
+    const loggedVsPass = extreme(cases(nonHtml).filter((cs) => cs.state === 'banner'), (cs) => med(cs.page, cs.c, PASS_LOGGED).rps / med(cs.page, cs.c, 'pass-through').rps, (a, b) => a < b);
     const p99VsFull = extreme(cases(html), (cs) => med(cs.page, cs.c, `${name}, ${cs.state}`).p99 / med(cs.page, cs.c, `JS full reference, ${cs.state}`).p99, (a, b) => a > b);
     const w = wasm[name];
-    const coldRatio = coldMedian(name) / coldMedian('pass-through');
+    const coldRatio = coldMedian(name) / coldMedian(PASS_BOUND);
+    const coldRatioBare = coldMedian(name) / coldMedian('pass-through');
     const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**');
     targetRows.push(
       [name, 'HTML, every size, both states: req/s ≥ 1.0 × the JS full reference', rpsVsFull ? `min ${x(rpsVsFull.r)} (${where(rpsVsFull.cs)})` : 'not measured', verdict(rpsVsFull && rpsVsFull.r >= 1.0)],
-      [name, 'Non-HTML: req/s ≥ 0.97 × pass-through', rpsVsPass ? `min ${x(rpsVsPass.r)} (${where(rpsVsPass.cs)})` : 'not measured', verdict(rpsVsPass && rpsVsPass.r >= 0.97)],
+      [name, 'Non-HTML: req/s ≥ 0.97 × pass-through', rpsVsPass ? `min ${x(rpsVsPass.r)} (${where(rpsVsPass.cs)}); the pass-through + log line itself: min ${x(loggedVsPass.r)}` : 'not measured', verdict(rpsVsPass && rpsVsPass.r >= 0.97)],
+      [name, '(not a target) Non-HTML: req/s ÷ the pass-through + log line', rpsVsLogged ? `min ${x(rpsVsLogged.r)} (${where(rpsVsLogged.cs)})` : 'not measured', rpsVsLogged ? (rpsVsLogged.r >= 0.97 ? '≥ 0.97 ×' : '< 0.97 ×') : 'n/a'],
       [name, 'HTML, every size: p99 no worse than the JS full reference’s', p99VsFull ? `worst p99 ours/ref ${x(p99VsFull.r)} (${where(p99VsFull.cs)})` : 'not measured', verdict(p99VsFull && p99VsFull.r <= 1.0)],
       [name, 'Wasm ≤ 280 KB gzipped', `${kb(w.gz)} as built (${kb(w.strippedGz)} without custom sections: names, producers)`, verdict(w.gz <= 280 * 1024)],
-      [name, 'Cold start within 20% of pass-through’s', `median ${coldMedian(name).toFixed(0)} ms vs ${coldMedian('pass-through').toFixed(0)} ms (${x(coldRatio)})`, verdict(coldRatio <= 1.2)],
+      [name, 'Cold start within 20% of pass-through’s (with the same bindings)', `median ${coldMedian(name).toFixed(0)} ms vs ${coldMedian(PASS_BOUND).toFixed(0)} ms (${x(coldRatio)}); vs the bare pass-through’s ${coldMedian('pass-through').toFixed(0)} ms: ${x(coldRatioBare)}`, verdict(coldRatio <= 1.2)],
     );
   }
 
@@ -270,7 +287,7 @@ async function main() {
   const checkRows = check.map((r) => `| ${r.build} | ${r.case} | ${r.diff ? `differs ${r.diff.replace(/\|/g, '\\|')}` : 'identical'} |`);
 
   const cpus = os.cpus();
-  const workerCount = 4 + (COMPARE ? 1 : 0);
+  const workerCount = 5 + (COMPARE ? 1 : 0);
   const report = `# Benchmarks
 
 ${QUICK ? 'Quick mode (one short round: a smoke test, not a measurement).' : 'Full run.'} Produced by \`node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}.
@@ -278,10 +295,13 @@ ${QUICK ? 'Quick mode (one short round: a smoke test, not a measurement).' : 'Fu
 Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, workerd from wrangler's Miniflare.
 Method: ${workerCount} workers in workerd (each its own Miniflare, no \`wrangler dev\` proxy) in front of one nginx on loopback;
 \`wrk -t2 -c<N> -d${DURATION} --latency\`, \`Accept-Encoding: identity\`; ${ROUNDS} interleaved round(s), medians shown.
+Every round starts each worker in a new workerd process and warms it for 1 s. The workers under load write
+their log lines to /dev/null (bench/workerd-quiet.sh), not to Miniflare's parser in the benchmark's own process.
 sivo-consent: ${path.relative(ROOT, BUILD).startsWith('..') ? BUILD : path.relative(ROOT, BUILD)}${COMPARE ? `; ${THEIRS}: ${COMPARE}` : ''}.
 "banner" is a visitor with no decision (banner + settings link injected, origin Google tags stripped);
 "tags" is a visitor with a valid consent cookie for everything (Consent Mode, GA4, GTM, noscript, link).
 The image case passes through untouched in every worker.
+"pass-through + log line" (bench/passthrough-logged.mjs) forwards and writes the contract's log line, nothing else;
 "JS simple reference" (bench/reference.mjs) only injects fixed markup and writes the log line;
 "JS full reference" (bench/reference-full.mjs) does sivo-consent's whole job in plain JavaScript
 (cookie HMAC via WebCrypto, per-request nonce, CSP, stripping, injection, header filtering, log line),
@@ -289,8 +309,8 @@ and its answers are checked to be byte-identical to sivo-consent's (below).
 
 ## Throughput and latency
 
-| page | conc. | worker | req/s | p50 ms | p99 ms | ÷ pass-through | ÷ JS simple | ÷ JS full |
-|---|---|---|---|---|---|---|---|---|
+| page | conc. | worker | req/s | p50 ms | p99 ms | ÷ pass-through | ÷ pass-through + log line | ÷ JS simple | ÷ JS full |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ## Against the targets
