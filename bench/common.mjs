@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
+import { compatibilityDate, compatibilityFlags } from '../tests/support/runtime-config.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SIGNING_KEY = 'bench-signing-key-0123456789-abcdefghijklmnop';
@@ -193,7 +194,7 @@ export async function startWorker(options, { keepLogs = false, inspectorPort, qu
   let mf;
   try {
     mf = new Miniflare(convertV4MiniflareOptions({
-      compatibilityDate: '2026-11-01', host: '127.0.0.1', port,
+      compatibilityDate, compatibilityFlags, host: '127.0.0.1', port,
       handleStructuredLogs: (l) => onLog(l.message),
       ...(inspectorPort ? { inspectorPort, inspectorHost: '127.0.0.1' } : {}),
       ...options,

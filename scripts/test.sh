@@ -32,6 +32,7 @@ node bench/load.mjs --quick > /dev/null || die "the load run found a 5xx, a wron
 
 say "benchmark, quick mode (keeps it from rotting; no timing is asserted)"
 node bench/run.mjs --quick > /dev/null
+node bench/cost.mjs --quick > /dev/null
 
 say "wrangler deploy --dry-run (production environment)"
 rm -rf .wrangler/dry-run

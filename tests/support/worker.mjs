@@ -1,5 +1,6 @@
 // Runs the built worker (build/index.js + build/index_bg.wasm) in workerd through Miniflare,
 // with real local KV persisted to a temporary directory.
+import { compatibilityDate, compatibilityFlags } from './runtime-config.mjs';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -81,7 +82,8 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
         { type: 'CompiledWasm', path: path.join(build, 'index_bg.wasm') },
       ],
       modulesRoot: build,
-      compatibilityDate: '2026-11-01',
+      compatibilityDate,
+      compatibilityFlags,
       kvNamespaces: kv ? { CONSENT_KV: 'consent-kv' } : {},
       kvPersist: persist,
       d1Databases: d1 ? { CONSENT_DB: 'consent-db' } : {},
