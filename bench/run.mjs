@@ -13,7 +13,8 @@
 //                                                    in the same interleaved rounds (before/after)
 //   node bench/run.mjs --cold=9   cold starts per worker (default 5; the median is reported)
 //
-// The workers: "pass-through" (bench/passthrough.mjs); "JS simple reference"
+// The workers: "pass-through" (bench/passthrough.mjs); "pass-through + log line"
+// (bench/passthrough-logged.mjs: the floor for a worker that logs each request); "JS simple reference"
 // (bench/reference.mjs: only injects fixed markup); "JS full reference"
 // (bench/reference-full.mjs: sivo-consent's whole job on a proxied page in plain JS: cookie
 // HMAC, nonce, CSP, stripping, injection, headers, log line); sivo-consent.
