@@ -31,7 +31,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compatibilityFlags } from '../tests/support/runtime-config.mjs';
-import { ROOT, buildLayout, consentCookie, fixturesDir, flag, log, makePages, oursOptions, startNginx, startWorker } from './common.mjs';
+import {
+  ROOT, buildLayout, consentCookie, cpuSeconds, fixturesDir, flag, log, makePages, oursOptions, startNginx, startWorker, workerdPids,
+} from './common.mjs';
 
 const BUILD = path.resolve(flag('build') ?? path.join(ROOT, 'build'));
 const QUICK = process.argv.includes('--quick');
@@ -78,21 +80,6 @@ ${indent}  for (let i = 0; i < ${REPEAT}; i++) console.log(last); }
 `);
 }
 
-function workerdPids() {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0].endsWith('workerd');
-    } catch {
-      return false;
-    }
-  });
-}
-// CPU time of a process and all its threads, in microseconds (utime + stime, in clock ticks of 10 ms).
-function cpuMicros(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
 async function main() {
   const layout = buildLayout(BUILD);
   if (layout.layout !== 'index.js') throw new Error(`${BUILD}: bench/cost.mjs needs the index.js layout (scripts/build.sh's)`);
@@ -122,12 +109,13 @@ async function main() {
           for (const [state, headers] of Object.entries(states)) {
             const url = `${w.url}/page-10k.html`;
             await promisify(execFile)('wrk', ['-t1', '-c8', '-d1s', ...headers, url]);
-            const cpu = cpuMicros(pid);
+            const cpu = cpuSeconds(pid);
             const { stdout } = await promisify(execFile)('wrk', ['-t2', '-c16', `-d${DURATION}`, '-H', 'Accept-Encoding: identity', ...headers, url], { encoding: 'utf8' });
             const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
             if (!(requests > 0)) throw new Error(`${name}, ${state}: wrk made no request:\n${stdout}`);
-            (samples[`${name}|${state}`] ??= []).push((cpuMicros(pid) - cpu) / requests);
-            log(`round ${round + 1}/${ROUNDS} ${name} ${state}: ${requests} requests, ${((cpuMicros(pid) - cpu) / requests).toFixed(0)} µs of CPU each`);
+            const micros = ((cpuSeconds(pid) - cpu) * 1e6) / requests;
+            (samples[`${name}|${state}`] ??= []).push(micros);
+            log(`round ${round + 1}/${ROUNDS} ${name} ${state}: ${requests} requests, ${micros.toFixed(0)} µs of CPU each`);
           }
         } finally {
           await w.mf.dispose();

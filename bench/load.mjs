@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
 import { openRecord, allKeys } from '../tests/support/consent.mjs';
 import { applyMigrations } from '../tests/support/worker.mjs';
+import { cpuSeconds, rssKb, workerdPids } from './common.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
@@ -146,42 +147,6 @@ async function startWorker(origin, kvDir, logCounts) {
   return { mf, url, db };
 }
 
-// ---------- workerd's memory ----------
-function childrenOf(pid) {
-  const kids = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/s.exec(stat);
-      const ppid = Number(rest.split(' ')[1]);
-      if (ppid === pid) kids.push({ pid: Number(entry), comm });
-    } catch {
-      // gone
-    }
-  }
-  return kids;
-}
-function findWorkerd(root = process.pid) {
-  const queue = [root];
-  while (queue.length) {
-    for (const kid of childrenOf(queue.shift())) {
-      if (kid.comm.startsWith('workerd')) return kid.pid;
-      queue.push(kid.pid);
-    }
-  }
-  return undefined;
-}
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-function rssKb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : undefined;
-}
-
 // ---------- the visitors ----------
 const STATES = {
   undecided: undefined,
@@ -235,7 +200,7 @@ async function main() {
   const logCounts = { info: 0, warn: 0, error: 0, other: 0, samples: [] };
   const origin = await startOrigin();
   const { mf, url, db } = await startWorker(origin.url, kvDir, logCounts);
-  const workerdPid = findWorkerd();
+  const workerdPid = workerdPids()[0];
   log(`worker ${url}, origin ${origin.url}, workerd pid ${workerdPid ?? '?'}; ${DURATION_S} s at ${CONCURRENCY} clients`);
   const stateCookies = Object.fromEntries(Object.keys(STATES).filter((s) => s !== 'undecided').map((s) => [s, stateCookie(s)]));
 

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const toml = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
 // The top-level keys only: everything before the first [table].
-const top = toml.slice(0, toml.search(/^\[/m));
+const firstTable = toml.search(/^\[/m);
+const top = firstTable < 0 ? toml : toml.slice(0, firstTable);
 
 const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(top)?.[1];
 if (!date) throw new Error('wrangler.toml has no compatibility_date');
