@@ -44,7 +44,7 @@ const FLAGS = flag('flags') === undefined ? null : flag('flags').split(',').filt
 const OUT = path.join(ROOT, 'bench', 'out');
 
 const DECIDE = /const page = wasm\.pageFor\(env, Date\.now\(\), (\w+), facts\);\n/;
-const FINISH = /( *)page\.finish\(response\.status, env, ctx\);\n/;
+const FINISH = /( *)page\.finish\(response\.status, Date\.now\(\), env, ctx\);\n/;
 
 // The entry with one part repeated: the bundled entry's text, patched at its calls.
 function variant(code, part) {
@@ -65,7 +65,7 @@ function variant(code, part) {
   need(FINISH);
   if (part === 'finish') {
     return code.replace(FINISH, (line, indent) => `${indent}{ const real = console.log; console.log = () => {};
-${indent}  try { for (let i = 0; i < ${REPEAT}; i++) page.finish(response.status, env, ctx); } finally { console.log = real; } }
+${indent}  try { for (let i = 0; i < ${REPEAT}; i++) page.finish(response.status, Date.now(), env, ctx); } finally { console.log = real; } }
 ${line}`);
   }
   if (part === 'timer') {
@@ -75,7 +75,7 @@ ${line}`);
   // console.log: the real line, then the same line again from JavaScript.
   return code.replace(FINISH, (line, indent) => `${indent}{ const real = console.log; let last = '';
 ${indent}  console.log = (l) => { last = l; real(l); };
-${indent}  try { page.finish(response.status, env, ctx); } finally { console.log = real; }
+${indent}  try { page.finish(response.status, Date.now(), env, ctx); } finally { console.log = real; }
 ${indent}  for (let i = 0; i < ${REPEAT}; i++) console.log(last); }
 `);
 }

@@ -14,7 +14,7 @@
 
 use crate::config::config;
 use crate::error::WorkerError;
-use crate::proxy::{outbound, prepare, Edits, HeaderEdit, OriginHead, Prepared};
+use crate::proxy::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
 use crate::{error, log_line, stats, visit_of, RequestFacts, Visit};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
@@ -84,6 +84,29 @@ pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page 
     }
 }
 
+/// [`Page::route`]'s offset when the page's URL at the origin is not the base followed by
+/// the request URL's tail (an empty path or a bare `?`, which the origin URL normalises).
+pub const ROUTE_NO_OFFSET: u32 = (1 << 28) - 1;
+
+/// [`ROUTE_NO_OFFSET`], for the entry.
+#[wasm_bindgen(js_name = routeNoOffset)]
+#[must_use]
+pub fn route_no_offset() -> u32 {
+    ROUTE_NO_OFFSET
+}
+
+/// The configured origin's base URL (`ORIGIN_URL`), if the site is fetched from one: with
+/// [`Page::route`]'s offset the entry builds each page's URL itself, without a crossing.
+#[wasm_bindgen(js_name = originBase)]
+#[must_use]
+pub fn origin_base(env: &JsValue) -> Option<String> {
+    let env: Env = env.clone().unchecked_into();
+    match &config(&env, crate::platform::now_ms()).origin {
+        Origin::Url(base) => Some(base.clone()),
+        Origin::Demo | Origin::Route => None,
+    }
+}
+
 /// What an origin failure was, as the entry reports it to [`Page::fail`].
 const ORIGIN_TIMEOUT: u8 = 0;
 const ORIGIN_UNREACHABLE: u8 = 1;
@@ -91,23 +114,32 @@ const ORIGIN_MISCONFIGURED: u8 = 2;
 
 #[wasm_bindgen]
 impl Page {
-    /// True for a path under `/_consent`: the entry hands it to the asynchronous handler.
-    #[wasm_bindgen(js_name = ownRoute)]
+    /// Where the request goes, in one number: bit 0 set for a path under `/_consent` (the
+    /// entry hands it to the asynchronous handler); bits 1–2 the origin, 0 the bundled demo
+    /// site (`ASSETS`), 1 the route's own origin (the request as it is), 2 the configured
+    /// URL ([`origin_base`] followed by the page's path and query); bit 3 set when the
+    /// request must change before it goes ([`Page::outbound`]); bits 4–31 where the path
+    /// and query start in the request's URL, or [`ROUTE_NO_OFFSET`] when the URL's tail is
+    /// not exactly them (then [`Page::origin_url`] says).
     #[must_use]
-    pub fn own_route(&self) -> bool {
-        self.visit.is_own_route
-    }
-
-    /// Where the page comes from: 0 the bundled demo site (`ASSETS`), 1 the route's own
-    /// origin (the request as it is), 2 the URL of [`Page::origin_url`].
-    #[wasm_bindgen(js_name = originKind)]
-    #[must_use]
-    pub fn origin_kind(&self) -> u8 {
-        match self.config.origin {
+    pub fn route(&self) -> u32 {
+        let kind = match self.config.origin {
             Origin::Demo => 0,
             Origin::Route => 1,
             Origin::Url(_) => 2,
-        }
+        };
+        let url = &self.visit.url;
+        let tail = self.visit.path_and_query();
+        let offset = url
+            .strip_suffix(tail.as_str())
+            .filter(|_| url.is_ascii())
+            .and_then(|head| u32::try_from(head.len()).ok())
+            .filter(|&o| o < ROUTE_NO_OFFSET)
+            .unwrap_or(ROUTE_NO_OFFSET);
+        u32::from(self.visit.is_own_route)
+            | kind << 1
+            | u32::from(outbound_changes(&self.visit)) << 3
+            | offset << 4
     }
 
     /// The page's URL at a configured origin.
@@ -120,8 +152,8 @@ impl Page {
         }
     }
 
-    /// The request to send the origin (the visitor's own, unless cookies the visitor has not
-    /// allowed or encodings the rewriter cannot read must go).
+    /// The request to send the origin, when [`Page::route`] says it must change: cookies the
+    /// visitor has not allowed or encodings the rewriter cannot read go.
     ///
     /// # Errors
     /// Only if the runtime refuses to copy the request.
@@ -275,10 +307,21 @@ impl Page {
             .map_or(JsValue::UNDEFINED, |e| e.link.clone())
     }
 
-    /// Writes the request's log line (`status` is the response's) and counts a rewritten
-    /// page view for the dashboard (written to D1 after the response, through `ctx`).
-    pub fn finish(&self, status: u16, env: &JsValue, ctx: &JsValue) {
-        log_line(&self.visit, status, self.level, self.error.as_deref(), None);
+    /// Writes the request's log line (`status` is the response's, `now` the time its head
+    /// was ready, `Date.now()`: read by the entry, not through an import), counts a
+    /// rewritten page view for the dashboard (written to D1 after the response, through
+    /// `ctx`), and frees the page: the entry's last call.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
+    #[allow(clippy::needless_pass_by_value)] // taken by value: the call frees the page
+    pub fn finish(self, status: u16, now: f64, env: &JsValue, ctx: &JsValue) {
+        log_line(
+            &self.visit,
+            status,
+            self.level,
+            self.error.as_deref(),
+            None,
+            now as u64,
+        );
         if self.edits.is_some() {
             let env: Env = env.clone().unchecked_into();
             let ctx = Context::new(ctx.clone().unchecked_into());

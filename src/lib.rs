@@ -274,16 +274,19 @@ fn log_request(visit: &Visit, served: &Served) {
         served.level,
         served.error.as_deref(),
         served.consent_after,
+        platform::now_ms(),
     );
 }
 
-/// Writes the request's one log line from its parts.
+/// Writes the request's one log line from its parts; `end_ms` is when the answer's head was
+/// ready (its `ms` is the time from arrival to then).
 fn log_line(
     visit: &Visit,
     status: u16,
     level: Level,
     error: Option<&str>,
     consent_after: Option<&'static str>,
+    end_ms: u64,
 ) {
     let line = RequestLog {
         received_at: visit.now,
@@ -293,7 +296,7 @@ fn log_line(
         client_ip: visit.client_ip.as_deref(),
         consent: consent_after.unwrap_or_else(|| visit.consent.log_label()),
         country: visit.country.as_deref(),
-        duration_ms: platform::now_ms().saturating_sub(visit.now),
+        duration_ms: end_ms.saturating_sub(visit.now),
         level,
         error,
         cookie_rejected: visit.cookie_rejected.map(|r| r.to_string()).as_deref(),

@@ -96,14 +96,34 @@ pub struct Edits {
     pub link: JsValue,
 }
 
-/// The request to send the origin: the visitor's own unless it must change (see
-/// [`outbound_request`]).
+/// The request to send the origin when [`outbound_changes`]: the visitor's own with analytics
+/// cookies the visitor has not allowed removed (rule 1: not read before opt-in) and only
+/// encodings the rewriter can read asked for.
 ///
 /// # Errors
 /// Only if the runtime refuses to copy the request.
 pub fn outbound(request: &Request, visit: &Visit) -> Result<Request, JsValue> {
-    Ok(outbound_request(request, visit, visit.consent.choices())?
-        .unwrap_or_else(|| Clone::clone(request)))
+    let copy = Request::new_with_request(request)?;
+    let headers = copy.headers();
+    headers.set("accept-encoding", ORIGIN_ACCEPT_ENCODING)?;
+    if let Some(cookie) = visit.cookie.as_deref() {
+        match filter_cookie_header(cookie, visit.consent.choices()) {
+            Some(kept) if kept == cookie => {}
+            Some(kept) => headers.set("cookie", &kept)?,
+            None => headers.delete("cookie")?,
+        }
+    }
+    Ok(copy)
+}
+
+/// True when the request to the origin must differ from the visitor's: it carries cookies
+/// the visitor has not allowed, or asks for an encoding the rewriter cannot read.
+#[must_use]
+pub fn outbound_changes(visit: &Visit) -> bool {
+    let cookie = visit.cookie.as_deref();
+    let cookie_changes = cookie
+        .is_some_and(|c| filter_cookie_header(c, visit.consent.choices()).as_deref() != Some(c));
+    cookie_changes || !accept_encoding_is_readable(visit.accept_encoding.as_deref())
 }
 
 /// What the visitor gets for the origin's response: disallowed cookies and links removed
@@ -132,33 +152,6 @@ pub fn prepare(head: &OriginHead, visit: &Visit, config: &Config) -> Result<Prep
             head.content_encoding.as_deref().unwrap_or_default()
         ))),
     }
-}
-
-/// The request to send the origin, when it must differ from the visitor's: analytics
-/// cookies the visitor has not allowed are not forwarded (rule 1: not read before opt-in),
-/// and only encodings the rewriter can read are asked for.
-fn outbound_request(
-    request: &Request,
-    visit: &Visit,
-    choices: Choices,
-) -> Result<Option<Request>, JsValue> {
-    let cookie = visit.cookie.as_deref();
-    let filtered = cookie.and_then(|c| filter_cookie_header(c, choices));
-    let cookie_changes = cookie.is_some() && filtered.as_deref() != cookie;
-    let encoding_changes = !accept_encoding_is_readable(visit.accept_encoding.as_deref());
-    if !cookie_changes && !encoding_changes {
-        return Ok(None);
-    }
-    let copy = Request::new_with_request(request)?;
-    let headers = copy.headers();
-    headers.set("accept-encoding", ORIGIN_ACCEPT_ENCODING)?;
-    if cookie_changes {
-        match filtered {
-            Some(kept) => headers.set("cookie", &kept)?,
-            None => headers.delete("cookie")?,
-        }
-    }
-    Ok(Some(copy))
 }
 
 /// The header changes every response gets, HTML or not: no `Set-Cookie` for cookies the

@@ -19,6 +19,13 @@ const HTML = { html: true };
 const [STRIP_ELEMENTS, STRIP_INLINE, OWN_TAG_ELEMENTS, OWN_TAG_INLINE] = wasm.selectors();
 const OVERLAP = wasm.matchOverlap();
 const ORIGIN_TIMEOUT_MS = wasm.originTimeoutMs();
+// Page.route's bits (the origin's kind in bits 1–2, the path's offset from bit 4).
+const OWN_ROUTE = 1;
+const CHANGED_REQUEST = 8;
+const NO_OFFSET = wasm.routeNoOffset();
+// The configured origin's base URL, read on the first request (the isolate's configuration
+// never changes).
+let originBase;
 // Page.prepare's answers.
 const AS_IS = 0;
 const REWRITE = 2;
@@ -65,27 +72,30 @@ async function proxy(request, env, ctx) {
     h.get('sec-gpc') ?? ''}\n${h.get('accept-encoding') ?? ''}\n${h.get('cf-connecting-ip') ?? ''}\n${
     h.get('user-agent') ?? ''}\n${request.cf?.country ?? ''}`;
   const page = wasm.pageFor(env, Date.now(), h, facts);
+  let finished = false;
   try {
-    if (page.ownRoute()) return await new Glue(ctx, env).fetch(request);
+    const route = page.route();
+    if (route & OWN_ROUTE) return await new Glue(ctx, env).fetch(request);
     let response;
     try {
-      response = answer(page, await fromOrigin(page, request, env));
+      response = answer(page, await fromOrigin(page, route, request, env));
     } catch (e) {
       noteTrap(e);
       response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
     }
-    page.finish(response.status, env, ctx);
+    finished = true;
+    page.finish(response.status, Date.now(), env, ctx);
     return response;
   } finally {
-    page.free();
+    if (!finished) page.free();
   }
 }
 
-async function fromOrigin(page, request, env) {
-  const outbound = page.outbound(request);
+async function fromOrigin(page, route, request, env) {
+  const outbound = route & CHANGED_REQUEST ? page.outbound(request) : request;
   let pending;
   try {
-    switch (page.originKind()) {
+    switch ((route >>> 1) & 3) {
       case 0:
         if (!env.ASSETS) throw new OriginFailure(MISCONFIGURED, 'the ASSETS binding is missing');
         pending = env.ASSETS.fetch(outbound);
@@ -93,9 +103,12 @@ async function fromOrigin(page, request, env) {
       case 1:
         pending = fetch(outbound);
         break;
-      default:
+      default: {
         // The request itself is the init: method, headers, body and its redirect mode.
-        pending = fetch(page.originUrl(), outbound);
+        const offset = route >>> 4;
+        originBase ??= wasm.originBase(env);
+        pending = fetch(offset === NO_OFFSET ? page.originUrl() : originBase + request.url.slice(offset), outbound);
+      }
     }
   } catch (e) {
     throw e instanceof OriginFailure ? e : new OriginFailure(UNREACHABLE, describe(e));

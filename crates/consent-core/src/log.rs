@@ -3,7 +3,7 @@
 //! The line never holds a whole IP address (rule 17), a query string (it may carry e-mail
 //! addresses or campaign ids), a cookie value or a secret.
 
-use crate::clock::{rfc3339, EpochMillis};
+use crate::clock::{push_rfc3339, rfc3339, EpochMillis};
 use crate::ip::truncate_ip;
 use serde::Serialize;
 
@@ -49,52 +49,127 @@ pub struct RequestLog<'a> {
     pub cookie_rejected: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    ts: String,
-    level: Level,
-    msg: &'static str,
-    method: &'a str,
-    path: &'a str,
-    status: u16,
-    ip: Option<String>,
-    consent: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<&'a str>,
-    ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cookie_rejected: Option<&'a str>,
+impl Level {
+    /// The level as the log line writes it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
 }
 
 impl RequestLog<'_> {
-    /// The JSON line, without a trailing newline.
+    /// The JSON line, without a trailing newline: `ts`, `level`, `msg`, `method`, `path`,
+    /// `status`, `ip`, `consent`, then `country`, `ms`, `error` and `cookie_rejected` when
+    /// present.
+    ///
+    /// Written directly, not through `serde_json`: the line is built on every request, and
+    /// serde's and `core::fmt`'s generic machinery cost more there than the fields
+    /// themselves (BENCHMARKS.md, "Issue 13, third pass"). The properties check the line
+    /// is byte for byte what `serde_json` writes for the same fields.
     #[must_use]
     pub fn to_json_line(&self) -> String {
         let path = log_path(self.url);
-        let line = Line {
-            ts: rfc3339(self.received_at),
-            level: self.level,
-            msg: "request",
-            method: self.method,
-            path: &path,
-            status: self.status,
-            ip: self
-                .client_ip
-                .and_then(truncate_ip)
-                .map(|ip| ip.to_string()),
-            consent: self.consent,
-            country: self
-                .country
-                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric())),
-            ms: self.duration_ms,
-            error: self.error,
-            cookie_rejected: self.cookie_rejected,
+        let mut line = String::with_capacity(192 + path.len() + self.method.len());
+        line.push_str("{\"ts\":\"");
+        push_rfc3339(&mut line, self.received_at);
+        line.push_str("\",\"level\":\"");
+        line.push_str(self.level.as_str());
+        line.push_str("\",\"msg\":\"request\",\"method\":");
+        push_json_str(&mut line, self.method);
+        line.push_str(",\"path\":");
+        push_json_str(&mut line, &path);
+        line.push_str(",\"status\":");
+        line.push_str(itoa::Buffer::new().format(self.status));
+        line.push_str(",\"ip\":");
+        match self.client_ip.and_then(truncate_ip) {
+            Some(ip) => {
+                line.push('"');
+                push_ip(&mut line, ip);
+                line.push('"');
+            }
+            None => line.push_str("null"),
+        }
+        line.push_str(",\"consent\":");
+        push_json_str(&mut line, self.consent);
+        if let Some(country) = self
+            .country
+            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            line.push_str(",\"country\":\"");
+            line.push_str(country);
+            line.push('"');
+        }
+        line.push_str(",\"ms\":");
+        line.push_str(itoa::Buffer::new().format(self.duration_ms));
+        for (name, value) in [
+            ("error", self.error),
+            ("cookie_rejected", self.cookie_rejected),
+        ] {
+            if let Some(value) = value {
+                line.push_str(",\"");
+                line.push_str(name);
+                line.push_str("\":");
+                push_json_str(&mut line, value);
+            }
+        }
+        line.push('}');
+        line
+    }
+}
+
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"` and `\`, the
+/// control characters below U+0020 (`\b`, `\t`, `\n`, `\f`, `\r` by name, the others as
+/// `\u00xx`); everything else as it is.
+pub fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
         };
-        serde_json::to_string(&line).unwrap_or_else(|_| {
-            String::from("{\"msg\":\"request\",\"error\":\"log serialisation failed\"}")
-        })
+        out.push_str(&text[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
+}
+
+/// Appends a (truncated) address as `Display` writes it; an IPv4 one digit by digit.
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(itoa::Buffer::new().format(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{v6}");
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use consent_core::gating::{
 };
 use consent_core::i18n::{negotiate, Lang};
 use consent_core::ip::truncate_ip;
-use consent_core::log::{log_path, Level, RequestLog, MAX_LOGGED_PATH};
+use consent_core::log::{log_path, push_json_str, Level, RequestLog, MAX_LOGGED_PATH};
 use consent_core::record::{
     day_index_keys_of, open, seal, ProofRecord, RecordContext, RecordError, Requester,
 };
@@ -749,6 +749,59 @@ proptest! {
         prop_assert!(logged.is_none_or(|ip| ip.is_ok_and(is_truncated)), "{}", line);
     }
 
+    /// The log line, written field by field, is byte for byte what `serde_json` writes for
+    /// the same fields in the contract's order (what the worker wrote with until issue 13).
+    #[test]
+    fn the_log_line_is_what_serde_json_writes(
+        url in text(100),
+        method in text(10),
+        ip in option::of(prop_oneof![
+            text(40),
+            ipv6().prop_map(|v| v.to_string()),
+            any::<Ipv4Addr>().prop_map(|v| v.to_string()),
+        ]),
+        country in option::of(prop_oneof![text(4), "[A-Z]{2}"]),
+        error in option::of(text(20)),
+        rejected in option::of(text(20)),
+        level in select(vec![Level::Info, Level::Warn, Level::Error]),
+        status in any::<u16>(),
+        received_at in prop_oneof![any::<u64>(), 0..300_000_000_000_000_u64],
+        duration_ms in any::<u64>(),
+        consent in text(12),
+    ) {
+        let log = RequestLog {
+            received_at, method: &method, url: &url, status, client_ip: ip.as_deref(),
+            consent: &consent, country: country.as_deref(), duration_ms, level,
+            error: error.as_deref(), cookie_rejected: rejected.as_deref(),
+        };
+        let serde_line = serde_json::to_string(&SerdeLine {
+            ts: rfc3339(received_at),
+            level,
+            msg: "request",
+            method: &method,
+            path: &log_path(&url),
+            status,
+            ip: ip.as_deref().and_then(truncate_ip).map(|ip| ip.to_string()),
+            consent: &consent,
+            country: country
+                .as_deref()
+                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric())),
+            ms: duration_ms,
+            error: error.as_deref(),
+            cookie_rejected: rejected.as_deref(),
+        })
+        .unwrap();
+        prop_assert_eq!(log.to_json_line(), serde_line);
+    }
+
+    /// A JSON string is escaped exactly as `serde_json` escapes it.
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them(value in text(60)) {
+        let mut written = String::new();
+        push_json_str(&mut written, &value);
+        prop_assert_eq!(written, serde_json::to_string(&value).unwrap());
+    }
+
     /// Stored records: garbage never opens, a wrong-size key is `BadKey`, nothing panics.
     #[test]
     fn a_stored_record_is_never_forged(
@@ -1048,6 +1101,26 @@ fn cookie_crate_expired(name: &str, domain: Option<&str>, own: bool) -> String {
         c = c.domain(d.to_owned());
     }
     c.build().to_string()
+}
+
+/// The log line as the worker serialised it with `serde_json` until issue 13's third pass.
+#[derive(serde::Serialize)]
+struct SerdeLine<'a> {
+    ts: String,
+    level: Level,
+    msg: &'static str,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    ip: Option<String>,
+    consent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<&'a str>,
+    ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookie_rejected: Option<&'a str>,
 }
 
 /// [`rfc3339`] as the `time` crate wrote it.
