@@ -291,7 +291,7 @@ fn log_line(
     let line = RequestLog {
         received_at: visit.now,
         method: &visit.method,
-        url: &visit.url,
+        path: &visit.path,
         status,
         client_ip: visit.client_ip.as_deref(),
         consent: consent_after.unwrap_or_else(|| visit.consent.log_label()),
@@ -302,8 +302,9 @@ fn log_line(
         cookie_rejected: visit.cookie_rejected.map(|r| r.to_string()).as_deref(),
     }
     .to_json_line();
+    let line = wasm_bindgen::JsValue::from(line);
     match level {
-        Level::Error => worker::console_error!("{line}"),
-        _ => worker::console_log!("{line}"),
+        Level::Error => web_sys::console::error_1(&line),
+        _ => web_sys::console::log_1(&line),
     }
 }
