@@ -264,6 +264,10 @@ pub fn filter_cookie_header(header: &str, choices: Choices) -> Option<String> {
 /// domain (`.sivocenter.com`), and the full host. GA always uses `Path=/`.
 #[must_use]
 pub fn expire_disallowed(present: &[String], choices: Choices, host: &str) -> Vec<String> {
+    if present.iter().all(|n| allowed(n, choices)) {
+        // The common case, on every response: nothing to expire, no domain to work out.
+        return Vec::new();
+    }
     let host = host_without_port(host);
     let mut domains: Vec<Option<String>> = vec![None];
     if let Some(registrable) = registrable_domain(host) {
