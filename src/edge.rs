@@ -310,10 +310,9 @@ impl Page {
     /// Writes the request's log line (`status` is the response's, `now` the time its head
     /// was ready, `Date.now()`: read by the entry, not through an import), counts a
     /// rewritten page view for the dashboard (written to D1 after the response, through
-    /// `ctx`), and frees the page: the entry's last call.
+    /// `ctx`).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
-    #[allow(clippy::needless_pass_by_value)] // taken by value: the call frees the page
-    pub fn finish(self, status: u16, now: f64, env: &JsValue, ctx: &JsValue) {
+    pub fn finish(&self, status: u16, now: f64, env: &JsValue, ctx: &JsValue) {
         log_line(
             &self.visit,
             status,

@@ -72,7 +72,6 @@ async function proxy(request, env, ctx) {
     h.get('sec-gpc') ?? ''}\n${h.get('accept-encoding') ?? ''}\n${h.get('cf-connecting-ip') ?? ''}\n${
     h.get('user-agent') ?? ''}\n${request.cf?.country ?? ''}`;
   const page = wasm.pageFor(env, Date.now(), h, facts);
-  let finished = false;
   try {
     const route = page.route();
     if (route & OWN_ROUTE) return await new Glue(ctx, env).fetch(request);
@@ -83,11 +82,10 @@ async function proxy(request, env, ctx) {
       noteTrap(e);
       response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
     }
-    finished = true;
     page.finish(response.status, Date.now(), env, ctx);
     return response;
   } finally {
-    if (!finished) page.free();
+    page.free();
   }
 }
 
@@ -144,6 +142,8 @@ function answer(page, origin) {
 
 // The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
 // the handlers ask wasm about each element that can load something and each inline script.
+// One handler per element name (<head>, <body>) places all of its edits: every selector
+// registered is matched against every element of the page.
 function rewrite(response, page) {
   const choices = page.choices();
   let rewriter = new HTMLRewriter();
@@ -154,13 +154,28 @@ function rewrite(response, page) {
       .on(STRIP_INLINE, { text: (chunk) => strip.text(chunk) });
   }
   const consentMode = page.consentMode();
-  if (consentMode !== undefined) {
-    rewriter = rewriter.on('head', { element: (el) => edit(() => el.prepend(consentMode, HTML)) });
-    const loaders = page.loaders();
-    if (loaders !== undefined) rewriter = addTags(rewriter, loaders, page.noscript());
+  const loaders = consentMode === undefined ? undefined : page.loaders();
+  // The tags go in unless the origin loads its own (an element, or an inline script in <head>).
+  const own = loaders === undefined ? undefined : new OwnTag();
+  if (own !== undefined) {
+    rewriter = rewriter
+      .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
+      .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) });
   }
-  // The banner first in the body, so it is first in the keyboard's tab order; the link last.
-  const body = new Body(page.banner(), page.link());
+  if (consentMode !== undefined) {
+    // Consent Mode first in <head>; the tag loaders at its end.
+    rewriter = rewriter.on('head', {
+      element: (el) => {
+        edit(() => el.prepend(consentMode, HTML));
+        if (own !== undefined) {
+          edit(() => el.onEndTag((end) => {
+            if (!own.seen) edit(() => end.before(loaders, HTML));
+          }));
+        }
+      },
+    });
+  }
+  const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript());
   return rewriter
     .on('body', { element: (el) => body.element(el) })
     .onDocument({ end: (end) => body.end(end) })
@@ -171,28 +186,6 @@ function removeIfBlocked(el, choices) {
   let values = '';
   for (const [, value] of el.attributes) values += `${value}\n`;
   if (values && wasm.blockedElement(values, choices)) edit(() => el.remove());
-}
-
-// The tags at the end of <head> and GTM's noscript after <body>, unless the origin loads its
-// own tag (an element or an inline script in <head>).
-function addTags(rewriter, loaders, noscript) {
-  const own = new OwnTag();
-  rewriter = rewriter
-    .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
-    .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) })
-    .on('head', {
-      element: (el) => edit(() => el.onEndTag((end) => {
-        if (!own.seen) edit(() => end.before(loaders, HTML));
-      })),
-    });
-  if (noscript !== undefined) {
-    rewriter = rewriter.on('body', {
-      element: (el) => {
-        if (!own.seen) edit(() => el.prepend(noscript, HTML));
-      },
-    });
-  }
-  return rewriter;
 }
 
 // The end of the text before a chunk, kept so that a host split across chunks is still seen.
@@ -248,19 +241,24 @@ class OwnTag {
   }
 }
 
-// The banner after <body> and the link before </body>; at the document's end, whatever a
-// malformed page (no <body>, or no </body>) did not get. Browsers put what follows the
-// document's end into the body, so the banner and the link still show.
+// After <body>: GTM's noscript frame (unless the origin loads its own tag), then the banner
+// before it, so the banner is first in the keyboard's tab order; the link before </body>. At
+// the document's end, whatever a malformed page (no <body>, or no </body>) did not get.
+// Browsers put what follows the document's end into the body, so the banner and the link
+// still show.
 class Body {
-  constructor(banner, link) {
+  constructor(banner, link, own, noscript) {
     this.banner = banner;
     this.link = link;
+    this.own = own;
+    this.noscript = noscript;
     this.bodySeen = false;
     this.linkDone = false;
   }
 
   element(el) {
     this.bodySeen = true;
+    if (this.noscript !== undefined && !this.own.seen) edit(() => el.prepend(this.noscript, HTML));
     if (this.banner) edit(() => el.prepend(this.banner, HTML));
     edit(() => el.onEndTag((end) => {
       this.linkDone = true;
