@@ -57,6 +57,10 @@ export function makePages(dir) {
   fs.writeFileSync(path.join(dir, 'image-200k.png'), crypto.randomBytes(200 * 1024));
   return Object.fromEntries(Object.keys(sizes).map((n) => [n, fs.statSync(path.join(dir, `page-${n}.html`)).size]));
 }
+/** The median of a list of numbers (the upper one of an even count's middle two). */
+export function median(xs) {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
 export function fixturesDir() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-bench-'));
   fs.chmodSync(dir, 0o755); // nginx's workers run as an unprivileged user

@@ -32,7 +32,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { compatibilityFlags } from '../tests/support/runtime-config.mjs';
 import {
-  ROOT, buildLayout, consentCookie, cpuSeconds, fixturesDir, flag, log, makePages, oursOptions, startNginx, startWorker, workerdPids,
+  ROOT, buildLayout, consentCookie, cpuSeconds, fixturesDir, flag, log, makePages, median, oursOptions, startNginx, startWorker, workerdPids,
 } from './common.mjs';
 
 const BUILD = path.resolve(flag('build') ?? path.join(ROOT, 'build'));
@@ -125,7 +125,6 @@ async function main() {
   } finally {
     nginx.stop();
   }
-  const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const rows = [];
   for (const state of Object.keys(states)) {
     const base = median(samples[`base|${state}`]);

@@ -12,6 +12,7 @@
 //   node bench/run.mjs --compare=/tmp/build-before   a fifth worker, that build's sivo-consent,
 //                                                    in the same interleaved rounds (before/after)
 //   node bench/run.mjs --cold=9   cold starts per worker (default 5; the median is reported)
+//   node bench/run.mjs --rounds=5 a full run with more rounds (BENCHMARKS.md's: about 27 minutes)
 //
 // The workers: "pass-through" (bench/passthrough.mjs); "pass-through + log line"
 // (bench/passthrough-logged.mjs: the floor for a worker that logs each request); "JS simple reference"
@@ -32,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {
-  ROOT, buildLayout, checkCases, compareAnswers, consentCookie, extractTemplates, fixturesDir, flag, fullReferenceOptions,
+  ROOT, buildLayout, checkCases, compareAnswers, consentCookie, extractTemplates, fixturesDir, flag, fullReferenceOptions, median,
   jsOptions, log, makePages, oursOptions, simpleReferenceOptions, startGatedOrigin, startNginx, startWorker,
 } from './common.mjs';
 import { stripCustomSections } from './wasm-sections.mjs';
@@ -69,7 +70,6 @@ function toMs(m) {
   const v = Number(m[1]);
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ---------- helpers ----------
 async function firstByteAndEnd(url, headers = {}) {
@@ -346,7 +346,8 @@ byte for byte. ${check.filter((r) => !r.diff).length} of ${check.length} identic
 |---|---|---|
 ${checkRows.join('\n')}
 ${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-  const partial = Boolean(ONLY_PAGES || flag('duration') || flag('rounds') || flag('build') || COMPARE);
+  // More rounds than the default is still a full run (BENCHMARKS.md); fewer, or a part, is not.
+  const partial = Boolean(ONLY_PAGES || flag('duration') || ROUNDS < 3 || flag('build') || COMPARE);
   const target = QUICK || partial ? path.join(OUT, QUICK ? 'quick.md' : 'partial.md') : path.join(ROOT, 'BENCHMARKS.md');
   if (QUICK || partial || !fs.existsSync(path.join(ROOT, 'BENCHMARKS.md'))) {
     fs.writeFileSync(target, report);

@@ -2,13 +2,14 @@
 # Builds the worker into build/ with worker-build (release: opt-level z, LTO, wasm-opt), then
 # bundles the JavaScript entry (src/js/entry.mjs) with its glue into build/index.js.
 # wrangler runs this as its [build] command. Skipped when nothing it depends on changed
-# since the last build (build/.inputs-sha). SIVO_NO_OPT=1 skips wasm-opt for fast rebuilds.
+# since the last build (build/.inputs-sha). SIVO_NO_OPT=1 skips wasm-opt for fast rebuilds;
+# SIVO_KEEP_NAMES=1 keeps the wasm's names section (scripts/wasm-opt.sh), for profiles.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 flags=(--release)
 [[ "${SIVO_NO_OPT:-}" == 1 ]] && flags+=(--no-opt)
-inputs_sha="$( { echo "${flags[*]}"; find src crates -type f \( -name '*.rs' -o -name '*.mjs' \) -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
+inputs_sha="$( { echo "${flags[*]} names=${SIVO_KEEP_NAMES:-}"; find src crates -type f \( -name '*.rs' -o -name '*.mjs' \) -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
 if [[ -f build/index_bg.wasm && -f build/.inputs-sha && "$(cat build/.inputs-sha)" == "$inputs_sha" ]]; then
   say "build/ is up to date"
   exit 0

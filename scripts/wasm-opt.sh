@@ -4,8 +4,17 @@
 # always appends --debuginfo. That flag writes the names section (function and data names,
 # ~50 KB gzipped) whatever passes ran, --strip-debug included. So when the arguments ask
 # for --strip-debug, it is dropped here and the names really go.
+# SIVO_KEEP_NAMES=1 (scripts/build.sh passes it on) keeps the names section instead, for
+# profiles with named wasm frames (bench/profile.mjs): the same optimised code, named.
 set -euo pipefail
 args=("$@")
+if [[ "${SIVO_KEEP_NAMES:-}" == 1 ]]; then
+  kept=()
+  for b in "${args[@]}"; do
+    [[ "$b" == --strip-debug ]] || kept+=("$b")
+  done
+  exec "$BINARYEN_WASM_OPT" "${kept[@]}"
+fi
 for a in "${args[@]}"; do
   if [[ "$a" == --strip-debug ]]; then
     kept=()
