@@ -308,7 +308,7 @@ impl Page {
     }
 
     /// Writes the request's log line (`status` is the response's, `now` the time its head
-    /// was ready, `Date.now()`: read by the entry, not through an import), counts a
+    /// was ready, `Date.now()`: read by the entry, not through an import) and counts a
     /// rewritten page view for the dashboard (written to D1 after the response, through
     /// `ctx`).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
