@@ -3,9 +3,10 @@
 //! origin's fetch and its timeout) and the streaming rewriter left to JavaScript, outside
 //! wasm-bindgen's promise and future glue.
 //!
-//! Per page: [`page_for`] reads the request and verifies the consent cookie; the entry asks
-//! for the request to send ([`Page::outbound`]) and where ([`Page::origin_kind`],
-//! [`Page::origin_url`]); [`Page::prepare`] decides everything about the origin's response from
+//! Per page: [`page_for`] reads the request and verifies the consent cookie; [`Page::route`]
+//! says in one number where it goes and whether it must change first ([`Page::outbound`]),
+//! the entry building the origin's URL from [`origin_base`] (or [`Page::origin_url`] when the
+//! request URL's tail is not exactly its path and query); [`Page::prepare`] decides everything about the origin's response from
 //! the headers that matter (cookies, links, treatment, header changes, CSP, and the edits
 //! the rewriter places);
 //! [`Page::finish`] writes the log line and counts the page view. While the page streams,
@@ -129,9 +130,10 @@ impl Page {
             Origin::Url(_) => 2,
         };
         let url = &self.visit.url;
-        let tail = self.visit.path_and_query();
+        // Where `path_and_query()` starts, if the URL ends with it (no copy on this path).
         let offset = url
-            .strip_suffix(tail.as_str())
+            .strip_suffix(self.visit.search.as_str())
+            .and_then(|head| head.strip_suffix(self.visit.path.as_str()))
             .filter(|_| url.is_ascii())
             .and_then(|head| u32::try_from(head.len()).ok())
             .filter(|&o| o < ROUTE_NO_OFFSET)

@@ -75,7 +75,7 @@ pub struct Visit {
 }
 
 /// What the worker reads from a request, in one go: from the `Request` for its own routes
-/// ([`read_visit`]), or handed over by the JavaScript entry in one call (`edge::page_for`).
+/// (`read_visit`), or handed over by the JavaScript entry in one call (`edge::page_for`).
 #[derive(Debug, Default)]
 pub struct RequestFacts {
     /// The full request URL.
