@@ -15,11 +15,13 @@ if [[ -f build/index_bg.wasm && -f build/.inputs-sha && "$(cat build/.inputs-sha
   exit 0
 fi
 worker-build "${flags[@]}"
-# The entry (src/js/entry.mjs) proxies the site's pages and calls into wasm synchronously;
-# it is bundled with worker-build's glue into the one module wrangler and the tests load.
+# The entry (src/js/entry.mjs, and src/js/protocol.mjs, which checks the protocol it shares
+# with wasm) proxies the site's pages and calls into wasm synchronously; it is bundled with
+# worker-build's glue into the one module wrangler and the tests load.
 mv build/index.js build/glue.js
-cp src/js/entry.mjs build/entry.mjs
+cp src/js/*.mjs build/
 "$ESBUILD_BIN" build/entry.mjs --bundle --format=esm --log-level=warning \
   --external:./index_bg.wasm '--external:cloudflare:*' --outfile=build/index.js
-rm build/entry.mjs build/glue.js
+for module in src/js/*.mjs; do rm "build/${module##*/}"; done
+rm build/glue.js
 echo "$inputs_sha" > build/.inputs-sha

@@ -4,7 +4,8 @@
 //! `kid`) with the runtime's `WebCrypto`. No cookie or other header is trusted instead.
 
 use crate::error::describe;
-use crate::Visit;
+use crate::isolate;
+use crate::visit::{Header, Visit};
 use consent_core::access::{
     authenticate, development_identity, parse_rules, AccessConfig, AccessError, Identity, Jwk,
     Jwks, KeySource, SignatureVerifier,
@@ -12,25 +13,16 @@ use consent_core::access::{
 use consent_core::config::Config;
 use consent_core::failure::Failure;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use worker::Env;
 
-/// The request header Cloudflare Access sets on requests it lets through.
-pub const TOKEN_HEADER: &str = "cf-access-jwt-assertion";
-
 /// A refresh asked for within this long of the last refresh is answered from the cache, so
 /// tokens naming made-up `kid`s cannot make every request fetch the keys (the first fetch of
 /// an isolate is not a refresh: a rotation is picked up at once).
 const MIN_REFRESH_MS: u64 = 60_000;
-
-thread_local! {
-    /// The team's keys, and when they were last refreshed, per isolate.
-    static KEYS: RefCell<Option<(Jwks, Option<u64>)>> = const { RefCell::new(None) };
-}
 
 /// Why someone is not let in.
 #[derive(Debug)]
@@ -96,7 +88,7 @@ pub async fn identify(_env: &Env, config: &Config, visit: &Visit) -> Result<Iden
         now: visit.now,
     };
     authenticate(
-        visit.header(TOKEN_HEADER).as_deref(),
+        visit.header(Header::AccessToken).as_deref(),
         &access,
         &keys,
         &WebCrypto,
@@ -114,7 +106,7 @@ struct TeamKeys {
 
 impl KeySource for TeamKeys {
     async fn keys(&self, refresh: bool) -> Result<Jwks, AccessError> {
-        let cached = KEYS.with(|k| k.borrow().clone());
+        let cached = isolate::with(|i| i.access_keys.borrow().clone());
         let last_refresh = match cached {
             Some((keys, last_refresh)) => {
                 let refreshed_lately =
@@ -126,10 +118,8 @@ impl KeySource for TeamKeys {
             }
             None => None,
         };
-        let keys = fetch_keys(&self.certs_url)
-            .await
-            .map_err(AccessError::KeysUnavailable)?;
-        KEYS.with(|k| *k.borrow_mut() = Some((keys.clone(), last_refresh)));
+        let keys = fetch_keys(&self.certs_url).await?;
+        isolate::with(|i| *i.access_keys.borrow_mut() = Some((keys.clone(), last_refresh)));
         Ok(keys)
     }
 }
@@ -141,16 +131,20 @@ extern "C" {
     fn fetch_url(url: &str) -> Result<Promise, JsValue>;
 }
 
-async fn fetch_keys(url: &str) -> Result<Jwks, String> {
+async fn fetch_keys(url: &str) -> Result<Jwks, AccessError> {
+    let unavailable = AccessError::KeysUnavailable;
     let fetched = async {
         let response: Response = JsFuture::from(fetch_url(url)?).await?.dyn_into()?;
         Ok::<_, JsValue>(response)
     };
     let response = fetched
         .await
-        .map_err(|e| format!("fetching the team's keys: {}", describe(&e)))?;
+        .map_err(|e| unavailable(format!("fetching the team's keys: {}", describe(&e))))?;
     if response.status() != 200 {
-        return Err(format!("the team's keys answered {}", response.status()));
+        return Err(unavailable(format!(
+            "the team's keys answered {}",
+            response.status()
+        )));
     }
     let body = async {
         JsFuture::from(response.text()?)
@@ -159,8 +153,8 @@ async fn fetch_keys(url: &str) -> Result<Jwks, String> {
             .ok_or(JsValue::NULL)
     }
     .await
-    .map_err(|e| format!("reading the team's keys: {}", describe(&e)))?;
-    Jwks::from_json(&body).map_err(|e| e.to_string())
+    .map_err(|e| unavailable(format!("reading the team's keys: {}", describe(&e))))?;
+    Jwks::from_json(&body).map_err(|e| unavailable(e.to_string()))
 }
 
 /// RS256 with the runtime's `WebCrypto` (`RSASSA-PKCS1-v1_5` with SHA-256).

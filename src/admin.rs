@@ -7,8 +7,9 @@ use crate::audit_log;
 use crate::error::WorkerError;
 use crate::kv_store::KvRecords;
 use crate::respond::{html, json, own, OK};
-use crate::stats::DB_BINDING;
-use crate::{Served, Visit};
+use crate::served::Served;
+use crate::stats::database;
+use crate::visit::Visit;
 use consent_core::access::{Identity, Role};
 use consent_core::audit::{audit_key, verify_chain, AuditAction, AuditEvent};
 use consent_core::clock::rfc3339;
@@ -100,7 +101,7 @@ async fn refused(
             visit.now,
             Level::Error,
             "refused attempt not audited",
-            serde_json::json!({ "error": e }),
+            serde_json::json!({ "error": e.to_string() }),
         );
         worker::console_error!("{line}");
     }
@@ -116,12 +117,8 @@ async fn log_action(
     identity: Option<&Identity>,
     action: AuditAction,
     target: &str,
-) -> Result<(), String> {
-    let ip = visit
-        .header("cf-connecting-ip")
-        .as_deref()
-        .and_then(consent_core::ip::truncate_ip)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+) -> Result<(), Failure> {
+    let ip = visit.network();
     let at = rfc3339(visit.now);
     let event = AuditEvent {
         at: &at,
@@ -135,7 +132,9 @@ async fn log_action(
         .record_key
         .as_ref()
         .map(|k| audit_key(k.expose()))
-        .ok_or("the audit log needs RECORD_ENCRYPTION_KEY")?;
+        .ok_or_else(|| {
+            Failure::Unavailable("the audit log needs RECORD_ENCRYPTION_KEY".to_owned())
+        })?;
     audit_log::append(env, &event, &key).await.map(|_| ())
 }
 
@@ -148,9 +147,7 @@ fn role_name(role: Role) -> &'static str {
 
 async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
     let range = DayRange::from_query(&visit.search, visit.now)?;
-    let db = env
-        .d1(DB_BINDING)
-        .map_err(|e| Failure::Unavailable(format!("D1 binding {DB_BINDING}: {e}")))?;
+    let db = database(env)?;
     let mut statements = Vec::new();
     for (column, _) in DIMENSIONS {
         for sql in [page_views_query(column), decisions_query(column)] {
@@ -230,8 +227,7 @@ async fn export(
         action,
         &report.range.query(),
     )
-    .await
-    .map_err(Failure::Unavailable)?;
+    .await?;
     let disposition = format!(
         "attachment; filename=\"sivo-consent-stats-{}-{}.{ext}\"",
         report.range.from, report.range.to
@@ -264,8 +260,7 @@ async fn records(
         AuditAction::RecordsLookup,
         &id.to_string(),
     )
-    .await
-    .map_err(Failure::Unavailable)?;
+    .await?;
     let store = KvRecords::bind(env);
     let keys = keys_of(&store, id, &[])
         .await
@@ -291,14 +286,13 @@ async fn audit(
         AuditAction::AuditRead,
         paths::ADMIN_AUDIT,
     )
-    .await
-    .map_err(Failure::Unavailable)?;
+    .await?;
     let key = config
         .record_key
         .as_ref()
         .map(|k| audit_key(k.expose()))
         .ok_or(Failure::NotConfigured("record key missing"))?;
-    let mut entries = audit_log::all(env).await.map_err(Failure::Unavailable)?;
+    let mut entries = audit_log::all(env).await?;
     let verified = verify_chain(&entries, &key);
     entries.reverse();
     let body = serde_json::json!({

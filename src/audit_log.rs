@@ -1,11 +1,11 @@
 //! The dashboard's audit log in D1: appended with the hash of the entry before it
 //! (`consent_core::audit`), read back whole and verified.
 
-use crate::stats::DB_BINDING;
+use crate::stats::{d1_failed, database};
 use consent_core::audit::{AuditEntry, AuditEvent, AUDIT_ALL, AUDIT_INSERT, AUDIT_LAST};
+use consent_core::failure::Failure;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::d1::D1Database;
 use worker::Env;
 
 /// How often an append is tried when another isolate took the same position first.
@@ -17,16 +17,11 @@ struct Last {
     hash: String,
 }
 
-fn database(env: &Env) -> Result<D1Database, String> {
-    env.d1(DB_BINDING)
-        .map_err(|e| format!("D1 binding {DB_BINDING} unavailable: {e}"))
-}
-
 /// Appends `event`, its hash keyed with `key` (`consent_core::audit::audit_key`).
 ///
 /// # Errors
 /// When D1 fails (the caller refuses the action it was about to log).
-pub async fn append(env: &Env, event: &AuditEvent<'_>, key: &[u8]) -> Result<AuditEntry, String> {
+pub async fn append(env: &Env, event: &AuditEvent<'_>, key: &[u8]) -> Result<AuditEntry, Failure> {
     let db = database(env)?;
     let mut last_error = String::new();
     for _ in 0..APPEND_TRIES {
@@ -34,7 +29,7 @@ pub async fn append(env: &Env, event: &AuditEvent<'_>, key: &[u8]) -> Result<Aud
             .prepare(AUDIT_LAST)
             .first(None)
             .await
-            .map_err(|e| format!("audit log: {e}"))?;
+            .map_err(|e| Failure::Unavailable(format!("audit log: {e}")))?;
         let entry = AuditEntry::next(last.as_ref().map(|l| (l.seq, l.hash.as_str())), event, key);
         #[allow(clippy::cast_precision_loss)] // positions far below 2^53
         let seq = entry.seq as f64;
@@ -51,25 +46,27 @@ pub async fn append(env: &Env, event: &AuditEvent<'_>, key: &[u8]) -> Result<Aud
                 entry.prev_hash.clone().into(),
                 entry.hash.clone().into(),
             ])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| d1_failed(&e))?;
         match insert.run().await {
             Ok(_) => return Ok(entry),
             // Another isolate appended at this position first: read the chain's end again.
             Err(e) => last_error = e.to_string(),
         }
     }
-    Err(format!("audit log append failed: {last_error}"))
+    Err(Failure::Unavailable(format!(
+        "audit log append failed: {last_error}"
+    )))
 }
 
 /// Every entry, oldest first.
 ///
 /// # Errors
 /// When D1 fails.
-pub async fn all(env: &Env) -> Result<Vec<AuditEntry>, String> {
+pub async fn all(env: &Env) -> Result<Vec<AuditEntry>, Failure> {
     database(env)?
         .prepare(AUDIT_ALL)
         .all()
         .await
         .and_then(|r| r.results::<AuditEntry>())
-        .map_err(|e| format!("audit log: {e}"))
+        .map_err(|e| Failure::Unavailable(format!("audit log: {e}")))
 }

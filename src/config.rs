@@ -3,19 +3,14 @@
 
 use consent_core::config::{parse_config, Config};
 use consent_core::log::{event_line, Level};
-use std::cell::OnceCell;
 use std::rc::Rc;
 use worker::Env;
-
-thread_local! {
-    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
-}
 
 /// The isolate's configuration; the first call reads and checks it, logging every problem
 /// once, and later calls return the same value (an isolate's bindings never change).
 pub fn config(env: &Env, now: u64) -> Rc<Config> {
-    CONFIG.with(|cell| {
-        Rc::clone(cell.get_or_init(|| {
+    crate::isolate::with(|isolate| {
+        Rc::clone(isolate.config.get_or_init(|| {
             let config = parse_config(
                 |name| env.var(name).ok().map(|v| v.to_string()),
                 |name| env.secret(name).ok().map(|v| v.to_string()),

@@ -1,13 +1,14 @@
 //! `POST /_consent` and `GET /_consent/state`: the request side of a decision. The rules
 //! are the domain's (`consent_core::decide`).
 
-use crate::banners::banner;
 use crate::error::WorkerError;
+use crate::isolate::banner;
 use crate::kv_store::KvRecords;
 use crate::platform::{random_bytes, read_body};
 use crate::respond::{json, see_other, with_cookies};
+use crate::served::Served;
 use crate::stats::Tally;
-use crate::{Served, Visit};
+use crate::visit::{Header, Visit};
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::ConsentState;
@@ -32,12 +33,7 @@ async fn within_rate_limit(env: &Env, visit: &Visit) -> Result<(), WorkerError> 
     let Ok(limiter) = env.rate_limiter(LIMITER_BINDING) else {
         return Ok(());
     };
-    let key = visit
-        .header("cf-connecting-ip")
-        .as_deref()
-        .and_then(consent_core::ip::truncate_ip)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    match limiter.limit(key).await {
+    match limiter.limit(visit.network()).await {
         Ok(outcome) if !outcome.success => Err(Failure::TooManyRequests.into()),
         _ => Ok(()),
     }
@@ -64,17 +60,11 @@ pub async fn decide(
     visit: &Visit,
 ) -> Result<Served, WorkerError> {
     visit.ensure_same_site()?;
-    check_declared_length(visit.header("content-length").as_deref())?;
-    let kind = body_kind(visit.header("content-type").as_deref())?;
+    check_declared_length(visit.header(Header::ContentLength).as_deref())?;
+    let kind = body_kind(visit.header(Header::ContentType).as_deref())?;
     let body = read_body(request).await?;
     let wanted = parse_decision(kind, &body, visit.gpc)?;
     within_rate_limit(env, visit).await?;
-    let country = visit.country.clone();
-    let (sec_gpc, client_ip, user_agent) = (
-        visit.header("sec-gpc"),
-        visit.header("cf-connecting-ip"),
-        visit.header("user-agent"),
-    );
     let banner = banner(BannerVariant {
         lang: visit.lang,
         gpc: visit.gpc,
@@ -85,10 +75,10 @@ pub async fn decide(
         visitor: Visitor {
             requester: Requester {
                 lang: visit.lang,
-                country: country.as_deref(),
-                sec_gpc: sec_gpc.as_deref(),
-                client_ip: client_ip.as_deref(),
-                user_agent: user_agent.as_deref(),
+                country: visit.country.as_deref(),
+                sec_gpc: visit.sec_gpc.as_deref(),
+                client_ip: visit.client_ip.as_deref(),
+                user_agent: visit.user_agent.as_deref(),
             },
             request_path: &visit.path,
             host: &visit.host,
@@ -103,9 +93,9 @@ pub async fn decide(
         visit.now,
         &wanted,
         visit.gpc,
-        country.as_deref(),
+        visit.country.as_deref(),
         visit.lang,
-        user_agent.as_deref(),
+        visit.user_agent.as_deref(),
     );
     answer(&wanted, decided, counted)
 }

@@ -1,57 +1,57 @@
-//! The proxy path as the JavaScript entry (`src/js/entry.mjs`) calls it: a few synchronous
-//! calls per request, each making the decisions of one step, with the asynchronous I/O (the
-//! origin's fetch and its timeout) and the streaming rewriter left to JavaScript, outside
-//! wasm-bindgen's promise and future glue.
+//! The calls the JavaScript entry (`src/js/entry.mjs`) makes into wasm, in the protocol of
+//! [`crate::protocol`]: a few synchronous calls per request, each making the decisions of one
+//! step, with the asynchronous I/O (the origin's fetch and its timeout) and the streaming
+//! rewriter left to JavaScript, outside wasm-bindgen's promise and future glue.
 //!
-//! Per page: [`page_for`] reads the request and verifies the consent cookie; [`Page::route`]
-//! says in one number where it goes and whether it must change first ([`Page::outbound`]),
-//! the entry building the origin's URL from [`origin_base`] (or [`Page::origin_url`] when the
-//! request URL's tail is not exactly its path and query); [`Page::prepare`] decides everything about the origin's response from
-//! the headers that matter (cookies, links, treatment, header changes, CSP, and the edits
-//! the rewriter places);
-//! [`Page::finish`] writes the log line and counts the page view. While the page streams,
-//! the rewriter's handlers ask [`blocked_element`], [`inline_step`] and [`loads_tag`] about
-//! the elements and scripts the selectors of [`selectors`] match.
+//! Per request: [`page_for`] reads it once ([`Visit::read`], the consent cookie verified);
+//! [`Page::route`] says in one number where it goes. The worker's own routes are answered by
+//! [`Page::own`] (asynchronous: KV, D1, the request body). A page of the site: the entry builds
+//! the origin's URL from [`origin_base`] (or [`Page::origin_url`]), sends [`Page::outbound`]
+//! when the route says the request must change, and [`Page::prepare`] decides everything about
+//! the origin's response from the headers that matter (cookies, links, treatment, header
+//! changes, CSP, and the edits the rewriter places). Either way [`Page::finish`] writes the
+//! one log line and makes the one statistics call. While a page streams, the rewriter's
+//! handlers ask [`blocked_element`], [`inline_step`] and [`loads_tag`] about the elements and
+//! scripts the protocol's selectors match.
 
 use crate::config::config;
-use crate::error::WorkerError;
+use crate::error::{self, WorkerError};
+use crate::protocol::{
+    fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, DROPPING,
+    HELD_MASK, NO_OFFSET, OFFSET_SHIFT, ORIGIN_SHIFT, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
+};
 use crate::proxy::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
-use crate::{error, log_line, stats, visit_of, RequestFacts, Visit};
+use crate::served::{Outcome, Served};
+use crate::stats::{self, Tally};
+use crate::visit::Visit;
+use crate::{log, router};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
 use consent_core::failure::Failure;
-use consent_core::gating::{
-    blocked_hosts, is_blocked, loads_google_tag, ChunkAction, InlineGate, MATCH_OVERLAP,
-    OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
-};
-use consent_core::log::Level;
+use consent_core::gating::{blocked_hosts, is_blocked, loads_google_tag, InlineGate};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{Headers, Request, Response};
 use worker::{Context, Env};
 
-/// How long the origin may take to send its response head; the body then streams at its
-/// own pace. Past this the visitor gets a clear 504 page rather than a spinning tab.
-pub const ORIGIN_HEAD_TIMEOUT_MS: u32 = 20_000;
-
-/// One proxied request, from its arrival to its log line. Owned by the entry, which frees it.
+/// One request, from its arrival to its log line. Owned by the entry, which frees it.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Page {
-    visit: Visit,
+    visit: Rc<Visit>,
     config: Rc<Config>,
     edits: Option<Edits>,
     header_edits: Vec<HeaderEdit>,
     refusal: Option<Response>,
-    level: Level,
-    error: Option<String>,
+    /// What the log line and the statistics say; shared with [`Page::own`]'s future.
+    outcome: Rc<RefCell<Outcome>>,
 }
 
-/// Reads a request once: the entry hands over its URL, method, the headers the worker uses
-/// and the country as one string (`facts`, the fields joined by newlines, which none of them
-/// can hold: one crossing, one copy; an absent header is empty), with the `Headers` for the
-/// rare others. The consent cookie is verified here (no KV read). `now` is the arrival time
-/// (ms since the epoch).
+/// Reads a request once: the entry hands over its URL, method, the headers of
+/// [`crate::protocol::REQUEST_HEADERS`] and the country as one string (`facts`, joined as the
+/// protocol says: one crossing, one copy), with the `Headers` for the rare others. `now` is
+/// the arrival time (ms since the epoch).
 #[wasm_bindgen(js_name = pageFor)]
 #[must_use]
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
@@ -59,41 +59,14 @@ pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page 
     let now = now as u64;
     let env: Env = env.clone().unchecked_into();
     let config = config(&env, now);
-    let mut fields = facts.split('\n');
-    let mut next = || fields.next().unwrap_or_default().to_owned();
-    let (url, method) = (next(), next());
-    let mut optional = || Some(next()).filter(|v| !v.is_empty());
-    let facts = RequestFacts {
-        url,
-        method,
-        cookie: optional(),
-        accept_language: optional(),
-        sec_gpc: optional(),
-        accept_encoding: optional(),
-        client_ip: optional(),
-        user_agent: optional(),
-        country: optional(),
-    };
     Page {
-        visit: visit_of(facts, headers, &config, now),
+        visit: Rc::new(Visit::read(facts, headers, &config, now)),
         config,
         edits: None,
         header_edits: Vec::new(),
         refusal: None,
-        level: Level::Info,
-        error: None,
+        outcome: Rc::default(),
     }
-}
-
-/// [`Page::route`]'s offset when the page's URL at the origin is not the base followed by
-/// the request URL's tail (an empty path or a bare `?`, which the origin URL normalises).
-pub const ROUTE_NO_OFFSET: u32 = (1 << 28) - 1;
-
-/// [`ROUTE_NO_OFFSET`], for the entry.
-#[wasm_bindgen(js_name = routeNoOffset)]
-#[must_use]
-pub fn route_no_offset() -> u32 {
-    ROUTE_NO_OFFSET
 }
 
 /// The configured origin's base URL (`ORIGIN_URL`), if the site is fetched from one: with
@@ -108,40 +81,57 @@ pub fn origin_base(env: &JsValue) -> Option<String> {
     }
 }
 
-/// What an origin failure was, as the entry reports it to [`Page::fail`].
-const ORIGIN_TIMEOUT: u8 = 0;
-const ORIGIN_UNREACHABLE: u8 = 1;
-const ORIGIN_MISCONFIGURED: u8 = 2;
-
 #[wasm_bindgen]
 impl Page {
-    /// Where the request goes, in one number: bit 0 set for a path under `/_consent` (the
-    /// entry hands it to the asynchronous handler); bits 1–2 the origin, 0 the bundled demo
-    /// site (`ASSETS`), 1 the route's own origin (the request as it is), 2 the configured
-    /// URL ([`origin_base`] followed by the page's path and query); bit 3 set when the
-    /// request must change before it goes ([`Page::outbound`]); bits 4–31 where the path
-    /// and query start in the request's URL, or [`ROUTE_NO_OFFSET`] when the URL's tail is
-    /// not exactly them (then [`Page::origin_url`] says).
+    /// Where the request goes, in one number laid out as [`crate::protocol`] says:
+    /// [`ROUTE_OWN`] for a path under `/_consent` ([`Page::own`]); the [`OriginKind`] from
+    /// [`ORIGIN_SHIFT`]; [`ROUTE_CHANGED`] when the request must change before it goes
+    /// ([`Page::outbound`]); from [`OFFSET_SHIFT`], where the path and query start in the
+    /// request's URL, or [`NO_OFFSET`] when the URL's tail is not exactly them (then
+    /// [`Page::origin_url`] says).
     #[must_use]
     pub fn route(&self) -> u32 {
         let kind = match self.config.origin {
-            Origin::Demo => 0,
-            Origin::Route => 1,
-            Origin::Url(_) => 2,
+            Origin::Demo => OriginKind::Demo,
+            Origin::Route => OriginKind::Route,
+            Origin::Url(_) => OriginKind::Url,
         };
-        let url = &self.visit.url;
+        let visit = &self.visit;
+        let url = &visit.url;
         // Where `path_and_query()` starts, if the URL ends with it (no copy on this path).
         let offset = url
-            .strip_suffix(self.visit.search.as_str())
-            .and_then(|head| head.strip_suffix(self.visit.path.as_str()))
+            .strip_suffix(visit.search.as_str())
+            .and_then(|head| head.strip_suffix(visit.path.as_str()))
             .filter(|_| url.is_ascii())
             .and_then(|head| u32::try_from(head.len()).ok())
-            .filter(|&o| o < ROUTE_NO_OFFSET)
-            .unwrap_or(ROUTE_NO_OFFSET);
-        u32::from(self.visit.is_own_route)
-            | kind << 1
-            | u32::from(outbound_changes(&self.visit)) << 3
-            | offset << 4
+            .filter(|&o| o < NO_OFFSET)
+            .unwrap_or(NO_OFFSET);
+        let own = if visit.is_own_route { ROUTE_OWN } else { 0 };
+        let changed = if outbound_changes(visit) {
+            ROUTE_CHANGED
+        } else {
+            0
+        };
+        own | u32::from(kind.code()) << ORIGIN_SHIFT | changed | offset << OFFSET_SHIFT
+    }
+
+    /// Answers a request for one of the worker's own routes (`/_consent/…`), which wait on
+    /// KV, D1 and the request body; its outcome is kept for [`Page::finish`].
+    pub fn own(&self, request: Request, env: JsValue) -> js_sys::Promise {
+        let (visit, config, outcome) = (
+            Rc::clone(&self.visit),
+            Rc::clone(&self.config),
+            Rc::clone(&self.outcome),
+        );
+        wasm_bindgen_futures::future_to_promise(async move {
+            let env: Env = env.unchecked_into();
+            let served = match router::handle(&request, &env, &config, &visit).await {
+                Ok(served) => served,
+                Err(error) => error::answer(&error, &visit)?,
+            };
+            *outcome.borrow_mut() = served.outcome;
+            Ok(served.response.into())
+        })
     }
 
     /// The page's URL at a configured origin.
@@ -163,60 +153,58 @@ impl Page {
         outbound(request, &self.visit)
     }
 
-    /// Decides what the visitor gets for the origin's response, from its status and the
-    /// headers that matter (read by the entry): 0 the response as it came; 1 the response
-    /// with [`Page::header_edits`]; 2 the same, streamed through the rewriter with the
-    /// getters' edits; 3 not sent: [`Page::refusal`] is the answer (an HTML page that
-    /// cannot be gated).
+    /// Decides what the visitor gets for the origin's response ([`Answer`]'s code), from its
+    /// status and the headers of [`crate::protocol::RESPONSE_HEADERS`] joined as the protocol
+    /// says (`head`); `set_cookies` is every `Set-Cookie`, if any.
     ///
     /// # Errors
     /// Only if the runtime cannot build the refusal's response.
-    ///
-    /// `head` is `Content-Type`, `Content-Encoding`, `Link`, `Content-Security-Policy` and
-    /// `Content-Security-Policy-Report-Only` joined by newlines (absent: empty), as for
-    /// [`page_for`]; `set_cookies` every `Set-Cookie`, if any.
     pub fn prepare(
         &mut self,
         status: u16,
         head: &str,
         set_cookies: Option<Vec<String>>,
     ) -> Result<u8, JsValue> {
-        let mut fields = head.split('\n');
-        let mut next = || {
-            Some(fields.next().unwrap_or_default())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        // The order of crate::protocol::RESPONSE_HEADERS.
+        let [content_type, content_encoding, link, csp, csp_report_only] =
+            fields::<5>(head).map(|f| f.map(str::to_owned));
         let head = OriginHead {
             status,
-            content_type: next(),
-            content_encoding: next(),
-            link: next(),
-            csp: next(),
-            csp_report_only: next(),
+            content_type,
+            content_encoding,
+            link,
+            csp,
+            csp_report_only,
             set_cookies: set_cookies.unwrap_or_default(),
         };
-        match prepare(&head, &self.visit, &self.config) {
+        let answer = match prepare(&head, &self.visit, &self.config) {
             Ok(Prepared::Send(edits)) => {
                 let changed = !edits.is_empty();
                 self.header_edits = edits;
-                Ok(u8::from(changed))
+                if changed {
+                    Answer::WithHeaders
+                } else {
+                    Answer::AsIs
+                }
             }
             Ok(Prepared::Rewrite(header_edits, edits)) => {
                 self.header_edits = header_edits;
                 self.edits = Some(edits);
-                Ok(2)
+                self.outcome.borrow_mut().tally = Tally::PageView;
+                Answer::Rewrite
             }
             Err(failure) => {
                 self.refusal = Some(self.answer(&failure.into())?);
-                Ok(3)
+                Answer::Refused
             }
-        }
+        };
+        Ok(answer.code())
     }
 
     /// The header changes [`Page::prepare`] decided, as one string: operation (`set`,
-    /// `append` or `delete`), name and value, each followed by a newline (no header value can
-    /// hold one): one crossing however many changes.
+    /// `append` or `delete`, the `Headers` method's name), name and value, each followed by
+    /// the protocol's separator (no header value can hold one): one crossing however many
+    /// changes.
     #[wasm_bindgen(js_name = headerEdits)]
     #[must_use]
     pub fn header_edits(&self) -> String {
@@ -229,39 +217,42 @@ impl Page {
             };
             for field in [op, name, value] {
                 flat.push_str(field);
-                flat.push('\n');
+                flat.push(crate::protocol::FIELD_SEPARATOR);
             }
         }
         flat
     }
 
-    /// The answer to send instead of the origin's (after [`Page::prepare`] said 3).
+    /// The answer to send instead of the origin's (after [`Page::prepare`] said
+    /// [`Answer::Refused`]).
     #[must_use]
     pub fn refusal(&mut self) -> Option<Response> {
         self.refusal.take()
     }
 
-    /// The answer when the origin gave no response: `why` is 0 (timed out), 1 (unreachable)
-    /// or 2 (misconfigured), `detail` is for the log.
+    /// The answer when the origin gave no response: `why` is an [`OriginFailure`]'s code,
+    /// `detail` is for the log.
     ///
     /// # Errors
     /// Only if the runtime cannot build a response at all.
     pub fn fail(&mut self, why: u8, detail: String) -> Result<Response, JsValue> {
-        let failure = match why {
-            ORIGIN_TIMEOUT => Failure::OriginTimeout,
-            ORIGIN_UNREACHABLE => Failure::OriginUnreachable(detail),
-            ORIGIN_MISCONFIGURED => Failure::OriginUnreachable(format!("misconfigured: {detail}")),
-            _ => Failure::Internal(detail),
+        let failure = match OriginFailure::from_code(why) {
+            Some(OriginFailure::Timeout) => Failure::OriginTimeout,
+            Some(OriginFailure::Unreachable) => Failure::OriginUnreachable(detail),
+            Some(OriginFailure::Misconfigured) => {
+                Failure::OriginUnreachable(format!("misconfigured: {detail}"))
+            }
+            Some(OriginFailure::Internal) => Failure::Internal(detail),
+            None => Failure::Internal(format!("origin failure with unknown code {why}: {detail}")),
         };
         self.edits = None;
         self.answer(&failure.into())
     }
 
     fn answer(&mut self, error: &WorkerError) -> Result<Response, JsValue> {
-        let served = error::answer(error, &self.visit)?;
-        self.level = served.level;
-        self.error = served.error;
-        Ok(served.response)
+        let Served { response, outcome } = error::answer(error, &self.visit)?;
+        *self.outcome.borrow_mut() = outcome;
+        Ok(response)
     }
 
     /// The visitor's choices for the rewriter's questions: bit 0 analytics, bit 1 marketing.
@@ -309,30 +300,18 @@ impl Page {
             .map_or(JsValue::UNDEFINED, |e| e.link.clone())
     }
 
-    /// Writes the request's log line (`status` is the response's, `now` the time its head
-    /// was ready, `Date.now()`: read by the entry, not through an import) and counts a
-    /// rewritten page view for the dashboard (written to D1 after the response, through
-    /// `ctx`).
+    /// The request's one log line and its one statistics call, whichever path served it:
+    /// `status` is the response's, `now` the time its head was ready (`Date.now()`, read by
+    /// the entry, not through an import). What is counted (a rewritten page view, a decision)
+    /// is written to D1 after the response, through `ctx`.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
     pub fn finish(&self, status: u16, now: f64, env: &JsValue, ctx: &JsValue) {
-        log_line(
-            &self.visit,
-            status,
-            self.level,
-            self.error.as_deref(),
-            None,
-            now as u64,
-        );
-        if self.edits.is_some() {
+        let outcome = self.outcome.borrow();
+        log::request_line(&self.visit, status, &outcome, now as u64);
+        if outcome.tally != Tally::Nothing {
             let env: Env = env.clone().unchecked_into();
             let ctx = Context::new(ctx.clone().unchecked_into());
-            stats::count(
-                stats::Tally::PageView,
-                &self.visit,
-                &self.config,
-                &env,
-                &ctx,
-            );
+            stats::count(outcome.tally.clone(), &self.visit, &self.config, &env, &ctx);
         }
     }
 }
@@ -348,57 +327,20 @@ fn choices_of(bits: u8) -> Choices {
     }
 }
 
-/// The rewriter's selectors: the elements that can load something, the inline scripts and
-/// noscripts judged by [`inline_step`], the origin's own tag loaders, and the inline scripts
-/// in `<head>` that may load the tag themselves.
-#[wasm_bindgen]
-#[must_use]
-pub fn selectors() -> Vec<String> {
-    [
-        STRIP_ELEMENTS,
-        STRIP_INLINE,
-        OWN_TAG_ELEMENTS,
-        OWN_TAG_INLINE,
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-/// How much of the text before a chunk is checked with it (UTF-16 units).
-#[wasm_bindgen(js_name = matchOverlap)]
-#[must_use]
-pub fn match_overlap() -> u32 {
-    u32::try_from(MATCH_OVERLAP).unwrap_or(u32::MAX)
-}
-
-/// How long the origin may take to send its response head, in milliseconds.
-#[wasm_bindgen(js_name = originTimeoutMs)]
-#[must_use]
-pub fn origin_timeout_ms() -> u32 {
-    ORIGIN_HEAD_TIMEOUT_MS
-}
-
 /// True when an element loads a host the visitor's `choices` block: `values` is every
-/// attribute value of the element, each followed by a newline (no host name holds one, so
-/// no match spans two values).
+/// attribute value of the element, each followed by the protocol's separator (no host name
+/// holds one, so no match spans two values).
 #[wasm_bindgen(js_name = blockedElement)]
 #[must_use]
 pub fn blocked_element(values: &str, choices: u8) -> bool {
     is_blocked(values, blocked_hosts(choices_of(choices)))
 }
 
-/// An [`InlineGate`] packed in a `u32` between the rewriter's calls: `held` in bits 0–23,
-/// `streaming` bit 24, `dropping` bit 25; the answer's [`ChunkAction`] in bits 28–29.
-const HELD_MASK: u32 = 0x00ff_ffff;
-const STREAMING: u32 = 1 << 24;
-const DROPPING: u32 = 1 << 25;
-const ACTION_SHIFT: u32 = 28;
-
 /// Judges the next chunk of an inline script (`consent_core::gating::InlineGate::next`):
-/// `window` is the chunk preceded by up to [`match_overlap`] units of the text before it,
-/// `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the packed
-/// state the previous call returned (0 for a new script). Returns the new packed state with
-/// the action: 0 hold, 1 drop, 2 pass, 3 replace with the held text and the chunk.
+/// `window` is the chunk preceded by up to the protocol's `matchOverlap` units of the text
+/// before it, `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the
+/// packed state the previous call returned (0 for a new script). Returns the new packed state
+/// ([`HELD_MASK`], [`STREAMING`], [`DROPPING`]) with the [`Chunk`] from [`ACTION_SHIFT`].
 #[wasm_bindgen(js_name = inlineStep)]
 #[must_use]
 pub fn inline_step(window: &str, chunk_len: u32, last: bool, gate: u32, choices: u8) -> u32 {
@@ -414,15 +356,9 @@ pub fn inline_step(window: &str, chunk_len: u32, last: bool, gate: u32, choices:
         blocked_hosts(choices_of(choices)),
     );
     let held = u32::try_from(state.held).unwrap_or(HELD_MASK) & HELD_MASK;
-    let action = match action {
-        ChunkAction::Hold => 0,
-        ChunkAction::Drop => 1,
-        ChunkAction::Pass => 2,
-        ChunkAction::ReleaseHeld => 3,
-    };
     held | if state.streaming { STREAMING } else { 0 }
         | if state.dropping { DROPPING } else { 0 }
-        | (action << ACTION_SHIFT)
+        | (u32::from(Chunk::from(action).code()) << ACTION_SHIFT)
 }
 
 /// True when an inline script (its window, as for [`inline_step`]) loads Google's tag.
@@ -435,30 +371,35 @@ pub fn loads_tag(window: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::STATE_MASK;
     use consent_core::gating::MAX_HELD_SCRIPT;
 
     #[test]
     fn the_packed_gate_holds_every_state_the_gate_can_reach() {
         assert!(u32::try_from(MAX_HELD_SCRIPT).is_ok_and(|m| m <= HELD_MASK));
         let held = inline_step("var a = 1;", 10, false, 0, 0);
-        assert_eq!(held >> ACTION_SHIFT, 0, "a first chunk is held");
+        assert_eq!(
+            held >> ACTION_SHIFT,
+            u32::from(Chunk::Hold.code()),
+            "a first chunk is held"
+        );
         assert_eq!(held & HELD_MASK, 10);
         let dropped = inline_step(
             "x('https://www.googletagmanager.com/gtm.js')",
             40,
             false,
-            held & !(3 << ACTION_SHIFT),
+            held & STATE_MASK,
             0,
         );
-        assert_eq!(dropped >> ACTION_SHIFT, 1, "a blocked host drops the chunk");
-        assert_ne!(dropped & DROPPING, 0);
-        let end = inline_step("y", 1, true, dropped & !(3 << ACTION_SHIFT), 0);
-        assert_eq!(end >> ACTION_SHIFT, 1);
         assert_eq!(
-            end & !(3 << ACTION_SHIFT),
-            0,
-            "the gate resets after the last chunk"
+            dropped >> ACTION_SHIFT,
+            u32::from(Chunk::Drop.code()),
+            "a blocked host drops the chunk"
         );
+        assert_ne!(dropped & DROPPING, 0);
+        let end = inline_step("y", 1, true, dropped & STATE_MASK, 0);
+        assert_eq!(end >> ACTION_SHIFT, u32::from(Chunk::Drop.code()));
+        assert_eq!(end & STATE_MASK, 0, "the gate resets after the last chunk");
         let all = choice_bits(Choices::ALL);
         assert_eq!(
             inline_step(
@@ -468,7 +409,7 @@ mod tests {
                 0,
                 all
             ) >> ACTION_SHIFT,
-            2,
+            u32::from(Chunk::Pass.code()),
             "nothing is blocked with everything granted"
         );
     }

@@ -6,7 +6,8 @@
 //! what the client asked for; the detail goes to the log, never to the visitor.
 
 use crate::respond::own;
-use crate::{Served, Visit};
+use crate::served::{Outcome, Served};
+use crate::visit::{Header, Visit};
 use consent_core::failure::{Failure, Presentation};
 use consent_core::log::Level;
 use consent_core::pages::error_page;
@@ -41,7 +42,7 @@ impl From<consent_core::decision_request::BadDecision> for WorkerError {
 pub fn answer(error: &WorkerError, visit: &Visit) -> Result<Served, JsValue> {
     let failure = &error.0;
     let presentation =
-        Presentation::for_request(visit.header("accept").as_deref(), visit.is_own_route);
+        Presentation::for_request(visit.header(Header::Accept).as_deref(), visit.is_own_route);
     let (content_type, body) = match presentation {
         Presentation::Page => ("text/html; charset=utf-8", error_page(visit.lang, failure)),
         Presentation::Json => (
@@ -50,16 +51,18 @@ pub fn answer(error: &WorkerError, visit: &Visit) -> Result<Served, JsValue> {
         ),
     };
     let response = own(failure.status(), content_type, &body, &failure.headers())?;
+    let error = failure.log_detail();
     Ok(Served {
         response,
-        level: if failure.log_detail().is_some() {
-            Level::Error
-        } else {
-            Level::Info
+        outcome: Outcome {
+            level: if error.is_some() {
+                Level::Error
+            } else {
+                Level::Info
+            },
+            error,
+            ..Outcome::default()
         },
-        error: failure.log_detail(),
-        consent_after: None,
-        tally: crate::stats::Tally::Nothing,
     })
 }
 

@@ -12,7 +12,7 @@ pub const KV_BINDING: &str = "CONSENT_KV";
 /// so a refusal can still take effect (its record is then reported missing in the log).
 #[derive(Debug)]
 pub struct KvRecords {
-    kv: Result<KvStore, String>,
+    kv: Result<KvStore, StoreError>,
 }
 
 impl KvRecords {
@@ -21,12 +21,12 @@ impl KvRecords {
         Self {
             kv: env
                 .kv(KV_BINDING)
-                .map_err(|e| format!("KV binding {KV_BINDING} unavailable: {e}")),
+                .map_err(|e| StoreError(format!("KV binding {KV_BINDING} unavailable: {e}"))),
         }
     }
 
     fn kv(&self) -> Result<&KvStore, StoreError> {
-        self.kv.as_ref().map_err(|e| StoreError(e.clone()))
+        self.kv.as_ref().map_err(Clone::clone)
     }
 }
 

@@ -1,5 +1,4 @@
-//! What the worker reads from the platform: the clock, randomness, the request's country
-//! and body.
+//! What the worker reads from the platform: the clock, randomness and a request's body.
 
 use consent_core::decision_request::MAX_BODY_BYTES;
 use consent_core::failure::Failure;
@@ -23,17 +22,6 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).map_err(|e| Failure::Internal(format!("getrandom: {e}")))?;
     Ok(bytes)
-}
-
-/// The visitor's country as the platform gives it (`request.cf.country`), if any.
-pub fn request_country(request: &Request) -> Option<String> {
-    let cf = js_sys::Reflect::get(request, &JsValue::from_str("cf")).ok()?;
-    if cf.is_undefined() || cf.is_null() {
-        return None;
-    }
-    js_sys::Reflect::get(&cf, &JsValue::from_str("country"))
-        .ok()?
-        .as_string()
 }
 
 /// Reads the body, stopping as soon as it passes [`MAX_BODY_BYTES`] (a chunked body has no

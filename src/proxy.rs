@@ -5,9 +5,9 @@
 //! the I/O and places the edits; every decision is made here, in synchronous calls
 //! (`crate::edge`).
 
-use crate::banners::banner;
+use crate::isolate::{banner, plain_settings_link};
 use crate::platform::random_bytes;
-use crate::Visit;
+use crate::visit::Visit;
 use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
 use consent_core::consent::{Choices, ConsentState};
@@ -20,22 +20,14 @@ use consent_core::gating::{
     blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
     nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
-use consent_core::i18n::Lang;
 use consent_core::rewrite::{
     accept_encoding_is_readable, treatment, ResponseHead, Treatment,
     HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
     REWRITTEN_VARY,
 };
 use consent_core::settings_link::settings_link;
-use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 use web_sys::Request;
-
-thread_local! {
-    /// The settings link per language for responses without a nonce, rendered and copied
-    /// into JavaScript once per isolate.
-    static SETTINGS_LINK: std::cell::RefCell<HashMap<Lang, JsValue>> = std::cell::RefCell::new(HashMap::new());
-}
 
 /// The facts about the origin's response that decide what the visitor gets, read by the
 /// entry in one go.
@@ -219,13 +211,7 @@ fn rewrite(
     rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
     let link = match &nonce {
         Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
-        None => SETTINGS_LINK.with(|cache| {
-            cache
-                .borrow_mut()
-                .entry(lang)
-                .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
-                .clone()
-        }),
+        None => plain_settings_link(lang),
     };
     let mut edits = Edits {
         choices,

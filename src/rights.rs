@@ -6,7 +6,8 @@ use crate::error::WorkerError;
 use crate::kv_store::KvRecords;
 use crate::platform::read_body;
 use crate::respond::{html, json, see_other, with_cookies};
-use crate::{Served, Visit};
+use crate::served::Served;
+use crate::visit::{Header, Visit};
 use consent_core::config::Config;
 use consent_core::consent::ConsentState;
 use consent_core::decision_request::check_declared_length;
@@ -76,7 +77,7 @@ pub async fn erase(
     visit.ensure_same_site()?;
     let is_form = visit.method == "POST";
     if is_form {
-        check_declared_length(visit.header("content-length").as_deref())?;
+        check_declared_length(visit.header(Header::ContentLength).as_deref())?;
         check_erase_form(&read_body(request).await?)?;
     }
     let erased = erase_records(

@@ -1,7 +1,9 @@
 //! The routes under `/_consent` (CONTRACT.md, "Routes owned by the worker").
 
 use crate::error::WorkerError;
-use crate::{decision, respond, rights, Served, Visit};
+use crate::served::Served;
+use crate::visit::Visit;
+use crate::{decision, respond, rights};
 use consent_core::config::Config;
 use consent_core::failure::Failure;
 use consent_core::paths;

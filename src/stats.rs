@@ -4,23 +4,19 @@
 //! failed write is logged and its counts go with the next one. A decision is one upsert,
 //! also after the response. Statistics never slow or break a page.
 
+use crate::isolate;
 use consent_core::config::Config;
+use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
 use consent_core::stats::{
-    page_view, page_view_params, DecisionCount, PageView, PageViewTally, DECISIONS_UPSERT,
-    PAGE_VIEWS_UPSERT,
+    page_view, page_view_params, DecisionCount, PageView, DECISIONS_UPSERT, PAGE_VIEWS_UPSERT,
 };
-use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 use worker::d1::D1Database;
 use worker::{Context, Env};
 
 /// The D1 binding's name (`wrangler.toml`).
 pub const DB_BINDING: &str = "CONSENT_DB";
-
-thread_local! {
-    static TALLY: RefCell<PageViewTally> = RefCell::new(PageViewTally::default());
-}
 
 /// What an answer adds to the statistics.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -35,7 +31,7 @@ pub enum Tally {
 }
 
 /// Counts what `tally` says, and schedules a write when one is due.
-pub fn count(tally: Tally, visit: &crate::Visit, config: &Config, env: &Env, ctx: &Context) {
+pub fn count(tally: Tally, visit: &crate::visit::Visit, config: &Config, env: &Env, ctx: &Context) {
     match tally {
         Tally::Nothing => {}
         Tally::PageView => {
@@ -46,8 +42,8 @@ pub fn count(tally: Tally, visit: &crate::Visit, config: &Config, env: &Env, ctx
                 visit.lang,
                 visit.user_agent.as_deref(),
             );
-            let due = TALLY.with(|t| {
-                let mut t = t.borrow_mut();
+            let due = isolate::with(|i| {
+                let mut t = i.page_views.borrow_mut();
                 t.count(view);
                 t.due(visit.now, config.dashboard.stats_flush_seconds)
                     .then(|| t.take(visit.now))
@@ -73,16 +69,25 @@ pub fn count(tally: Tally, visit: &crate::Visit, config: &Config, env: &Env, ctx
 async fn flush(env: &Env, rows: Vec<(PageView, u64)>, now: u64) {
     if let Err(e) = write_page_views(env, &rows).await {
         log_failure(now, "page views not written; kept for the next flush", &e);
-        TALLY.with(|t| t.borrow_mut().restore(rows));
+        isolate::with(|i| i.page_views.borrow_mut().restore(rows));
     }
 }
 
-fn database(env: &Env) -> Result<D1Database, String> {
+/// The statistics and audit log's database.
+///
+/// # Errors
+/// [`Failure::Unavailable`] when the binding is missing.
+pub fn database(env: &Env) -> Result<D1Database, Failure> {
     env.d1(DB_BINDING)
-        .map_err(|e| format!("D1 binding {DB_BINDING} unavailable: {e}"))
+        .map_err(|e| Failure::Unavailable(format!("D1 binding {DB_BINDING} unavailable: {e}")))
 }
 
-async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), String> {
+/// A D1 call that failed, for the log.
+pub fn d1_failed(e: &worker::Error) -> Failure {
+    Failure::Unavailable(format!("D1: {e}"))
+}
+
+async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), Failure> {
     let db = database(env)?;
     let mut statements = Vec::with_capacity(rows.len());
     for (view, n) in rows {
@@ -99,17 +104,17 @@ async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), Str
                 device.into(),
                 JsValue::from_f64(views),
             ])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| d1_failed(&e))?;
         statements.push(statement);
     }
     // One round trip for every row of the flush.
     db.batch(statements)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| d1_failed(&e))
 }
 
-async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), String> {
+async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), Failure> {
     let db = database(env)?;
     db.prepare(DECISIONS_UPSERT)
         .bind(&[
@@ -122,19 +127,19 @@ async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), String> {
             d.lang.tag().into(),
             d.device.as_str().into(),
         ])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| d1_failed(&e))?
         .run()
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| d1_failed(&e))
 }
 
-fn log_failure(now: u64, msg: &str, error: &str) {
+fn log_failure(now: u64, msg: &str, error: &Failure) {
     let line = event_line(
         now,
         Level::Error,
         msg,
-        serde_json::json!({ "error": error }),
+        serde_json::json!({ "error": error.to_string() }),
     );
     worker::console_error!("{line}");
 }

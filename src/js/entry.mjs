@@ -1,45 +1,32 @@
-// The worker's entry: the site's pages are proxied here, with every decision made in Rust by
-// a few synchronous calls into wasm (src/edge.rs), and the worker's own routes (/_consent/…)
-// handed to the asynchronous Rust handler (src/lib.rs, `fetch`).
+// The worker's entry: every request is read once by wasm (`pageFor`), the site's pages are
+// proxied here with every decision made in Rust by a few synchronous calls (src/edge.rs), and
+// the worker's own routes (/_consent/…) are answered by the asynchronous `Page.own`. Either
+// way `Page.finish` writes the one log line and makes the one statistics call.
 //
 // Why JavaScript holds the I/O: each `await` inside wasm goes through wasm-bindgen's
 // promise/future glue, and each page's rewriter was built from wasm with a crossing per
 // handler. Here the origin's fetch, its timeout and the HTMLRewriter are plain JavaScript;
-// wasm is entered only to decide (see BENCHMARKS.md, "Issue 13").
+// wasm is entered only to decide (BENCHMARKS.md).
+//
+// Every code, bit layout, field order and selector this file uses comes from wasm's
+// `protocol()` (src/protocol.rs), read once when the module loads and checked: a build whose
+// two halves disagree fails here, naming what is missing, not at some later request.
 //
 // scripts/build.sh bundles this file with worker-build's output (`./glue.js`) into
 // build/index.js. What the glue exports: the Rust `#[wasm_bindgen]` functions, which
 // worker-build puts on its entrypoint's prototype, and its entrypoint class itself, whose
 // construction re-instantiates the wasm after a trap.
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import Glue from './glue.js';
+import Glue, { Page } from './glue.js';
+import { readProtocol } from './protocol.mjs';
 
 const wasm = Glue.prototype;
 const HTML = { html: true };
-const [STRIP_ELEMENTS, STRIP_INLINE, OWN_TAG_ELEMENTS, OWN_TAG_INLINE] = wasm.selectors();
-const OVERLAP = wasm.matchOverlap();
-const ORIGIN_TIMEOUT_MS = wasm.originTimeoutMs();
-// Page.route's bits (the origin's kind in bits 1–2, the path's offset from bit 4).
-const OWN_ROUTE = 1;
-const CHANGED_REQUEST = 8;
-const NO_OFFSET = wasm.routeNoOffset();
+const P = readProtocol(wasm, Page);
+const SEP = P.separator;
 // The configured origin's base URL, read on the first request (the isolate's configuration
 // never changes).
 let originBase;
-// Page.prepare's answers.
-const AS_IS = 0;
-const REWRITE = 2;
-const REFUSED = 3;
-// Page.fail's reasons.
-const TIMEOUT = 0;
-const UNREACHABLE = 1;
-const MISCONFIGURED = 2;
-const INTERNAL = 3;
-// inlineStep's answers (bits 28–29) and the rest of its packed state.
-const HOLD = 0;
-const DROP = 1;
-const RELEASE = 3;
-const GATE = 0x0fffffff;
 
 class OriginFailure extends Error {
   constructor(why, detail) {
@@ -58,29 +45,40 @@ async function serve(request, env, ctx) {
   // After a wasm trap, constructing the glue's entrypoint re-instantiates the module.
   if (globalThis.__worker_init_state?.criticalError) new Glue(ctx, env);
   try {
-    return await proxy(request, env, ctx);
+    return await handle(request, env, ctx);
   } catch (e) {
     noteTrap(e);
     throw e;
   }
 }
 
-async function proxy(request, env, ctx) {
-  // One string, one crossing: the fields joined by newlines, which none of them can hold.
-  const h = request.headers;
-  const facts = `${request.url}\n${request.method}\n${h.get('cookie') ?? ''}\n${h.get('accept-language') ?? ''}\n${
-    h.get('sec-gpc') ?? ''}\n${h.get('accept-encoding') ?? ''}\n${h.get('cf-connecting-ip') ?? ''}\n${
-    h.get('user-agent') ?? ''}\n${request.cf?.country ?? ''}`;
-  const page = wasm.pageFor(env, Date.now(), h, facts);
+// One string, one crossing: the URL, the method, the protocol's request headers and the
+// country, joined by the protocol's separator, which none of them can hold.
+function factsOf(request) {
+  return request.url + SEP + request.method + SEP + joined(request.headers, P.requestHeaders) + SEP + (request.cf?.country ?? '');
+}
+
+// The values of `names` in `headers` (an absent one empty), joined by the separator.
+function joined(headers, names) {
+  let values = headers.get(names[0]) ?? '';
+  for (let i = 1; i < names.length; i++) values += SEP + (headers.get(names[i]) ?? '');
+  return values;
+}
+
+async function handle(request, env, ctx) {
+  const page = wasm.pageFor(env, Date.now(), request.headers, factsOf(request));
   try {
     const route = page.route();
-    if (route & OWN_ROUTE) return await new Glue(ctx, env).fetch(request);
     let response;
-    try {
-      response = answer(page, await fromOrigin(page, route, request, env));
-    } catch (e) {
-      noteTrap(e);
-      response = page.fail(e instanceof OriginFailure ? e.why : INTERNAL, describe(e));
+    if (route & P.route.own) {
+      response = await page.own(request, env);
+    } else {
+      try {
+        response = answer(page, await fromOrigin(page, route, request, env));
+      } catch (e) {
+        noteTrap(e);
+        response = page.fail(e instanceof OriginFailure ? e.why : P.originFailure.internal, describe(e));
+      }
     }
     page.finish(response.status, Date.now(), env, ctx);
     return response;
@@ -90,35 +88,35 @@ async function proxy(request, env, ctx) {
 }
 
 async function fromOrigin(page, route, request, env) {
-  const outbound = route & CHANGED_REQUEST ? page.outbound(request) : request;
+  const outbound = route & P.route.changed ? page.outbound(request) : request;
   let pending;
   try {
-    switch ((route >>> 1) & 3) {
-      case 0:
-        if (!env.ASSETS) throw new OriginFailure(MISCONFIGURED, 'the ASSETS binding is missing');
+    switch ((route >>> P.route.originShift) & P.route.originMask) {
+      case P.origin.demo:
+        if (!env.ASSETS) throw new OriginFailure(P.originFailure.misconfigured, 'the ASSETS binding is missing');
         pending = env.ASSETS.fetch(outbound);
         break;
-      case 1:
+      case P.origin.route:
         pending = fetch(outbound);
         break;
       default: {
         // The request itself is the init: method, headers, body and its redirect mode.
-        const offset = route >>> 4;
+        const offset = route >>> P.route.offsetShift;
         originBase ??= wasm.originBase(env);
-        pending = fetch(offset === NO_OFFSET ? page.originUrl() : originBase + request.url.slice(offset), outbound);
+        pending = fetch(offset === P.route.noOffset ? page.originUrl() : originBase + request.url.slice(offset), outbound);
       }
     }
   } catch (e) {
-    throw e instanceof OriginFailure ? e : new OriginFailure(UNREACHABLE, describe(e));
+    throw e instanceof OriginFailure ? e : new OriginFailure(P.originFailure.unreachable, describe(e));
   }
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new OriginFailure(TIMEOUT, 'timed out')), ORIGIN_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new OriginFailure(P.originFailure.timeout, 'timed out')), P.originTimeoutMs);
   });
   try {
     return await Promise.race([pending, timeout]);
   } catch (e) {
-    throw e instanceof OriginFailure ? e : new OriginFailure(UNREACHABLE, describe(e));
+    throw e instanceof OriginFailure ? e : new OriginFailure(P.originFailure.unreachable, describe(e));
   } finally {
     clearTimeout(timer);
   }
@@ -128,16 +126,14 @@ async function fromOrigin(page, route, request, env) {
 // that matter: the response as it came, with header changes, rewritten, or refused.
 function answer(page, origin) {
   const h = origin.headers;
-  const head = `${h.get('content-type') ?? ''}\n${h.get('content-encoding') ?? ''}\n${h.get('link') ?? ''}\n${
-    h.get('content-security-policy') ?? ''}\n${h.get('content-security-policy-report-only') ?? ''}`;
-  const what = page.prepare(origin.status, head, h.has('set-cookie') ? h.getSetCookie() : undefined);
-  if (what === AS_IS) return origin;
-  if (what === REFUSED) return page.refusal();
+  const what = page.prepare(origin.status, joined(h, P.responseHeaders), h.has('set-cookie') ? h.getSetCookie() : undefined);
+  if (what === P.prepared.asIs) return origin;
+  if (what === P.prepared.refused) return page.refusal();
   const headers = new Headers(h);
-  const edits = page.headerEdits().split('\n');
+  const edits = page.headerEdits().split(SEP);
   for (let i = 0; i + 2 < edits.length; i += 3) headers[edits[i]](edits[i + 1], edits[i + 2]);
   const response = new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
-  return what === REWRITE ? rewrite(response, page) : response;
+  return what === P.prepared.rewrite ? rewrite(response, page) : response;
 }
 
 // The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
@@ -150,8 +146,8 @@ function rewrite(response, page) {
   if (page.strip()) {
     const strip = new InlineStrip(choices);
     rewriter = rewriter
-      .on(STRIP_ELEMENTS, { element: (el) => removeIfBlocked(el, choices) })
-      .on(STRIP_INLINE, { text: (chunk) => strip.text(chunk) });
+      .on(P.selectors.stripElements, { element: (el) => removeIfBlocked(el, choices) })
+      .on(P.selectors.stripInline, { text: (chunk) => strip.text(chunk) });
   }
   const consentMode = page.consentMode();
   const loaders = consentMode === undefined ? undefined : page.loaders();
@@ -159,8 +155,8 @@ function rewrite(response, page) {
   const own = loaders === undefined ? undefined : new OwnTag();
   if (own !== undefined) {
     rewriter = rewriter
-      .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
-      .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) });
+      .on(P.selectors.ownTagElements, { element: () => { own.seen = true; } })
+      .on(P.selectors.ownTagInline, { text: (chunk) => own.text(chunk) });
   }
   if (consentMode !== undefined) {
     // Consent Mode first in <head>; the tag loaders at its end.
@@ -184,7 +180,7 @@ function rewrite(response, page) {
 
 function removeIfBlocked(el, choices) {
   let values = '';
-  for (const [, value] of el.attributes) values += `${value}\n`;
+  for (const [, value] of el.attributes) values += value + SEP;
   if (values && wasm.blockedElement(values, choices)) edit(() => el.remove());
 }
 
@@ -196,7 +192,7 @@ class Window {
 
   next(text) {
     const window = this.tail + text;
-    this.tail = window.length > OVERLAP ? window.slice(window.length - OVERLAP) : window;
+    this.tail = window.length > P.matchOverlap ? window.slice(window.length - P.matchOverlap) : window;
     return window;
   }
 }
@@ -215,14 +211,14 @@ class InlineStrip {
     const text = chunk.text;
     const last = chunk.lastInTextNode;
     const answer = wasm.inlineStep(this.window.next(text), text.length, last, this.gate, this.choices);
-    this.gate = answer & GATE;
-    const action = answer >>> 28;
-    if (action === HOLD) {
+    this.gate = answer & P.inline.stateMask;
+    const action = answer >>> P.inline.actionShift;
+    if (action === P.chunk.hold) {
       this.held += text;
       edit(() => chunk.remove());
     } else {
-      if (action === DROP) edit(() => chunk.remove());
-      else if (action === RELEASE) edit(() => chunk.replace(this.held + text, HTML));
+      if (action === P.chunk.drop) edit(() => chunk.remove());
+      else if (action === P.chunk.release) edit(() => chunk.replace(this.held + text, HTML));
       this.held = '';
     }
     if (last) this.window.tail = '';

@@ -1,0 +1,65 @@
+//! Everything the worker keeps per isolate, in one place: an isolate's bindings never change,
+//! so what is read or built from them once serves every later request it handles. Nothing
+//! here is a visitor's: the page views are counts, the keys are public.
+
+use consent_core::access::Jwks;
+use consent_core::banner::{banner_template, BannerTemplate, BannerVariant};
+use consent_core::config::Config;
+use consent_core::i18n::Lang;
+use consent_core::settings_link::settings_link;
+use consent_core::stats::PageViewTally;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+
+/// The isolate's state.
+#[derive(Debug, Default)]
+pub struct Isolate {
+    /// The configuration, read and checked on the first request (`crate::config`).
+    pub config: OnceCell<Rc<Config>>,
+    /// Page views counted and not yet written to D1 (`crate::stats`).
+    pub page_views: RefCell<PageViewTally>,
+    /// The Access team's keys, and when they were last refreshed (`crate::access`).
+    pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// The banner template of each variant: a page view only fills in its path and nonce.
+    banners: RefCell<HashMap<BannerVariant, Rc<BannerTemplate>>>,
+    /// The settings link per language for responses without a nonce, copied into
+    /// JavaScript once.
+    settings_links: RefCell<HashMap<Lang, JsValue>>,
+}
+
+thread_local! {
+    static ISOLATE: Isolate = Isolate::default();
+}
+
+/// Runs `f` with the isolate's state.
+pub fn with<R>(f: impl FnOnce(&Isolate) -> R) -> R {
+    ISOLATE.with(f)
+}
+
+/// The banner template of `variant` (`BannerTemplate::render`, the renderer the domain's
+/// tests check, fills it in).
+pub fn banner(variant: BannerVariant) -> Rc<BannerTemplate> {
+    with(|isolate| {
+        Rc::clone(
+            isolate
+                .banners
+                .borrow_mut()
+                .entry(variant)
+                .or_insert_with(|| Rc::new(banner_template(variant))),
+        )
+    })
+}
+
+/// The settings link of `lang` for a response without a nonce.
+pub fn plain_settings_link(lang: Lang) -> JsValue {
+    with(|isolate| {
+        isolate
+            .settings_links
+            .borrow_mut()
+            .entry(lang)
+            .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
+            .clone()
+    })
+}
