@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
-import { compatibilityDate, compatibilityFlags } from '../tests/support/runtime-config.mjs';
+import { COOKIE_NAME, signConsentCookie } from '../scripts/lib/consent-cookie.mjs';
+import { compatibilityDate, compatibilityFlags } from '../scripts/lib/runtime-config.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SIGNING_KEY = 'bench-signing-key-0123456789-abcdefghijklmnop';

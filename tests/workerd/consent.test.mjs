@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { consentCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const BANNER = 'data-consent-banner';
 let origin;

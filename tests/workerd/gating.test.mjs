@@ -6,7 +6,7 @@ import { startOrigin, fixtureRoute } from '../support/origin.mjs';
 import { readFixture } from '../support/fixtures.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
 // The pages are the golden rewrite fixtures' (tests/fixtures/rewrite/<name>/).

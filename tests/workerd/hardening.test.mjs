@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { consentCookie, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME, LEGACY_COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME, LEGACY_COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
 const BROWSER_ENCODINGS = 'gzip, deflate, br, zstd';
