@@ -17,8 +17,8 @@
 // The workers: "pass-through" (bench/passthrough.mjs); "pass-through + log line"
 // (bench/passthrough-logged.mjs: the floor for a worker that logs each request); "JS simple reference"
 // (bench/reference.mjs: only injects fixed markup); "JS full reference"
-// (bench/reference-full.mjs: sivo-consent's whole job on a proxied page in plain JS: cookie
-// HMAC, nonce, CSP, stripping, injection, headers, log line); sivo-consent.
+// (bench/reference-full.mjs: sivo-consent's whole job on the benchmark's pages in plain JS:
+// cookie HMAC, nonce, stripping, injection, header checks, log line); sivo-consent.
 // Before measuring, the full reference's output is checked against sivo-consent's, answer for
 // answer, on the benchmark's own pages in both states (the pages and states it measures, and
 // only those: the reference implements nothing else): byte-identical once nonces are replaced
