@@ -1,39 +1,32 @@
-// What bench/run.mjs and bench/profile.mjs share: the fixtures, the nginx origin, the
+// What bench/run.mjs and bench/investigations/ share: the fixtures, the nginx origin, the
 // workers (sivo-consent from a build directory of either layout, the JavaScript
-// references), the consent cookies, and the markup sivo-consent injects, taken from its own
-// output for the references to inject too.
+// references), the consent cookies, the markup sivo-consent injects, taken from its own
+// output for the references to inject too, and the comparison of two workers' answers.
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import workerd from 'workerd';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
-import { compatibilityDate, compatibilityFlags } from '../tests/support/runtime-config.mjs';
+import { COOKIE_NAME, signConsentCookie } from '../scripts/lib/consent-cookie.mjs';
+import { compatibilityDate, compatibilityFlags } from '../scripts/lib/runtime-config.mjs';
+import { freePort } from '../scripts/lib/processes.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SIGNING_KEY = 'bench-signing-key-0123456789-abcdefghijklmnop';
 export const RECORD_KEY = Buffer.alloc(32, 1).toString('base64');
 export const GA4 = 'G-BENCH123';
 export const GTM = 'GTM-BENCH45';
-export { COOKIE_NAME };
+export { COOKIE_NAME, freePort };
+export { cpuSeconds, rssKb, workerdPids } from '../scripts/lib/processes.mjs';
 
 export function log(...args) {
   console.error('[bench]', ...args);
 }
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
-}
-export function freePort() {
-  return new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 /** `--name=value` from the command line. */
 export const flag = (name) => {
@@ -211,44 +204,6 @@ export async function startWorker(options, { keepLogs = false, inspectorPort, qu
   return Object.assign(w, { mf, url, started });
 }
 
-// ---------- workerd processes, from /proc ----------
-function childrenOf(pid) {
-  const kids = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/s.exec(stat);
-      const ppid = Number(rest.split(' ')[1]);
-      if (ppid === pid) kids.push({ pid: Number(entry), comm });
-    } catch {
-      // gone
-    }
-  }
-  return kids;
-}
-/** The workerd processes under this one (Miniflare's, one per worker), nearest first. */
-export function workerdPids(root = process.pid) {
-  const found = [];
-  const queue = [root];
-  while (queue.length) {
-    for (const kid of childrenOf(queue.shift())) {
-      if (kid.comm.startsWith('workerd')) found.push(kid.pid);
-      else queue.push(kid.pid);
-    }
-  }
-  return found;
-}
-/** CPU seconds (user + system, all threads) a process has used so far. */
-export function cpuSeconds(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-export function rssKb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : undefined;
-}
-
 // ---------- consent cookies ----------
 export function consentCookie({ analytics = true, marketing = true, policy = '1', expiresIn = 86_400_000, key = SIGNING_KEY } = {}) {
   const now = Date.now();
@@ -257,7 +212,8 @@ export function consentCookie({ analytics = true, marketing = true, policy = '1'
 
 // ---------- the markup sivo-consent injects ----------
 /**
- * Requests the fixture page from sivo-consent in every state and language and cuts out
+ * Requests the fixture page from sivo-consent undecided and with consent for everything, in
+ * English, and cuts out
  * what it inserted (between `<head>` and the page's head, …), the nonce turned into
  * `{nonce}` and the banner's return path into `{return_to}`: the templates the full
  * reference fills per request.
@@ -289,21 +245,16 @@ export async function extractTemplates(oursUrl, pagePath, pageHtml) {
     if (!p.bodyStart.includes(returnTo)) throw new Error('the banner carries no return_to field');
     return p.bodyStart.replace(returnTo, 'name="return_to" value="{return_to}"');
   };
+  // English, no Global Privacy Control: the benchmark's visitors (wrk sends neither header).
   const t = { banner: {}, link: {}, consentMode: {}, loaders: {}, noscript: '' };
-  for (const lang of ['en', 'es']) {
-    for (const gpc of [false, true]) {
-      const p = await cut({ 'accept-language': lang, ...(gpc ? { 'sec-gpc': '1' } : {}) });
-      t.banner[`${lang}${gpc ? '-gpc' : ''}`] = banner(p);
-      t.link[lang] = p.bodyEnd;
-      t.consentMode.none = p.headStart;
-    }
-  }
-  for (const [key, analytics, marketing] of [['all', true, true], ['analytics', true, false], ['marketing', false, true]]) {
-    const p = await cut({ cookie: consentCookie({ analytics, marketing }) });
-    t.consentMode[key] = p.headStart;
-    t.loaders[key] = p.headEnd;
-    if (key === 'all') t.noscript = p.bodyStart;
-  }
+  const undecided = await cut({ 'accept-language': 'en' });
+  t.banner.en = banner(undecided);
+  t.link.en = undecided.bodyEnd;
+  t.consentMode.none = undecided.headStart;
+  const all = await cut({ cookie: consentCookie() });
+  t.consentMode.all = all.headStart;
+  t.loaders.all = all.headEnd;
+  t.noscript = all.bodyStart;
   return t;
 }
 
@@ -325,92 +276,6 @@ export function firstDifference(a, b) {
 }
 
 // ---------- the output check: sivo-consent and the full reference, answer for answer ----------
-/**
- * An origin whose pages exercise what the benchmark's pages do not: Google tags of every kind
- * for the gating to strip (attributes, srcset, data-* loaders, inline snippets split over
- * several network chunks, GTM's noscript), two CSP policies and a report-only one, a Link
- * header with Google preconnects, analytics Set-Cookie headers, validators, a page with no
- * <body>, and an image.
- */
-export async function startGatedOrigin() {
-  const longScript = `var filler = ${JSON.stringify('x'.repeat(40_000))};\n`;
-  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Gated</title>
-<link rel="preconnect" href="https://www.google-analytics.com">
-<link rel="dns-prefetch" href="//STATS.G.DOUBLECLICK.NET">
-<script async src="https://www.googletagmanager.com/gtag/js?id=G-ORIGIN1"></script>
-<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('js',new Date());gtag('config','G-ORIGIN1');</script>
-<script type="application/ld+json">{"@context":"https://schema.org","sameAs":"https://www.googletagmanager.com/"}</script>
-<script>console.log('clean inline script');</script>
-<script type="rocketlazyloadscript" data-rocket-src="https://www.googletagmanager.com/gtm.js?id=GTM-ORIGIN"></script>
-<script src="/app.js" defer></script>
-</head>`;
-  const bodyParts = [
-    `<body class="x"><noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-ORIGIN" height="0" width="0"></iframe></noscript>
-<img src="/logo.png" srcset="/logo.png 1x, https://ad.doubleclick.net/p.gif 2x" alt="">
-<p>Hello</p><img src="/photo.jpg" alt="photo">
-<iframe src="https://www.youtube.com/embed/x"></iframe>
-<script>(function(w,d,s,l,i){w[l]=w[l]||[];var f=d.getElementsByTagName(s)[0],j=d.createElement(s);j.src='https://www.googletag`,
-    `manager.com/gtm.js?id='+i;f.parentNode.insertBefore(j,f);})(window,document,'script','dataLayer','GTM-ORIGIN');</script>
-<script>${longScript.slice(0, 20_000)}`,
-    `${longScript.slice(20_000)}console.log("pagead2.googlesyndication.com");</script>
-<script>${longScript}</script>
-<p>End</p></body></html>`,
-  ];
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname === '/image.png') {
-      res.writeHead(200, { 'content-type': 'image/png', 'set-cookie': ['_ga=GA1.1.1; Path=/', 'session=1; Path=/'], link: '<https://www.google-analytics.com>; rel=preconnect, </app.css>; rel=preload; as=style' });
-      res.end(Buffer.alloc(1024, 7));
-      return;
-    }
-    const headers = {
-      'content-type': 'text/html; charset=utf-8', etag: '"v1"', 'last-modified': 'Sun, 29 Nov 2026 10:00:00 GMT',
-      'content-security-policy': "default-src 'self'; img-src 'self' data:, script-src 'self' https://cdn.example; script-src-elem 'self'; child-src 'none', frame-ancestors 'none'",
-      'content-security-policy-report-only': "script-src 'self' 'unsafe-inline'; style-src 'none'",
-      link: '</app.css>; rel=preload; as=style, <https://www.googletagmanager.com/gtag/js?id=G-1>; rel=preload; as=script, <//www.google-analytics.com>; rel=preconnect',
-      'set-cookie': ['_ga=GA1.1.123; Path=/; Max-Age=63072000', '_gcl_au=1.1.9; Path=/', 'session=abc; Path=/; HttpOnly'],
-      vary: 'Accept-Encoding',
-    };
-    if (url.pathname === '/nobody.html') {
-      res.writeHead(200, headers);
-      res.end('<!doctype html><title>No body</title><p>A page without body tags');
-      return;
-    }
-    res.writeHead(200, headers);
-    res.write(head);
-    // Several network chunks, so inline scripts reach the rewriter in pieces.
-    for (const part of bodyParts) {
-      await sleep(5);
-      res.write(part);
-    }
-    res.end();
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => server.close() };
-}
-
-/** The requests of the output check: every consent state, cookie problem, language and GPC. */
-export function checkCases() {
-  const ga = '_ga=GA1.1.5; _gcl_au=1.1.2; theme=dark';
-  const signed = (o) => consentCookie(o);
-  const forged = consentCookie({ key: 'another-signing-key-0123456789-abcdefghij' });
-  return [
-    ['undecided', {}],
-    ['undecided, es, GPC, analytics cookies sent', { 'accept-language': 'es-ES,es;q=0.9', 'sec-gpc': '1', cookie: ga }],
-    ['all', { cookie: signed() }],
-    ['all, analytics cookies sent', { cookie: `${ga}; ${signed()}` }],
-    ['analytics only', { cookie: `${signed({ analytics: true, marketing: false })}; ${ga}` }],
-    ['marketing only', { cookie: signed({ analytics: false, marketing: true }) }],
-    ['rejected', { cookie: `${ga}; ${signed({ analytics: false, marketing: false })}` }],
-    ['expired', { cookie: signed({ expiresIn: -1000 }) }],
-    ['other policy version', { cookie: signed({ policy: '2' }) }],
-    ['bad signature', { cookie: forged }],
-    ['malformed', { cookie: `${COOKIE_NAME}=not-a-cookie` }],
-    ['IPv6 client', { 'cf-connecting-ip': '2001:db8:85a3:8d3:1319:8a2e:370:7348' }],
-    ['6to4 client', { 'cf-connecting-ip': '2002:cb00:7107::1' }],
-  ];
-}
-
 /** Two workers' answers to one request, nonces replaced, or the first difference. */
 export async function compareAnswers(a, b, pathname, headers) {
   const get = async (w) => {

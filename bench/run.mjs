@@ -17,12 +17,12 @@
 // The workers: "pass-through" (bench/passthrough.mjs); "pass-through + log line"
 // (bench/passthrough-logged.mjs: the floor for a worker that logs each request); "JS simple reference"
 // (bench/reference.mjs: only injects fixed markup); "JS full reference"
-// (bench/reference-full.mjs: sivo-consent's whole job on a proxied page in plain JS: cookie
-// HMAC, nonce, CSP, stripping, injection, headers, log line); sivo-consent.
+// (bench/reference-full.mjs: sivo-consent's whole job on the benchmark's pages in plain JS:
+// cookie HMAC, nonce, stripping, injection, header checks, log line); sivo-consent.
 // Before measuring, the full reference's output is checked against sivo-consent's, answer for
-// answer (the 10 KB page in both states, and a gated page with Google tags, CSP, Link and
-// Set-Cookie headers in every consent state): byte-identical once nonces are replaced by a
-// placeholder, or the first difference is reported (and the run fails).
+// answer, on the benchmark's own pages in both states (the pages and states it measures, and
+// only those: the reference implements nothing else): byte-identical once nonces are replaced
+// by a placeholder, or the first difference is reported (and the run fails).
 //
 // Nothing here asserts a timing; --quick only checks that every case produced numbers.
 import { execFile, execFileSync } from 'node:child_process';
@@ -33,8 +33,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {
-  ROOT, buildLayout, checkCases, compareAnswers, consentCookie, extractTemplates, fixturesDir, flag, fullReferenceOptions, median,
-  jsOptions, log, makePages, oursOptions, simpleReferenceOptions, startGatedOrigin, startNginx, startWorker,
+  ROOT, buildLayout, compareAnswers, consentCookie, extractTemplates, fixturesDir, flag, fullReferenceOptions, median,
+  jsOptions, log, makePages, oursOptions, simpleReferenceOptions, startNginx, startWorker,
 } from './common.mjs';
 import { stripCustomSections } from './wasm-sections.mjs';
 
@@ -87,37 +87,27 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)} ×` : 'n/a');
 
 // ---------- the output check ----------
-// sivo-consent and the full reference must answer alike, or the comparison means nothing.
-async function outputCheck(nginxUrl, ours, full, templates, extraBuilds) {
+// sivo-consent and the full reference must answer alike on the pages the benchmark measures,
+// or the comparison means nothing: every page, in both states, from the builds being measured.
+// Only these: the reference implements what these pages reach, and nothing else.
+const STATES = [['banner', () => ({})], ['tags', () => ({ cookie: consentCookie() })]];
+async function outputCheck(ours, full, pages, extraBuilds) {
   const results = [];
-  // The benchmark's own case: the 10 KB page, both states, from the builds being measured.
-  const tenK = [['banner', {}], ['tags', { cookie: consentCookie() }]];
-  const benchWorkers = [ours, full, ...extraBuilds.map(([, w]) => w)];
-  for (const w of benchWorkers) w.capture = true;
-  for (const [state, headers] of tenK) {
-    results.push({ build: OURS, case: `10 KB page, ${state}`, diff: await compareAnswers(ours, full, '/page-10k.html', headers) });
-    for (const [name, w] of extraBuilds) {
-      results.push({ build: name, case: `10 KB page, ${state}`, diff: await compareAnswers(w, full, '/page-10k.html', headers), informative: true });
-    }
-  }
-  for (const w of benchWorkers) {
-    w.capture = false;
-    w.logs.length = 0;
-  }
-  // Everything else, with log lines, against an origin that has Google tags, CSP, Link and Set-Cookie.
-  const origin = await startGatedOrigin();
-  const a = await startWorker(oursOptions(origin.url, BUILD), { keepLogs: true });
-  const b = await startWorker(fullReferenceOptions(origin.url, templates), { keepLogs: true });
+  const workers = [ours, full, ...extraBuilds.map(([, w]) => w)];
+  for (const w of workers) w.capture = true;
   try {
-    for (const p of ['/gated.html?utm_source=x&q=<a>', '/nobody.html', '/image.png']) {
-      for (const [name, headers] of checkCases()) {
-        results.push({ build: OURS, case: `\`${p}\` ${name}`, diff: await compareAnswers(a, b, p, headers) });
+    for (const [pageName, p] of pages) {
+      for (const [state, headers] of STATES) {
+        const c = `${pageName}, ${state}`;
+        results.push({ build: OURS, case: c, diff: await compareAnswers(ours, full, p, headers()) });
+        for (const [name, w] of extraBuilds) results.push({ build: name, case: c, diff: await compareAnswers(w, full, p, headers()), informative: true });
       }
     }
   } finally {
-    await a.mf.dispose();
-    await b.mf.dispose();
-    origin.stop();
+    for (const w of workers) {
+      w.capture = false;
+      w.logs.length = 0;
+    }
   }
   return results;
 }
@@ -127,6 +117,8 @@ async function main() {
   if (flag('build') === undefined) execFileSync(path.join(ROOT, 'scripts', 'build.sh'), { stdio: 'inherit' });
   const layouts = [[OURS, buildLayout(BUILD)], ...(COMPARE ? [[THEIRS, buildLayout(COMPARE)]] : [])];
   for (const [name, l] of layouts) log(`${name}: ${path.relative(ROOT, l.entry) || l.entry} (${l.layout} layout), wasm ${path.basename(l.wasm)}`);
+  const pages = [['10 KB page', '/page-10k.html', true], ['100 KB page', '/page-100k.html', true], ['1 MB page', '/page-1m.html', true], ['200 KB image', '/image-200k.png', false]];
+  const selectedPages = ONLY_PAGES ? pages.filter(([, p]) => ONLY_PAGES.some((o) => p.includes(o))) : pages;
   const fixtures = fixturesDir();
   makePages(fixtures);
   const nginx = await startNginx(fixtures);
@@ -161,7 +153,7 @@ async function main() {
   // The output check, on workers whose log lines are kept (they are compared too).
   const full = await startWorker(fullReferenceOptions(nginx.url, templates));
   const theirs = COMPARE ? await startWorker(oursOptions(nginx.url, COMPARE)) : null;
-  const check = await outputCheck(nginx.url, ours, full, templates, theirs ? [[THEIRS, theirs]] : []);
+  const check = await outputCheck(ours, full, selectedPages, theirs ? [[THEIRS, theirs]] : []);
   for (const r of check) if (r.diff) log(`output check: ${r.build}, ${r.case}: ${r.diff}`);
   log(`output check: ${check.filter((r) => !r.diff).length} of ${check.length} answers identical`);
   for (const w of [ours, full, theirs]) if (w) await w.mf.dispose();
@@ -184,8 +176,6 @@ async function main() {
       name: `${worker}, ${state}`, worker, headers, state, ...(worker === OURS || worker === THEIRS ? { ours: worker } : {}),
     }))
     : [{ name: worker, worker, headers: [] }]));
-  const pages = [['10 KB page', '/page-10k.html', true], ['100 KB page', '/page-100k.html', true], ['1 MB page', '/page-1m.html', true], ['200 KB image', '/image-200k.png', false]];
-  const selectedPages = ONLY_PAGES ? pages.filter(([, p]) => ONLY_PAGES.some((o) => p.includes(o))) : pages;
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
     const running = {};
@@ -305,8 +295,8 @@ The image case passes through untouched in every worker.
 "pass-through + log line" (bench/passthrough-logged.mjs) forwards and writes the contract's log line, nothing else;
 "JS simple reference" (bench/reference.mjs) only injects fixed markup and writes the log line;
 "JS full reference" (bench/reference-full.mjs) does sivo-consent's whole job in plain JavaScript
-(cookie HMAC via WebCrypto, per-request nonce, CSP, stripping, injection, header filtering, log line),
-and its answers are checked to be byte-identical to sivo-consent's (below).
+(cookie HMAC via WebCrypto, per-request nonce, stripping, injection, header checks, log line) on these pages,
+and its answers on them are checked to be byte-identical to sivo-consent's (below).
 
 ## Throughput and latency
 
@@ -338,9 +328,9 @@ ${coldWorkers.map(([name]) => `| cold start to first response, ${name}: median o
 
 ## Output check: the JS full reference against sivo-consent
 
-Each answer fetched from both, the response's nonce replaced by a placeholder: status, the
-headers the worker touches, the body and the log line (time and duration masked) compared
-byte for byte. ${check.filter((r) => !r.diff).length} of ${check.length} identical.
+Each of the benchmark's pages in both states fetched from both, the response's nonce replaced by a
+placeholder: status, the headers the worker touches, the body and the log line (time and duration
+masked) compared byte for byte. ${check.filter((r) => !r.diff).length} of ${check.length} identical.
 
 | build | case | result |
 |---|---|---|

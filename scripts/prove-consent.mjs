@@ -5,7 +5,7 @@
 //
 //   RECORD_ENCRYPTION_KEY=... node scripts/prove-consent.mjs <consent-id> [--remote] [--env production]
 import { execFileSync } from 'node:child_process';
-import { openRecord } from '../tests/support/consent.mjs';
+import { openRecord } from './lib/records.mjs';
 
 const [id, ...flags] = process.argv.slice(2);
 if (!/^[0-9a-f]{32}$/.test(id ?? '')) {

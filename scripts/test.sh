@@ -2,7 +2,7 @@
 # Sets up what is missing, then runs every test the project has:
 #   lints (fmt, clippy host + wasm32) -> domain unit and property tests -> release build ->
 #   the worker in workerd with real KV and D1 and a loopback origin -> Chromium against
-#   wrangler dev -> the load run's and the benchmark's quick modes -> wrangler deploy --dry-run.
+#   wrangler dev -> the load test's and the benchmark's quick modes -> wrangler deploy --dry-run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/setup.sh" --test
@@ -27,12 +27,11 @@ node_test tests/workerd/*.test.mjs
 say "the browser (Chromium, wrangler dev, demo site)"
 node_test tests/browser/*.test.mjs
 
-say "load, quick mode (mixed traffic in workerd; every record checked; memory flat)"
-node bench/load.mjs --quick > /dev/null || die "the load run found a 5xx, a wrong answer, a lost record or memory growth (bench/out/load-quick.md)"
+say "load test, quick mode (mixed traffic in workerd; every record checked; memory flat)"
+node tests/load/load.mjs --quick > /dev/null || die "the load test found a 5xx, a wrong answer, a lost record or memory growth (test-artifacts/load/load-quick.md)"
 
-say "benchmark, quick mode (keeps it from rotting; no timing is asserted)"
+say "benchmark, quick mode (keeps it from rotting; no timing is asserted; its output check must pass)"
 node bench/run.mjs --quick > /dev/null
-node bench/cost.mjs --quick > /dev/null
 
 say "wrangler deploy --dry-run (production environment)"
 rm -rf .wrangler/dry-run

@@ -5,7 +5,7 @@
 # ~50 KB gzipped) whatever passes ran, --strip-debug included. So when the arguments ask
 # for --strip-debug, it is dropped here and the names really go.
 # SIVO_KEEP_NAMES=1 (scripts/build.sh passes it on) keeps the names section instead, for
-# profiles with named wasm frames (bench/profile.mjs): the same optimised code, named.
+# profiles with named wasm frames (bench/investigations/profile.mjs): the same optimised code, named.
 set -euo pipefail
 args=("$@")
 if [[ "${SIVO_KEEP_NAMES:-}" == 1 ]]; then

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startDevServer } from '../support/dev-server.mjs';
 import { launchBrowser, screenshot } from '../support/browser.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { startDevServer } from '../support/dev-server.mjs';
 import { launchBrowser, screenshot } from '../support/browser.mjs';
 import { ROOT } from '../support/worker.mjs';
+import { daysAgo, today } from '../support/days.mjs';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -199,7 +200,7 @@ test('the page keeps to its Content-Security-Policy: no violation, no request le
 test('the CSV and JSON links download with 200, and the range form narrows the period', async () => {
   const { context, page } = await openDashboard('en', VIEWPORTS[1280]);
   try {
-    const today = new Date().toISOString().slice(0, 10);
+    const day = today();
     for (const [name, check] of [
       ['CSV', (text) => {
         const lines = text.trim().split('\n');
@@ -210,7 +211,7 @@ test('the CSV and JSON links download with 200, and the range form narrows the p
       ['JSON', (text) => {
         const stats = JSON.parse(text);
         assert.ok(stats.page_views.total > 0);
-        assert.equal(stats.to, today);
+        assert.equal(stats.to, day);
       }],
     ]) {
       const link = page.getByRole('link', { name, exact: true });
@@ -221,18 +222,18 @@ test('the CSV and JSON links download with 200, and the range form narrows the p
       const [res, file] = [await response, await download];
       assert.equal(res.status(), 200, `${name} answered ${res.status()}`);
       assert.match(res.headers()['content-disposition'] ?? '', /^attachment; filename="sivo-consent-stats-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.(csv|json)"$/);
-      assert.match(file.suggestedFilename(), new RegExp(`^sivo-consent-stats-.*-${today}\\.${name.toLowerCase()}$`));
+      assert.match(file.suggestedFilename(), new RegExp(`^sivo-consent-stats-.*-${day}\\.${name.toLowerCase()}$`));
       check(fs.readFileSync(await file.path(), 'utf8'));
     }
 
-    const from = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
+    const from = daysAgo(6);
     await page.locator('input[name="from"]').fill(from);
-    await page.locator('input[name="to"]').fill(today);
+    await page.locator('input[name="to"]').fill(day);
     await Promise.all([page.waitForURL(/from=/), page.locator('form.card button[type="submit"]').click()]);
-    assert.equal(new URL(page.url()).search, `?from=${from}&to=${today}`);
+    assert.equal(new URL(page.url()).search, `?from=${from}&to=${day}`);
     await page.locator('section[aria-labelledby="per-day-title"] summary').click();
     assert.equal(await page.locator('section[aria-labelledby="per-day-title"] table tr').count(), 8, 'a header and seven days');
-    assert.match(await page.getByRole('link', { name: 'CSV', exact: true }).getAttribute('href'), new RegExp(`from=${from}&to=${today}$`));
+    assert.match(await page.getByRole('link', { name: 'CSV', exact: true }).getAttribute('href'), new RegExp(`from=${from}&to=${day}$`));
   } finally {
     await context.close();
   }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../support/dev-server.mjs';
 import { launchBrowser, screenshot } from '../support/browser.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 let server;
 let browser;

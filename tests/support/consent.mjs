@@ -1,25 +1,22 @@
 // Reading what the worker wrote, the way an operator proving a consent would: the cookie,
 // the records in KV (decrypted with the record key) and the day index.
-import crypto from 'node:crypto';
 import { SIGNING_KEY, RECORD_KEY } from './worker.mjs';
-import { COOKIE_NAME, signConsentCookie } from './consent-cookie.mjs';
+import { COOKIE_NAME, signConsentCookie } from '../../scripts/lib/consent-cookie.mjs';
+import { openRecord as open } from '../../scripts/lib/records.mjs';
+
+/** The whole Set-Cookie header (attributes included) that sets the consent cookie, if any. */
+export function consentSetCookie(res) {
+  return res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
+}
 
 /** The `name=value` pair of the consent cookie in a response's Set-Cookie headers. */
 export function consentCookie(res) {
-  const sc = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
-  return sc ? sc.split(';')[0] : undefined;
+  return consentSetCookie(res)?.split(';')[0];
 }
 
-/** Decrypts a stored record value read from `kvKey`. */
+/** Decrypts a stored record value read from `kvKey` (scripts/lib/records.mjs), by default with the tests' key. */
 export function openRecord(stored, kvKey, key = RECORD_KEY) {
-  const bytes = Buffer.from(stored, 'base64');
-  const nonce = bytes.subarray(0, 12);
-  const tag = bytes.subarray(bytes.length - 16);
-  const ciphertext = bytes.subarray(12, bytes.length - 16);
-  const decipher = crypto.createDecipheriv('aes-256-gcm', Buffer.from(key, 'base64'), nonce);
-  decipher.setAAD(Buffer.from(kvKey));
-  decipher.setAuthTag(tag);
-  return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8'));
+  return open(stored, kvKey, key);
 }
 
 /** Every key in the namespace, with metadata and expiration. */

@@ -1,6 +1,6 @@
 // Runs the built worker (build/index.js + build/index_bg.wasm) in workerd through Miniflare,
 // with real local KV persisted to a temporary directory.
-import { compatibilityDate, compatibilityFlags } from './runtime-config.mjs';
+import { compatibilityDate, compatibilityFlags } from '../../scripts/lib/runtime-config.mjs';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker, RECORD_KEY } from '../support/worker.mjs';
 import { consentCookie, postForm, recordsOf, signedCookie } from '../support/consent.mjs';
+import { daysAgo, today } from '../support/days.mjs';
 import {
   TEST_AUD, accessClaims, accessToken, b64url, privateKeyPem, publicJwk, signHs256, signRs256, startCertsServer,
 } from '../support/access-tokens.mjs';
@@ -77,8 +78,6 @@ async function assertError(res, status, code, what) {
   assert.equal(res.headers.get('cache-control'), 'no-store', `${what}: no-store`);
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
-const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Every kind of token the worker must refuse with 403, by name. */

@@ -1,11 +1,13 @@
-// The banner, the decision endpoint, the signed cookie and the encrypted proof records, in
-// workerd with real local KV (issue 3).
+// The banner, the decision endpoint (and what it refuses: cross-site posts, bad return pages,
+// too many decisions from one network), the signed consent cookie and the encrypted proof
+// records, in workerd with real local KV.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
-import { consentCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { consentCookie, consentSetCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
+import { fetchIdentity } from '../support/site.mjs';
+import { COOKIE_NAME, LEGACY_COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const BANNER = 'data-consent-banner';
 let origin;
@@ -59,7 +61,7 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
   });
   assert.equal(res.status, 303);
   assert.equal(res.headers.get('location'), '/page?plan=growth');
-  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
+  const setCookie = consentSetCookie(res);
   for (const attr of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/', 'Max-Age=31536000']) assert.ok(setCookie.includes(attr), attr);
   const cookie = consentCookie(res);
 
@@ -103,7 +105,7 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
 test('Reject all is recorded too, and the banner stays away', async () => {
   const res = await postForm(worker, { action: 'reject_all', return_to: '/page' });
   assert.equal(res.status, 303);
-  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
+  const setCookie = consentSetCookie(res);
   assert.match(setCookie, /Max-Age=31536000/, 'a refusal stands as long as a consent would');
   const cookie = consentCookie(res);
   const s = await state(cookie);
@@ -308,4 +310,67 @@ test('the log line carries the consent state, never the cookie', async () => {
   assert.equal(lines.at(-1).consent, 'analytics');
   const raw = worker.logs.map((l) => l.message).join('\n');
   assert.ok(!raw.includes(cookie.split('=')[1]), 'no cookie value in the logs');
+});
+
+test(`the consent cookie is ${COOKIE_NAME}: a sibling subdomain's ${LEGACY_COOKIE_NAME} is neither read nor continued`, async () => {
+  const res = await postForm(worker, { action: 'accept_all' });
+  const set = consentSetCookie(res);
+  assert.match(set, /; HttpOnly/i);
+  assert.match(set, /; Secure/i);
+  assert.match(set, /; Path=\//);
+  assert.doesNotMatch(set, /Domain=/i, '__Host- forbids a Domain');
+  // An attacker on a sibling subdomain sets the old name for the whole domain, with a valid
+  // signature copied from their own browser: it counts for nothing.
+  const planted = signedCookie({ id: 'ee'.repeat(16) }).replace(`${COOKIE_NAME}=`, `${LEGACY_COOKIE_NAME}=`);
+  const page = await (await fetchIdentity(worker, '/page', { cookie: planted })).text();
+  assert.match(page, /data-consent-banner/, 'still undecided');
+  const decided = await postForm(worker, { action: 'reject_all' }, { cookie: planted });
+  const state = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(decided) } })).json();
+  assert.notEqual(state.id, 'ee'.repeat(16), 'the next decision is not captured under the planted id');
+  assert.ok(decided.headers.getSetCookie().some((c) => c.startsWith(`${LEGACY_COOKIE_NAME}=;`) && /Max-Age=0/.test(c)), 'the old cookie is expired');
+});
+
+test('KV holds nothing readable about a person: no metadata on the record, no id or time shared with the day index', async () => {
+  const res = await postForm(worker, { action: 'save', analytics: 'on' });
+  const { id } = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
+  const [{ key }] = await recordsOf(worker.kv(), id);
+  assert.equal(key.metadata, undefined, JSON.stringify(key));
+  const reference = key.name.split(':').at(-1);
+  const days = await allKeys(worker.kv(), 'day:');
+  assert.ok(days.length > 0 && days.every((d) => !d.name.includes(reference) && !d.name.includes(id)));
+  assert.ok(days.some((d) => d.metadata?.analytics === true && d.metadata?.marketing === false), 'aggregates still countable');
+});
+
+test('Origin: null from a same-origin form (Referrer-Policy: no-referrer) is this site', async () => {
+  const res = await postForm(worker, { action: 'reject_all' }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
+  assert.equal(res.status, 303);
+  const cross = await postForm(worker, { action: 'accept_all' }, { origin: 'null', 'sec-fetch-site': 'cross-site' });
+  assert.equal(cross.status, 403);
+});
+
+test('a return page the worker will not use no longer refuses the decision: recorded, and home', async () => {
+  for (const returnTo of ['https://evil.example/', '//evil.example/', '/search?q=a\\b', `/${'a'.repeat(2000)}`]) {
+    const res = await postForm(worker, { action: 'accept_all', return_to: returnTo });
+    assert.equal(res.status, 303, returnTo);
+    assert.equal(res.headers.get('location'), '/', returnTo);
+    assert.ok(consentCookie(res), 'decision recorded');
+  }
+});
+
+test('decisions beyond the rate limit from one network get 429 with Retry-After and write nothing', async () => {
+  const limited = await startWorker({ origin: origin.url, ratelimits: { DECISION_LIMITER: { simple: { limit: 2, period: 60 } } } });
+  try {
+    const from = (ip) => ({ 'cf-connecting-ip': ip });
+    for (let i = 0; i < 2; i++) assert.equal((await postForm(limited, { action: 'reject_all' }, from(`198.51.100.${10 + i}`))).status, 303);
+    const before = (await allKeys(limited.kv())).length;
+    const over = await postForm(limited, { action: 'accept_all' }, from('198.51.100.99'));
+    assert.equal(over.status, 429, 'the same /24');
+    assert.equal(over.headers.get('retry-after'), '60');
+    assert.equal((await over.json()).error, 'too_many_requests');
+    assert.equal(consentCookie(over), undefined);
+    assert.equal((await allKeys(limited.kv())).length, before, 'nothing written');
+    assert.equal((await postForm(limited, { action: 'reject_all' }, from('203.0.113.5'))).status, 303, 'another network is not limited');
+  } finally {
+    await limited.close();
+  }
 });

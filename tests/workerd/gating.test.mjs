@@ -1,12 +1,14 @@
 // Analytics gating in workerd against a loopback origin whose pages carry their own Google
-// tags, cookies and CSP (issue 4).
+// tags, cookies, Link headers and CSP: what is stripped, injected, extended and expired in each
+// consent state.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, fixtureRoute } from '../support/origin.mjs';
 import { readFixture } from '../support/fixtures.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { fetchIdentity } from '../support/site.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const GOOGLE = /googletagmanager\.com|google-analytics\.com|doubleclick\.net/i;
 // The pages are the golden rewrite fixtures' (tests/fixtures/rewrite/<name>/).
@@ -43,6 +45,23 @@ before(async () => {
     },
     // An inline tag split across two network writes: the host name straddles the chunks.
     '/split': fixtureRoute('split'),
+    '/linked': (req, res) => {
+      res.setHeader('link', [
+        '</app.css>; rel=preload; as=style',
+        '<https://www.googletagmanager.com/gtag/js?id=G-L>; rel=preload; as=script, <//www.google-analytics.com>; rel=preconnect',
+      ]);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<html><head><title>Linked</title></head><body><p>linked</p></body></html>');
+    },
+    '/logo.png': (req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', link: '<https://www.googletagmanager.com>; rel=preconnect' });
+      res.end(Buffer.from('PNG'));
+    },
+    '/two-csp': (req, res) => {
+      res.setHeader('content-security-policy', ["default-src 'self'", "script-src 'self'; script-src-elem 'self' https://cdn.example"]);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><head><title>CSP</title></head><body><p>two policies</p></body></html>');
+    },
   });
   worker = await startWorker({ origin: origin.url, vars: { GA4_MEASUREMENT_ID: 'G-TEST123', GTM_CONTAINER_ID: 'GTM-TEST45' } });
 });
@@ -53,7 +72,7 @@ after(async () => {
 
 const as = (choices) => (choices === undefined ? {} : { cookie: signedCookie(choices) });
 async function get(path, headers = {}) {
-  const res = await worker.fetch(path, { headers: { 'accept-encoding': 'identity', ...headers } });
+  const res = await fetchIdentity(worker, path, headers);
   return { res, html: await res.text() };
 }
 const setCookieNames = (res) => res.headers.getSetCookie().map((c) => c.split('=')[0]);
@@ -236,4 +255,44 @@ test('accepting analytics but not marketing expires only the ads cookies', async
   const res = await postForm(worker, { action: 'save', analytics: 'on' }, { cookie: '_ga=GA1.1.1; _gcl_au=1.1' });
   const names = setCookieNames(res);
   assert.ok(names.includes('_gcl_au') && !names.includes('_ga'), names.join());
+});
+
+test('Link headers to Google hosts are dropped without consent, on pages and on images', async () => {
+  const page = await fetchIdentity(worker, '/linked');
+  assert.equal(page.headers.get('link'), '</app.css>; rel=preload; as=style');
+  const image = await fetchIdentity(worker, '/logo.png');
+  assert.equal(image.headers.get('link'), null);
+  assert.equal(Buffer.from(await image.arrayBuffer()).toString(), 'PNG');
+  const granted = await fetchIdentity(worker, '/linked', { cookie: signedCookie({ analytics: true, marketing: true }) });
+  assert.match(granted.headers.get('link'), /googletagmanager/, 'kept with consent');
+});
+
+test('every CSP policy is extended on its own, script-src-elem included', async () => {
+  const res = await fetchIdentity(worker, '/two-csp');
+  const html = await res.text();
+  const nonce = /<script nonce="([^"]+)">/.exec(html)[1];
+  const policies = res.headers.get('content-security-policy').split(', ');
+  assert.equal(policies.length, 2, policies.join(' | '));
+  assert.match(policies[0], new RegExp(`script-src 'self' 'nonce-${nonce.replace(/[+/=]/g, '\\$&')}'`));
+  assert.ok(policies[1].includes(`script-src-elem 'self' https://cdn.example 'nonce-${nonce}'`), policies[1]);
+});
+
+test('Consent Mode defaults, all denied, come first in <head> on a page where nothing is granted', async () => {
+  for (const cookie of [undefined, signedCookie({ analytics: false, marketing: false })]) {
+    const html = await (await fetchIdentity(worker, '/page', cookie ? { cookie } : {})).text();
+    assert.match(html, /<head><script nonce="[^"]+">window\.dataLayer=window\.dataLayer\|\|\[\];function gtag\(\)\{dataLayer\.push\(arguments\);\}gtag\('consent','default',\{ad_storage:'denied'/);
+    assert.doesNotMatch(html, /'update'/);
+  }
+});
+
+test('cookies the visitor has not allowed are expired on every response, not only on a decision', async () => {
+  const cookie = `_ga=GA1.1.9; _gac_UA-1=x; FPID=y; origin_session=keep; ${signedCookie({ analytics: false, marketing: false })}`;
+  for (const path of ['/page', '/image.png']) {
+    const res = await fetchIdentity(worker, path, { cookie });
+    const expired = res.headers.getSetCookie().filter((c) => /Max-Age=0/.test(c)).map((c) => c.split('=')[0]);
+    for (const name of ['_ga', '_gac_UA-1', 'FPID']) assert.ok(expired.includes(name), `${path}: ${name} in ${expired}`);
+    assert.ok(!expired.includes('origin_session'));
+  }
+  const clean = await fetchIdentity(worker, '/image.png', { cookie: 'origin_session=keep' });
+  assert.deepEqual(clean.headers.getSetCookie(), [], 'nothing to expire, nothing added');
 });

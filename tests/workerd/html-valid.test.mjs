@@ -12,6 +12,7 @@ import { HtmlValidate } from 'html-validate';
 import { startWorker, ROOT } from '../support/worker.mjs';
 import { startOrigin } from '../support/origin.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
+import { today } from '../support/days.mjs';
 
 const CONFIG = JSON.parse(fs.readFileSync(path.join(ROOT, '.htmlvalidate.json'), 'utf8'));
 const validator = new HtmlValidate(CONFIG);
@@ -198,10 +199,10 @@ for (const lang of Object.keys(LANGS)) {
 test('the dashboard, with data, in English and Spanish', async () => {
   const demo = await startWorker({ origin: undefined, vars: { STATS_FLUSH_SECONDS: '0' } });
   try {
-    const today = new Date().toISOString().slice(0, 10);
+    const day = today();
     await demo.db().batch([
-      demo.db().prepare("INSERT INTO page_views VALUES (?1, 'all', 'ES', 'es', 'mobile', 41), (?1, 'undecided', 'FR', 'en', 'desktop', 59)").bind(today),
-      demo.db().prepare("INSERT INTO decisions VALUES (?1, 'accept_all', 1, 1, 0, 'ES', 'es', 'mobile', 30), (?1, 'reject_all', 0, 0, 1, 'FR', 'en', 'desktop', 11)").bind(today),
+      demo.db().prepare("INSERT INTO page_views VALUES (?1, 'all', 'ES', 'es', 'mobile', 41), (?1, 'undecided', 'FR', 'en', 'desktop', 59)").bind(day),
+      demo.db().prepare("INSERT INTO decisions VALUES (?1, 'accept_all', 1, 1, 0, 'ES', 'es', 'mobile', 30), (?1, 'reject_all', 0, 0, 1, 'FR', 'en', 'desktop', 11)").bind(day),
     ]);
     for (const lang of Object.keys(LANGS)) {
       const html = await page(demo, '/_consent/admin', { headers: { 'accept-language': LANGS[lang] } });

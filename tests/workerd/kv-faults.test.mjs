@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { consentCookie, allKeys, recordsOf, postForm } from '../support/consent.mjs';
-import { COOKIE_NAME } from '../support/consent-cookie.mjs';
+import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const BANNER = 'data-consent-banner';
 const HTML = 'text/html,application/xhtml+xml,*/*;q=0.8';
@@ -280,7 +280,7 @@ test('put fails during an erasure: the records are erased and said so; the log s
   assert.match(line.error, new RegExp(`consent ${id} erased, but the erasure entry was not kept`));
 });
 
-// Found by bench/load.mjs: the erasure entry's key was `erasure:<day>:<ms>`, so two erasures in
+// Found by the load test (tests/load/load.mjs): the erasure entry's key was `erasure:<day>:<ms>`, so two erasures in
 // the same millisecond wrote the same key and one erasure left no trace. The key now carries 8
 // hex digits of the id's hash.
 test('concurrent erasures each keep their own erasure entry', async () => {

@@ -268,3 +268,19 @@ test('after all that, the worker still serves: a normal page is 200 with the ban
     assert.equal(typeof line.error, 'string');
   }
 });
+
+test('an unreachable origin gives a clear 502 page and an error log line', async () => {
+  const dead = await startWorker({ origin: 'http://127.0.0.1:9' });
+  try {
+    const res = await dead.fetch('/', { headers: { 'accept-language': 'es' } });
+    assert.equal(res.status, 502);
+    assert.match(res.headers.get('content-type'), /text\/html/);
+    assert.match(await res.text(), /El sitio no está disponible en este momento/);
+    const line = dead.jsonLogs().find((l) => l.msg === 'request');
+    assert.equal(line.level, 'error');
+    assert.equal(line.status, 502);
+    assert.match(line.error, /origin unreachable/);
+  } finally {
+    await dead.close();
+  }
+});

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startOrigin, fixtureRoutes } from '../support/origin.mjs';
 import { startWorker, SIGNING_KEY, ROOT } from '../support/worker.mjs';
-import { signConsentCookie } from '../support/consent-cookie.mjs';
+import { signConsentCookie } from '../../scripts/lib/consent-cookie.mjs';
 import { FIXTURES, fixtureCases, readFixture } from '../support/fixtures.mjs';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker } from '../support/worker.mjs';
 import { signedCookie, postForm } from '../support/consent.mjs';
+import { fetchIdentity } from '../support/site.mjs';
+import { today } from '../support/days.mjs';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148';
 const IPAD = 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X)';
@@ -36,7 +38,7 @@ const total = async (sql) => {
 };
 
 test('every rewritten page counts once, by consent, country, language and device; nothing else counts', async () => {
-  const get = (path, headers = {}) => worker.fetch(path, { redirect: 'manual', headers: { 'accept-encoding': 'identity', ...headers } }).then((r) => r.text());
+  const get = (path, headers = {}) => fetchIdentity(worker, path, headers, { redirect: 'manual' }).then((r) => r.text());
   await get('/page', { 'accept-language': 'es', 'user-agent': IPHONE });
   await get('/page', { 'accept-language': 'es', 'user-agent': IPHONE });
   await get('/page', { 'accept-language': 'en', 'user-agent': IPAD, cookie: signedCookie({ analytics: true, marketing: true }) });
@@ -46,11 +48,11 @@ test('every rewritten page counts once, by consent, country, language and device
   await get('/redirect');
   assert.equal(await total('SELECT SUM(views) AS n FROM page_views'), 4, 'images, own routes and redirects do not count');
   const all = await rows('SELECT day, consent, country, lang, device, views FROM page_views ORDER BY consent, lang');
-  const today = new Date().toISOString().slice(0, 10);
+  const day = today();
   assert.deepEqual(all, [
-    { day: today, consent: 'all', country: 'FR', lang: 'en', device: 'tablet', views: 1 },
-    { day: today, consent: 'rejected', country: 'FR', lang: 'en', device: 'desktop', views: 1 },
-    { day: today, consent: 'undecided', country: 'FR', lang: 'es', device: 'mobile', views: 2 },
+    { day, consent: 'all', country: 'FR', lang: 'en', device: 'tablet', views: 1 },
+    { day, consent: 'rejected', country: 'FR', lang: 'en', device: 'desktop', views: 1 },
+    { day, consent: 'undecided', country: 'FR', lang: 'es', device: 'mobile', views: 2 },
   ]);
 });
 

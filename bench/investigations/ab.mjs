@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// A/B of sivo-consent builds on one path: how each step of issue 13 was measured before it
-// was kept (BENCHMARKS.md, "Issue 13, third pass").
+// A/B of sivo-consent builds on one path, in the same interleaved rounds: how each step of an
+// optimisation is measured before it is kept. It runs the builds as they are: it patches nothing.
 //
-//   node bench/ab.mjs PATH STATE ROUNDS BUILD_DIR... [--references]
-//   node bench/ab.mjs /image-200k.png tags 8 /tmp/build-before build
+//   node bench/investigations/ab.mjs PATH STATE ROUNDS BUILD_DIR... [--references]
+//   node bench/investigations/ab.mjs /image-200k.png tags 8 /tmp/build-before build
 //
 // --references adds, in the same rounds, the pass-through, the pass-through + log line and the
 // full JavaScript reference (its markup taken from the first build), each also as a ratio.
@@ -12,8 +12,8 @@
 // /image-200k.png), STATE "banner" (no cookie) or "tags" (a valid consent cookie for
 // everything); each BUILD_DIR holds a scripts/build.sh output (index.js, index_bg.wasm).
 //
-// Every round starts each build in a new workerd (per-process variance is up to 6 %: see
-// "What the harness measured besides the worker"), warms it for 1 s, then loads it for 4 s
+// Every round starts each build in a new workerd (a process's speed varies by up to 6 % for
+// the same code: BENCHMARKS.md, "Method"), warms it for 1 s, then loads it for 4 s
 // (wrk -t2 -c16), the builds' order alternating from round to round. Reported per build: the
 // median req/s, its ratio to the first build's, and the median CPU time of the workerd
 // process per request (all its threads, from /proc), which moves less than req/s with what
@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import {
   consentCookie, cpuSeconds, extractTemplates, fixturesDir, fullReferenceOptions, jsOptions, makePages, median, oursOptions,
   startNginx, startWorker, workerdPids,
-} from './common.mjs';
+} from '../common.mjs';
 
 const run = promisify(execFile);
 
@@ -35,7 +35,7 @@ async function main() {
   const references = args.includes('--references');
   const [page, state, rounds, ...builds] = args.filter((a) => a !== '--references');
   if (!page || !['banner', 'tags'].includes(state) || !(Number(rounds) > 0) || builds.length === 0) {
-    console.error('usage: node bench/ab.mjs PATH banner|tags ROUNDS BUILD_DIR... [--references]');
+    console.error('usage: node bench/investigations/ab.mjs PATH banner|tags ROUNDS BUILD_DIR... [--references]');
     process.exit(2);
   }
   const fixtures = fixturesDir();

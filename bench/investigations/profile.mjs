@@ -2,12 +2,12 @@
 // A V8 CPU profile of workerd under load: where a request's time goes in sivo-consent and in
 // the full JavaScript reference (bench/reference-full.mjs), case by case.
 //
-//   node bench/profile.mjs                         sivo-consent (build/) and the JS full reference,
+//   node bench/investigations/profile.mjs                         sivo-consent (build/) and the JS full reference,
 //                                                  cases banner, tags, image; 5 s of load each
-//   node bench/profile.mjs --build=/tmp/build-before          sivo-consent from another build
-//   node bench/profile.mjs --workers=ours --cases=banner      a part of it
-//   node bench/profile.mjs --duration=10 --interval=200 --connections=16
-//   node bench/profile.mjs --build=/tmp/build-after --tag=after   outputs named profile-after.md,
+//   node bench/investigations/profile.mjs --build=/tmp/build-before          sivo-consent from another build
+//   node bench/investigations/profile.mjs --workers=ours --cases=banner      a part of it
+//   node bench/investigations/profile.mjs --duration=10 --interval=200 --connections=16
+//   node bench/investigations/profile.mjs --build=/tmp/build-after --tag=after   outputs named profile-after.md,
 //                                                  profile-after-<worker>-<case>.cpuprofile (not overwriting)
 //
 // Cases: "banner", the 10 KB page with no cookie (banner injected, origin tags stripped);
@@ -43,8 +43,8 @@ import path from 'node:path';
 import {
   ROOT, buildLayout, consentCookie, extractTemplates, fixturesDir, flag, freePort, fullReferenceOptions, log, makePages,
   oursOptions, sleep, startNginx, startWorker,
-} from './common.mjs';
-import { functionNames } from './wasm-sections.mjs';
+} from '../common.mjs';
+import { functionNames } from '../wasm-sections.mjs';
 
 const BUILD = path.resolve(flag('build') ?? path.join(ROOT, 'build'));
 const WORKERS = (flag('workers') ?? 'ours,full').split(',');
@@ -351,7 +351,7 @@ ${kinds.filter((k) => k !== 'idle').map((k) => `| ${CATEGORY_NAMES[k]} | ${here.
   }
   const report = `# CPU profiles
 
-Produced by \`node bench/profile.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}.
+Produced by \`node bench/investigations/profile.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}.
 sivo-consent: \`${shown(BUILD)}\` (${layout.layout} layout, wasm ${path.basename(layout.wasm)}, ${wasmNames.size} function names in its name section).
 Load: \`wrk -t2 -c${CONNECTIONS} -d${DURATION_S}s\` after a 1 s warm-up; V8 sampling every ${INTERVAL_US} µs, user worker's isolate only.
 "self %" is the share of samples in the function itself, "total %" the share with the function anywhere on the stack.

@@ -6,14 +6,14 @@
 // decision is checked in KV (and counted once in D1's statistics), and workerd's memory over
 // the run is reported.
 //
-//   node bench/load.mjs                  60 s at 16 clients, writes bench/out/load.md
-//   node bench/load.mjs --quick          5 s (the test command runs this)
-//   node bench/load.mjs --duration=120 --concurrency=32
-//   node bench/load.mjs --quick --only=image,page:all      a part of the mix (for diagnosis)
-//   node bench/load.mjs --passthrough    the same clients (pages, image) against bench/passthrough.mjs:
+//   node tests/load/load.mjs                  60 s at 16 clients, writes test-artifacts/load/load.md
+//   node tests/load/load.mjs --quick          5 s (the test command runs this)
+//   node tests/load/load.mjs --duration=120 --concurrency=32
+//   node tests/load/load.mjs --quick --only=image,page:all      a part of the mix (for diagnosis)
+//   node tests/load/load.mjs --passthrough    the same clients (pages, image) against bench/passthrough.mjs:
 //                                        workerd's own memory curve, to compare with ours
-//   node bench/load.mjs --stats-flush=0  every page view written to D1 at once, and all of them checked
-//   SIVO_LOAD_KV_ROOT=/dev/shm node bench/load.mjs        local KV on tmpfs (Miniflare's KV is SQLite
+//   node tests/load/load.mjs --stats-flush=0  every page view written to D1 at once, and all of them checked
+//   SIVO_LOAD_KV_ROOT=/dev/shm node tests/load/load.mjs        local KV on tmpfs (Miniflare's KV is SQLite
 //                                        on disk, in the workerd process: disk latency slows every route)
 //
 // Exits non-zero on any 5xx, any failed request or wrong answer, any decision whose record is
@@ -26,12 +26,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COOKIE_NAME, signConsentCookie } from '../tests/support/consent-cookie.mjs';
-import { openRecord, allKeys } from '../tests/support/consent.mjs';
-import { applyMigrations } from '../tests/support/worker.mjs';
-import { cpuSeconds, rssKb, workerdPids } from './common.mjs';
+import { signConsentCookie } from '../../scripts/lib/consent-cookie.mjs';
+import { cpuSeconds, freePort, rssKb, workerdPids } from '../../scripts/lib/processes.mjs';
+import { openRecord, allKeys, consentSetCookie } from '../support/consent.mjs';
+import { applyMigrations } from '../support/worker.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const DURATION_S = Number(flag('duration') ?? (QUICK ? 5 : 60));
@@ -42,7 +42,7 @@ const RSS_EVERY_MS = 2000;
 const RSS_BASELINE_S = DURATION_S / 2;
 const RSS_MAX_GROWTH = 0.5;
 const REQUEST_TIMEOUT_MS = 30_000;
-const OUT = path.join(ROOT, 'bench', 'out');
+const OUT = path.join(ROOT, 'test-artifacts', 'load');
 const BUILD = path.join(ROOT, 'build');
 const SIGNING_KEY = 'load-signing-key-0123456789-abcdefghijklmnop';
 const RECORD_KEY = Buffer.alloc(32, 3).toString('base64');
@@ -89,15 +89,6 @@ async function startOrigin() {
 }
 
 // ---------- the worker ----------
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startWorker(origin, kvDir, logCounts) {
   if (!fs.existsSync(path.join(BUILD, 'index_bg.wasm'))) throw new Error('build/ is missing: run scripts/build.sh');
   const port = await freePort();
@@ -182,10 +173,10 @@ function stateCookie(state) {
 
 /** The consent cookie a response set: its `name=value`, id and record references. */
 function parseConsentCookie(res) {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
+  const set = consentSetCookie(res);
   if (!set) return undefined;
   const pair = set.split(';')[0];
-  const payload = Buffer.from(pair.slice(COOKIE_NAME.length + 1).split('.')[0], 'base64url').toString();
+  const payload = Buffer.from(pair.slice(pair.indexOf('=') + 1).split('.')[0], 'base64url').toString();
   const [, id, , , , records] = payload.split('|');
   return { pair, id, refs: records ? records.split(',') : [] };
 }
