@@ -5,7 +5,7 @@
 //! that goes only to the log, and the page or JSON it is shown as. The worker has exactly
 //! one function that turns a `Failure` into a response; nothing else picks a status.
 
-use crate::decision_request::BadDecision;
+use crate::consent::request::BadDecision;
 use crate::i18n::Lang;
 
 /// Why a request was refused (`4xx`) or could not be served (`5xx`).

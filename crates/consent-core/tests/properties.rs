@@ -13,27 +13,27 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use consent_core::clock::{day, parse_day, rfc3339};
 use consent_core::config::{parse_config, Origin};
-use consent_core::consent::{Choices, ConsentId, ConsentState, DecisionMethod};
-use consent_core::consent_cookie::{
+use consent_core::consent::cookie::{
     authenticate, clear_cookie, clear_legacy_cookie, cookie_names, cookie_value, encode,
     read_consent_cookie, set_cookie, verify, CookieRejection, COOKIE_NAME, LEGACY_COOKIE_NAME,
 };
-use consent_core::cookie_inventory::{
-    allowed, expire_disallowed, filter_cookie_header, registrable_domain, set_cookie_name,
-};
-use consent_core::decision_request::{
+use consent_core::consent::request::{
     body_kind, check_declared_length, is_cross_site, is_safe_return_path, parse_decision,
     BadDecision, BodyKind, MAX_BODY_BYTES,
 };
+use consent_core::consent::{Choices, ConsentId, ConsentState, DecisionMethod};
 use consent_core::failure::Failure;
-use consent_core::gating::{
+use consent_core::gate::cookies::{
+    allowed, expire_disallowed, filter_cookie_header, registrable_domain, set_cookie_name,
+};
+use consent_core::gate::{
     blocked_hosts, element_is_blocked, extend_csp, is_blocked, nonce_from_random, plan, PagePlan,
     Tags, ANALYTICS_HOSTS, MARKETING_HOSTS,
 };
 use consent_core::i18n::{negotiate, Lang};
 use consent_core::ip::truncate_ip;
 use consent_core::log::{cut_path, log_path, push_json_str, Level, RequestLog, MAX_LOGGED_PATH};
-use consent_core::record::{
+use consent_core::proof::record::{
     day_index_keys_of, open, seal, ProofRecord, RecordContext, RecordError, Requester,
 };
 use proptest::option;

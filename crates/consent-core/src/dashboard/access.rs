@@ -631,7 +631,7 @@ fn from_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::block_on;
+    use crate::proof::store::block_on;
     use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
     use rsa::pkcs8::DecodePrivateKey as _;
     use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
@@ -643,12 +643,13 @@ mod tests {
     use std::sync::{Mutex, OnceLock};
 
     const FIXTURES: [&str; 2] = [
-        include_str!("../../../tests/fixtures/access/key-1.private.pem"),
-        include_str!("../../../tests/fixtures/access/key-2.private.pem"),
+        include_str!("../../../../tests/fixtures/access/key-1.private.pem"),
+        include_str!("../../../../tests/fixtures/access/key-2.private.pem"),
     ];
-    const JWKS_1: &str = include_str!("../../../tests/fixtures/access/jwks-1.json");
-    const JWKS_2: &str = include_str!("../../../tests/fixtures/access/jwks-2.json");
-    const PUBLIC_JWK_1: &str = include_str!("../../../tests/fixtures/access/key-1.public.jwk.json");
+    const JWKS_1: &str = include_str!("../../../../tests/fixtures/access/jwks-1.json");
+    const JWKS_2: &str = include_str!("../../../../tests/fixtures/access/jwks-2.json");
+    const PUBLIC_JWK_1: &str =
+        include_str!("../../../../tests/fixtures/access/key-1.public.jwk.json");
 
     const TEAM: &str = "https://sivo.cloudflareaccess.com";
     const AUD: &str = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";

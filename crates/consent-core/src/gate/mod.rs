@@ -4,6 +4,12 @@
 //! tag at all, and whatever the origin wrote itself is removed. With a grant, Consent Mode v2
 //! defaults (all seven types denied) run first, then the update from the visitor's choices,
 //! then the tags. Every script carries the response's nonce.
+//!
+//! Also here: which origin responses are rewritten and how their headers change
+//! ([`rewrite`]), and the inventory of every cookie the site may set ([`cookies`]).
+
+pub mod cookies;
+pub mod rewrite;
 
 use crate::consent::Choices;
 use crate::html::escape_html;
