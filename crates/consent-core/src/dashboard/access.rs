@@ -111,7 +111,20 @@ impl AccessError {
         match self {
             AccessError::NoToken => 401,
             AccessError::KeysUnavailable(_) => 503,
-            _ => 403,
+            AccessError::Malformed(_)
+            | AccessError::AlgorithmNotAllowed
+            | AccessError::TypeNotAllowed
+            | AccessError::NoKeyId
+            | AccessError::UnknownKey
+            | AccessError::UnusableKey
+            | AccessError::BadSignature
+            | AccessError::WrongIssuer
+            | AccessError::WrongAudience
+            | AccessError::NoExpiry
+            | AccessError::Expired
+            | AccessError::NotYetValid
+            | AccessError::NoEmail
+            | AccessError::NotAllowed => 403,
         }
     }
 }
