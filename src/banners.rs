@@ -1,7 +1,7 @@
 //! The banner of each variant, built once per isolate: a page view only fills in its path
 //! and nonce (`BannerTemplate::render`, the renderer the domain's tests check).
 
-use consent_core::banner::{banner_template, BannerTemplate, BannerVariant};
+use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -1,5 +1,5 @@
 //! `POST /_consent` and `GET /_consent/state`: the request side of a decision. The rules
-//! are the domain's (`consent_core::decide`).
+//! are the domain's (`consent_core::consent::decide`).
 
 use crate::banners::banner;
 use crate::error::WorkerError;
@@ -8,16 +8,16 @@ use crate::platform::{random_bytes, read_body};
 use crate::respond::{json, see_other, with_cookies};
 use crate::stats::Tally;
 use crate::{Served, Visit};
-use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
-use consent_core::consent::ConsentState;
-use consent_core::decide::{decide as record_decision, DecideInput, Decided, Visitor};
-use consent_core::decision_request::{
+use consent_core::consent::decide::{decide as record_decision, DecideInput, Decided, Visitor};
+use consent_core::consent::request::{
     body_kind, check_declared_length, parse_decision, DecisionRequest,
 };
+use consent_core::consent::ConsentState;
+use consent_core::dashboard::stats::DecisionCount;
 use consent_core::failure::Failure;
-use consent_core::record::Requester;
-use consent_core::stats::DecisionCount;
+use consent_core::proof::record::Requester;
+use consent_core::visitor::banner::BannerVariant;
 use web_sys::Request;
 use worker::Env;
 

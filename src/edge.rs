@@ -20,7 +20,7 @@ use crate::{error, log_line, stats, visit_of, RequestFacts, Visit};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
 use consent_core::failure::Failure;
-use consent_core::gating::{
+use consent_core::gate::{
     blocked_hosts, is_blocked, loads_google_tag, ChunkAction, InlineGate, MATCH_OVERLAP,
     OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
 };
@@ -394,7 +394,7 @@ const STREAMING: u32 = 1 << 24;
 const DROPPING: u32 = 1 << 25;
 const ACTION_SHIFT: u32 = 28;
 
-/// Judges the next chunk of an inline script (`consent_core::gating::InlineGate::next`):
+/// Judges the next chunk of an inline script (`consent_core::gate::InlineGate::next`):
 /// `window` is the chunk preceded by up to [`match_overlap`] units of the text before it,
 /// `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the packed
 /// state the previous call returned (0 for a new script). Returns the new packed state with
@@ -435,7 +435,7 @@ pub fn loads_tag(window: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consent_core::gating::MAX_HELD_SCRIPT;
+    use consent_core::gate::MAX_HELD_SCRIPT;
 
     #[test]
     fn the_packed_gate_holds_every_state_the_gate_can_reach() {
