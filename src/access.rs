@@ -1,16 +1,16 @@
 //! Who is asking for the dashboard: the Cloudflare Access token in
-//! `Cf-Access-Jwt-Assertion`, checked by the domain (`consent_core::access::authenticate`)
+//! `Cf-Access-Jwt-Assertion`, checked by the domain (`consent_core::dashboard::access::authenticate`)
 //! against the team's keys (fetched and cached per isolate, refetched once on an unknown
 //! `kid`) with the runtime's `WebCrypto`. No cookie or other header is trusted instead.
 
 use crate::error::describe;
 use crate::isolate;
 use crate::visit::{Header, Visit};
-use consent_core::access::{
+use consent_core::config::Config;
+use consent_core::dashboard::access::{
     authenticate, development_identity, parse_rules, AccessConfig, AccessError, Identity, Jwk,
     Jwks, KeySource, SignatureVerifier,
 };
-use consent_core::config::Config;
 use consent_core::failure::Failure;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -10,18 +10,18 @@ use crate::respond::{html, json, own, OK};
 use crate::served::Served;
 use crate::stats::database;
 use crate::visit::Visit;
-use consent_core::access::{Identity, Role};
-use consent_core::audit::{audit_key, verify_chain, AuditAction, AuditEvent};
 use consent_core::clock::rfc3339;
 use consent_core::config::Config;
 use consent_core::consent::ConsentId;
-use consent_core::dashboard::{dashboard_page, Viewer};
+use consent_core::dashboard::access::{Identity, Role};
+use consent_core::dashboard::audit::{audit_key, verify_chain, AuditAction, AuditEvent};
+use consent_core::dashboard::page::{dashboard_page, Viewer};
+use consent_core::dashboard::report::{DayRange, DecisionRow, PageViewRow, Report};
+use consent_core::dashboard::stats::{decisions_query, page_views_query, DIMENSIONS};
 use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
 use consent_core::paths;
-use consent_core::record_store::{keys_of, open_all};
-use consent_core::stats::{decisions_query, page_views_query, DIMENSIONS};
-use consent_core::stats_report::{DayRange, DecisionRow, PageViewRow, Report};
+use consent_core::proof::records::{keys_of, open_all};
 use worker::Env;
 
 /// What an admin route is.

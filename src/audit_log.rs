@@ -1,8 +1,8 @@
 //! The dashboard's audit log in D1: appended with the hash of the entry before it
-//! (`consent_core::audit`), read back whole and verified.
+//! (`consent_core::dashboard::audit`), read back whole and verified.
 
 use crate::stats::{d1_failed, database};
-use consent_core::audit::{AuditEntry, AuditEvent, AUDIT_ALL, AUDIT_INSERT, AUDIT_LAST};
+use consent_core::dashboard::audit::{AuditEntry, AuditEvent, AUDIT_ALL, AUDIT_INSERT, AUDIT_LAST};
 use consent_core::failure::Failure;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -17,7 +17,7 @@ struct Last {
     hash: String,
 }
 
-/// Appends `event`, its hash keyed with `key` (`consent_core::audit::audit_key`).
+/// Appends `event`, its hash keyed with `key` (`consent_core::dashboard::audit::audit_key`).
 ///
 /// # Errors
 /// When D1 fails (the caller refuses the action it was about to log).

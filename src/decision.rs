@@ -1,5 +1,5 @@
 //! `POST /_consent` and `GET /_consent/state`: the request side of a decision. The rules
-//! are the domain's (`consent_core::decide`).
+//! are the domain's (`consent_core::consent::decide`).
 
 use crate::error::WorkerError;
 use crate::isolate::banner;
@@ -9,16 +9,16 @@ use crate::respond::{json, see_other, with_cookies};
 use crate::served::Served;
 use crate::stats::Tally;
 use crate::visit::{Header, Visit};
-use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
-use consent_core::consent::ConsentState;
-use consent_core::decide::{decide as record_decision, DecideInput, Decided, Visitor};
-use consent_core::decision_request::{
+use consent_core::consent::decide::{decide as record_decision, DecideInput, Decided, Visitor};
+use consent_core::consent::request::{
     body_kind, check_declared_length, parse_decision, DecisionRequest,
 };
+use consent_core::consent::ConsentState;
+use consent_core::dashboard::stats::DecisionCount;
 use consent_core::failure::Failure;
-use consent_core::record::Requester;
-use consent_core::stats::DecisionCount;
+use consent_core::proof::record::Requester;
+use consent_core::visitor::banner::BannerVariant;
 use web_sys::Request;
 use worker::Env;
 

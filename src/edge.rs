@@ -28,7 +28,7 @@ use crate::{log, router};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
 use consent_core::failure::Failure;
-use consent_core::gating::{blocked_hosts, is_blocked, loads_google_tag, InlineGate};
+use consent_core::gate::{blocked_hosts, is_blocked, loads_google_tag, InlineGate};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -336,7 +336,7 @@ pub fn blocked_element(values: &str, choices: u8) -> bool {
     is_blocked(values, blocked_hosts(choices_of(choices)))
 }
 
-/// Judges the next chunk of an inline script (`consent_core::gating::InlineGate::next`):
+/// Judges the next chunk of an inline script (`consent_core::gate::InlineGate::next`):
 /// `window` is the chunk preceded by up to the protocol's `matchOverlap` units of the text
 /// before it, `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the
 /// packed state the previous call returned (0 for a new script). Returns the new packed state
@@ -372,7 +372,7 @@ pub fn loads_tag(window: &str) -> bool {
 mod tests {
     use super::*;
     use crate::protocol::STATE_MASK;
-    use consent_core::gating::MAX_HELD_SCRIPT;
+    use consent_core::gate::MAX_HELD_SCRIPT;
 
     #[test]
     fn the_packed_gate_holds_every_state_the_gate_can_reach() {

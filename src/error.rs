@@ -10,7 +10,7 @@ use crate::served::{Outcome, Served};
 use crate::visit::{Header, Visit};
 use consent_core::failure::{Failure, Presentation};
 use consent_core::log::Level;
-use consent_core::pages::error_page;
+use consent_core::visitor::pages::error_page;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Why a request was not answered as intended.
@@ -29,8 +29,8 @@ impl From<JsValue> for WorkerError {
     }
 }
 
-impl From<consent_core::decision_request::BadDecision> for WorkerError {
-    fn from(bad: consent_core::decision_request::BadDecision) -> Self {
+impl From<consent_core::consent::request::BadDecision> for WorkerError {
+    fn from(bad: consent_core::consent::request::BadDecision) -> Self {
         Self(bad.into())
     }
 }

@@ -2,12 +2,12 @@
 //! so what is read or built from them once serves every later request it handles. Nothing
 //! here is a visitor's: the page views are counts, the keys are public.
 
-use consent_core::access::Jwks;
-use consent_core::banner::{banner_template, BannerTemplate, BannerVariant};
 use consent_core::config::Config;
+use consent_core::dashboard::access::Jwks;
+use consent_core::dashboard::stats::PageViewTally;
 use consent_core::i18n::Lang;
-use consent_core::settings_link::settings_link;
-use consent_core::stats::PageViewTally;
+use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
+use consent_core::visitor::settings_link::settings_link;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -1,7 +1,7 @@
 //! The storage port over Workers KV: the one production implementation of
-//! [`KeyValueStore`]. The rules over it live in `consent_core::record_store`.
+//! [`KeyValueStore`]. The rules over it live in `consent_core::proof::records`.
 
-use consent_core::store::{Entry, KeyValueStore, ListPage, StoreError};
+use consent_core::proof::store::{Entry, KeyValueStore, ListPage, StoreError};
 use worker::kv::{KvError, KvStore};
 use worker::Env;
 

@@ -1,6 +1,6 @@
 //! What the worker reads from the platform: the clock, randomness and a request's body.
 
-use consent_core::decision_request::MAX_BODY_BYTES;
+use consent_core::consent::request::MAX_BODY_BYTES;
 use consent_core::failure::Failure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

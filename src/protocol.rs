@@ -6,7 +6,7 @@
 //! message naming what is missing, not at some later request. The entry holds no number of
 //! its own.
 
-use consent_core::gating::{
+use consent_core::gate::{
     ChunkAction, MATCH_OVERLAP, OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
 };
 use serde_json::{json, Map, Value};

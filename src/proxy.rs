@@ -8,24 +8,24 @@
 use crate::isolate::{banner, plain_settings_link};
 use crate::platform::random_bytes;
 use crate::visit::Visit;
-use consent_core::banner::BannerVariant;
 use consent_core::config::Config;
+use consent_core::consent::cookie::cookie_names;
 use consent_core::consent::{Choices, ConsentState};
-use consent_core::consent_cookie::cookie_names;
-use consent_core::cookie_inventory::{
+use consent_core::failure::Failure;
+use consent_core::gate::cookies::{
     allowed, expire_disallowed, filter_cookie_header, set_cookie_name,
 };
-use consent_core::failure::Failure;
-use consent_core::gating::{
-    blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
-    nonce_from_random, plan, tag_loaders, PagePlan, Tags,
-};
-use consent_core::rewrite::{
+use consent_core::gate::rewrite::{
     accept_encoding_is_readable, treatment, ResponseHead, Treatment,
     HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
     REWRITTEN_VARY,
 };
-use consent_core::settings_link::settings_link;
+use consent_core::gate::{
+    blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
+    nonce_from_random, plan, tag_loaders, PagePlan, Tags,
+};
+use consent_core::visitor::banner::BannerVariant;
+use consent_core::visitor::settings_link::settings_link;
 use wasm_bindgen::JsValue;
 use web_sys::Request;
 

@@ -1,6 +1,6 @@
 //! The visitor's rights over their own consent (GDPR arts. 7(3), 15, 17, 20): the
 //! preferences page, the download of their records, their erasure, and the cookie policy.
-//! The use cases are the domain's (`consent_core::visitor_rights`).
+//! The use cases are the domain's (`consent_core::visitor::rights`).
 
 use crate::error::WorkerError;
 use crate::kv_store::KvRecords;
@@ -9,11 +9,11 @@ use crate::respond::{html, json, see_other, with_cookies};
 use crate::served::Served;
 use crate::visit::{Header, Visit};
 use consent_core::config::Config;
+use consent_core::consent::request::check_declared_length;
 use consent_core::consent::ConsentState;
-use consent_core::decision_request::check_declared_length;
-use consent_core::pages::{cookie_policy_page, preferences_page, Notice};
 use consent_core::paths;
-use consent_core::visitor_rights::{
+use consent_core::visitor::pages::{cookie_policy_page, preferences_page, Notice};
+use consent_core::visitor::rights::{
     check_erase_form, download as records_of, erase as erase_records,
 };
 use web_sys::Request;

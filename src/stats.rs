@@ -1,16 +1,16 @@
 //! Counting page views and decisions into D1 without costing a page view anything: page
-//! views are summed in the isolate (`consent_core::stats::PageViewTally`) and written as one
+//! views are summed in the isolate (`consent_core::dashboard::stats::PageViewTally`) and written as one
 //! batch at most every `STATS_FLUSH_SECONDS`, after the response, through `ctx.waitUntil`; a
 //! failed write is logged and its counts go with the next one. A decision is one upsert,
 //! also after the response. Statistics never slow or break a page.
 
 use crate::isolate;
 use consent_core::config::Config;
-use consent_core::failure::Failure;
-use consent_core::log::{event_line, Level};
-use consent_core::stats::{
+use consent_core::dashboard::stats::{
     page_view, page_view_params, DecisionCount, PageView, DECISIONS_UPSERT, PAGE_VIEWS_UPSERT,
 };
+use consent_core::failure::Failure;
+use consent_core::log::{event_line, Level};
 use wasm_bindgen::JsValue;
 use worker::d1::D1Database;
 use worker::{Context, Env};

@@ -4,9 +4,9 @@
 use crate::error::WorkerError;
 use crate::protocol::fields;
 use consent_core::config::{Config, SecretBytes};
+use consent_core::consent::cookie::{read_consent_cookie, CookieRejection};
+use consent_core::consent::request::is_cross_site;
 use consent_core::consent::{ConsentState, Decision};
-use consent_core::consent_cookie::{read_consent_cookie, CookieRejection};
-use consent_core::decision_request::is_cross_site;
 use consent_core::failure::Failure;
 use consent_core::i18n::{negotiate, Lang};
 use consent_core::ip::truncate_ip;

@@ -5,7 +5,7 @@
 //! that goes only to the log, and the page or JSON it is shown as. The worker has exactly
 //! one function that turns a `Failure` into a response; nothing else picks a status.
 
-use crate::decision_request::BadDecision;
+use crate::consent::request::BadDecision;
 use crate::i18n::Lang;
 
 /// Why a request was refused (`4xx`) or could not be served (`5xx`).
@@ -177,7 +177,20 @@ impl Failure {
         match self {
             Failure::NotRecorded { .. } => t.save_failed_title,
             Failure::OriginUnreachable(_) | Failure::OriginTimeout => t.origin_title,
-            _ => t.error_title,
+            Failure::NotFound
+            | Failure::MethodNotAllowed { .. }
+            | Failure::SignInRequired
+            | Failure::Forbidden(_)
+            | Failure::CrossSite
+            | Failure::TooLarge
+            | Failure::TooManyRequests
+            | Failure::BadRequest(_)
+            | Failure::UnsupportedMediaType
+            | Failure::NotConfigured(_)
+            | Failure::DashboardClosed
+            | Failure::NoConsentCookie
+            | Failure::Unavailable(_)
+            | Failure::Internal(_) => t.error_title,
         }
     }
 
@@ -189,7 +202,20 @@ impl Failure {
             Failure::NotRecorded { back, .. } => (back.as_str(), t.back_to_page),
             // The same address again: the page the visitor asked for.
             Failure::OriginUnreachable(_) | Failure::OriginTimeout => ("", t.try_again),
-            _ => ("/", t.back_home),
+            Failure::NotFound
+            | Failure::MethodNotAllowed { .. }
+            | Failure::SignInRequired
+            | Failure::Forbidden(_)
+            | Failure::CrossSite
+            | Failure::TooLarge
+            | Failure::TooManyRequests
+            | Failure::BadRequest(_)
+            | Failure::UnsupportedMediaType
+            | Failure::NotConfigured(_)
+            | Failure::DashboardClosed
+            | Failure::NoConsentCookie
+            | Failure::Unavailable(_)
+            | Failure::Internal(_) => ("/", t.back_home),
         }
     }
 
@@ -200,7 +226,20 @@ impl Failure {
             Failure::MethodNotAllowed { allow } => vec![("allow", allow)],
             Failure::NotRecorded { .. } => vec![("retry-after", "5")],
             Failure::TooManyRequests => vec![("retry-after", "60")],
-            _ => Vec::new(),
+            Failure::NotFound
+            | Failure::SignInRequired
+            | Failure::Forbidden(_)
+            | Failure::CrossSite
+            | Failure::TooLarge
+            | Failure::BadRequest(_)
+            | Failure::UnsupportedMediaType
+            | Failure::NotConfigured(_)
+            | Failure::DashboardClosed
+            | Failure::NoConsentCookie
+            | Failure::Unavailable(_)
+            | Failure::OriginUnreachable(_)
+            | Failure::OriginTimeout
+            | Failure::Internal(_) => Vec::new(),
         }
     }
 

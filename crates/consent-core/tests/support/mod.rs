@@ -1,7 +1,10 @@
-//! Generators and oracles for `tests/properties.rs`. The generators aim near the input the
-//! parsers really get (the fields, cookies and directives they know, with the characters
-//! that matter to them) as well as at arbitrary text; the oracles restate each contract
-//! from its documentation, independently of the code under test.
+//! Generators and oracles for the property tests (`tests/*.rs`). The generators aim near
+//! the input the parsers really get (the fields, cookies and directives they know, with the
+//! characters that matter to them) as well as at arbitrary text; the oracles restate each
+//! contract from its documentation, independently of the code under test.
+
+// Each test file is a crate of its own and uses only part of this module.
+#![allow(dead_code)]
 
 use consent_core::consent::{Choices, ConsentId, Decision, DecisionMethod};
 use proptest::prelude::*;
@@ -11,10 +14,12 @@ use std::collections::BTreeMap;
 /// Cases per property in a plain `cargo test`; `PROPTEST_CASES` overrides it.
 pub const DEFAULT_CASES: u32 = 2000;
 
-/// The configuration of every property: [`DEFAULT_CASES`] unless `PROPTEST_CASES` is set
-/// (`ProptestConfig::with_cases` would override the variable, `default()` reads it).
+/// The configuration of every property of a test file: [`DEFAULT_CASES`] unless
+/// `PROPTEST_CASES` is set (`ProptestConfig::with_cases` would override the variable,
+/// `default()` reads it), its failures kept in `regressions` (the test file's
+/// `tests/<name>.proptest-regressions`).
 #[must_use]
-pub fn config() -> ProptestConfig {
+pub fn config(regressions: &'static str) -> ProptestConfig {
     let base = if std::env::var_os("PROPTEST_CASES").is_some() {
         ProptestConfig::default()
     } else {
@@ -22,15 +27,16 @@ pub fn config() -> ProptestConfig {
     };
     ProptestConfig {
         // Relative to the package: `cargo test` runs integration tests there.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/properties.proptest-regressions",
-        ))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         ..base
     }
 }
 
 /// The signing key the properties sign with.
 pub const KEY: &[u8] = b"a-signing-key-of-at-least-32-bytes-long!";
+
+/// The policy version the properties' decisions and records are made under.
+pub const POLICY: &str = "2026-11";
 
 /// Text of any characters, weighted towards the ones parsers of HTTP input care about:
 /// separators, quotes, escapes, controls, Unicode whitespace and multi-byte characters.

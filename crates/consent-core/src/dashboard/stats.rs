@@ -196,7 +196,7 @@ impl DecisionCount {
     #[must_use]
     pub fn of(
         now: EpochMillis,
-        wanted: &crate::decision_request::DecisionRequest,
+        wanted: &crate::consent::request::DecisionRequest,
         gpc: bool,
         country: Option<&str>,
         lang: Lang,

@@ -4,16 +4,16 @@
 
 use crate::clock::EpochMillis;
 use crate::config::Config;
-use crate::consent::{ConsentId, Decision};
-use crate::consent_cookie::{
+use crate::consent::cookie::{
     clear_legacy_cookie, cookie_names, set_cookie, MAX_RECENT_RECORDS, RECENT_RECORD_MS,
 };
-use crate::cookie_inventory::expire_disallowed;
-use crate::decision_request::DecisionRequest;
+use crate::consent::request::DecisionRequest;
+use crate::consent::{ConsentId, Decision};
 use crate::failure::Failure;
-use crate::record::{ProofRecord, RecordContext, Requester};
-use crate::record_store::append;
-use crate::store::KeyValueStore;
+use crate::gate::cookies::expire_disallowed;
+use crate::proof::record::{ProofRecord, RecordContext, Requester};
+use crate::proof::records::append;
+use crate::proof::store::KeyValueStore;
 
 /// The worker's version, sealed into each record beside the banner's hash.
 pub const WORKER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -184,14 +184,14 @@ fn proof_record(config: &Config, input: &DecideInput<'_>, id: ConsentId) -> Proo
 pub(crate) mod tests {
     use super::*;
     use crate::config::parse_config;
+    use crate::consent::cookie::{verify, COOKIE_NAME};
+    use crate::consent::request::{parse_decision, BodyKind};
     use crate::consent::Choices;
-    use crate::consent_cookie::{verify, COOKIE_NAME};
-    use crate::decision_request::{parse_decision, BodyKind};
     use crate::i18n::Lang;
-    use crate::record::open;
-    use crate::record_store::keys_of;
-    use crate::store::block_on;
-    use crate::store::memory::{MemoryStore, Op};
+    use crate::proof::memory::{MemoryStore, Op};
+    use crate::proof::record::open;
+    use crate::proof::records::keys_of;
+    use crate::proof::store::block_on;
 
     pub(crate) const NOW: u64 = 1_795_810_796_123;
     pub(crate) const SIGNING: &str = "test-signing-key-0123456789-abcdefghijklmnop";

@@ -1,4 +1,11 @@
 //! The visitor's decision: what they chose, when, under which policy.
+//!
+//! Also here: the signed cookie that carries it ([`cookie`]), the `POST /_consent` body it
+//! is read from ([`request`]) and the use case "a visitor decides" ([`decide`]).
+
+pub mod cookie;
+pub mod decide;
+pub mod request;
 
 use crate::clock::{EpochMillis, DAY_MS};
 use serde::{Deserialize, Serialize};

@@ -5,11 +5,11 @@
 
 use crate::clock::EpochMillis;
 use crate::consent::ConsentId;
-use crate::record::{
+use crate::proof::record::{
     day_index_keys_of, erasure_entry, open, record_key, record_keys, records_prefix, seal,
     ProofRecord, RecordError,
 };
-use crate::store::{Entry, KeyValueStore, StoreError};
+use crate::proof::store::{Entry, KeyValueStore, StoreError};
 
 /// Most list pages read for one visitor: 1,000 keys each, far beyond any real history,
 /// and well inside KV's 1,000 operations per invocation once the reads are added.
@@ -212,9 +212,9 @@ mod tests {
     use super::*;
     use crate::consent::{Choices, DecisionMethod};
     use crate::i18n::Lang;
-    use crate::record::{RecordContext, Requester};
-    use crate::store::block_on;
-    use crate::store::memory::{MemoryStore, Op};
+    use crate::proof::memory::{MemoryStore, Op};
+    use crate::proof::record::{RecordContext, Requester};
+    use crate::proof::store::block_on;
 
     const KEY: [u8; 32] = [7; 32];
 

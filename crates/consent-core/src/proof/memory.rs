@@ -2,8 +2,8 @@
 //! demand: a write, read, delete or list that fails, and a listing that does not yet show
 //! keys written in the last moments (KV's listing is eventually consistent, up to 60 s).
 
-use super::{Entry, KeyValueStore, ListPage, StoreError};
 use crate::clock::EpochMillis;
+use crate::proof::store::{Entry, KeyValueStore, ListPage, StoreError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -203,7 +203,7 @@ impl KeyValueStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::block_on;
+    use crate::proof::store::block_on;
 
     fn entry(value: &str) -> Entry<'_> {
         Entry {

@@ -384,7 +384,7 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Part::Text(s) => s.as_str(),
-                _ => "",
+                Part::Nonce | Part::ReturnTo => "",
             })
             .collect();
         assert!(

@@ -2,8 +2,8 @@
 //! that drops and expires cookies read, so what visitors are told cannot drift from what the
 //! worker does (COMPLIANCE.md rules 7 and 9).
 
+use crate::consent::cookie::{cookie_pair, COOKIE_NAME, EXPIRED_NOW};
 use crate::consent::Choices;
-use crate::consent_cookie::{cookie_pair, COOKIE_NAME, EXPIRED_NOW};
 use crate::site::{Processor, GOOGLE};
 
 /// The purpose a cookie serves.

@@ -2,10 +2,10 @@
 //! as inline SVG (no chart library, no script, no request leaving the site), each with a
 //! title, a description, a plain-words line on how to read it and its numbers as a table.
 
+use crate::dashboard::report::{Counts, Report};
 use crate::html::escape_html;
 use crate::i18n::{Lang, Texts};
 use crate::paths;
-use crate::stats_report::{Counts, Report};
 use std::fmt::Write as _;
 
 /// Who is looking, as the page says.
@@ -57,7 +57,7 @@ pub fn dashboard_page(lang: Lang, report: &Report, viewer: Viewer<'_>) -> String
     ] {
         body.push_str(&breakdown_table(lang, report, key, title));
     }
-    crate::pages::wide_page(lang, t.dash_title, &body)
+    crate::visitor::pages::wide_page(lang, t.dash_title, &body)
 }
 
 fn range_form(t: &Texts, report: &Report) -> String {
@@ -210,7 +210,7 @@ fn bars(items: &[(&str, f64)]) -> String {
 fn opt_in_chart(lang: Lang, report: &Report) -> String {
     let t = lang.texts();
     let d = report.total.decisions;
-    let share = |n| crate::stats_report::share(n, d.total);
+    let share = |n| crate::dashboard::report::share(n, d.total);
     let items = [
         (t.analytics_title, share(d.analytics)),
         (t.marketing_title, share(d.marketing)),
@@ -236,7 +236,7 @@ fn methods_chart(lang: Lang, report: &Report) -> String {
     let t = lang.texts();
     let d = report.total.decisions;
     let other = d.total.saturating_sub(d.accept_all + d.reject_all + d.save);
-    let share = |n| crate::stats_report::share(n, d.total);
+    let share = |n| crate::dashboard::report::share(n, d.total);
     let items = [
         (t.accept_all, share(d.accept_all)),
         (t.reject_all, share(d.reject_all)),
@@ -364,7 +364,7 @@ fn rows_of<T>(items: impl IntoIterator<Item = T>, row: impl Fn(T) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats_report::{DayRange, DecisionRow, PageViewRow};
+    use crate::dashboard::report::{DayRange, DecisionRow, PageViewRow};
 
     fn report() -> Report {
         let range =

@@ -1,14 +1,14 @@
 //! The pages the worker renders itself, in the demo site's look, without JavaScript.
 
-use crate::banner::purposes;
 use crate::clock::rfc3339;
 use crate::consent::{Choices, ConsentState, Decision};
-use crate::cookie_inventory::{Category, INVENTORY};
 use crate::failure::Failure;
+use crate::gate::cookies::{Category, INVENTORY};
 use crate::html::escape_html;
 use crate::i18n::{Lang, Texts};
 use crate::paths;
 use crate::site::{fill_html, BRAND};
+use crate::visitor::banner::purposes;
 use std::fmt::Write as _;
 
 /// The shared stylesheet of the worker's pages: plain, readable, WCAG AA contrast.

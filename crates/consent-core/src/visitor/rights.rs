@@ -4,15 +4,15 @@
 
 use crate::clock::EpochMillis;
 use crate::config::Config;
-use crate::consent::{Choices, Decision};
-use crate::consent_cookie::{
+use crate::consent::cookie::{
     clear_cookie, clear_legacy_cookie, cookie_names, cookie_value, signed_decision, COOKIE_NAME,
 };
-use crate::cookie_inventory::expire_disallowed;
-use crate::decision_request::MAX_BODY_BYTES;
+use crate::consent::request::MAX_BODY_BYTES;
+use crate::consent::{Choices, Decision};
 use crate::failure::Failure;
-use crate::record_store::{erase as erase_records, keys_of, open_all, ErasureRequest};
-use crate::store::{KeyValueStore, StoreError};
+use crate::gate::cookies::expire_disallowed;
+use crate::proof::records::{erase as erase_records, keys_of, open_all, ErasureRequest};
+use crate::proof::store::{KeyValueStore, StoreError};
 
 /// The decision of the request's validly signed cookie: its consent id, which the holder
 /// owns, and its recent records. The signature alone is checked: a decision that expired or
@@ -142,10 +142,10 @@ fn unavailable(e: StoreError) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consent::decide::tests::{config, run, NOW};
     use crate::consent::ConsentId;
-    use crate::decide::tests::{config, run, NOW};
-    use crate::store::block_on;
-    use crate::store::memory::{MemoryStore, Op};
+    use crate::proof::memory::{MemoryStore, Op};
+    use crate::proof::store::block_on;
 
     /// A visitor who accepted, then refused: two records, and the `Cookie` header they hold.
     fn visitor_with_two_records(store: &MemoryStore) -> (ConsentId, String) {

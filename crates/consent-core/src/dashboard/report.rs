@@ -237,7 +237,7 @@ impl Report {
     ) -> Self {
         let mut breakdowns = Vec::new();
         let mut total = Counts::default();
-        for (i, (_, key)) in crate::stats::DIMENSIONS.iter().enumerate() {
+        for (i, (_, key)) in crate::dashboard::stats::DIMENSIONS.iter().enumerate() {
             let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
             if i == 0 {
                 for d in range.days() {

@@ -1,13 +1,12 @@
 //! The storage port: what the product needs of a key-value store, so that the rules over
 //! it (a record is both keys or neither, erasure deletes in a safe order, …) are written
-//! once, here, and tested natively against [`memory::MemoryStore`], which can fail and lag
-//! on demand. The worker implements the same trait once over Workers KV.
+//! once, here, and tested natively against [`memory::MemoryStore`](super::memory::MemoryStore),
+//! which can fail and lag on demand. The worker implements the same trait once over Workers
+//! KV.
 //!
 //! The trait mirrors KV's semantics: a value with an absolute expiration and optional JSON
 //! metadata; `list` by prefix in pages with a cursor, which may lag behind recent writes
 //! (KV's listing is eventually consistent).
-
-pub mod memory;
 
 use crate::clock::EpochMillis;
 
