@@ -18,9 +18,9 @@ use wasm_bindgen::JsValue;
 pub struct Isolate {
     /// The configuration, read and checked on the first request (`crate::config`).
     pub config: OnceCell<Rc<Config>>,
-    /// Page views counted and not yet written to D1 (`crate::stats`).
+    /// Page views counted and not yet written to D1 (`crate::dashboard::stats`).
     pub page_views: RefCell<PageViewTally>,
-    /// The Access team's keys, and when they were last refreshed (`crate::access`).
+    /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
     pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
     /// The banner template of each variant: a page view only fills in its path and nonce.
     banners: RefCell<HashMap<BannerVariant, Rc<BannerTemplate>>>,

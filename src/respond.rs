@@ -1,5 +1,5 @@
 //! The worker's own successful answers: JSON, pages and redirects with safe headers.
-//! Failures are answered by [`crate::error::answer`] alone.
+//! Failures are answered by [`crate::failure::answer`] alone.
 
 use wasm_bindgen::JsValue;
 use web_sys::{Headers, Response, ResponseInit};

@@ -1,9 +1,9 @@
 //! The routes under `/_consent` (CONTRACT.md, "Routes owned by the worker").
 
-use crate::error::WorkerError;
+use crate::failure::WorkerError;
 use crate::served::Served;
 use crate::visit::Visit;
-use crate::{decision, respond, rights};
+use crate::{consent, respond, visitor};
 use consent_core::config::Config;
 use consent_core::failure::Failure;
 use consent_core::paths;
@@ -23,18 +23,18 @@ pub async fn handle(
     visit: &Visit,
 ) -> Result<Served, WorkerError> {
     if visit.path == paths::ADMIN || visit.path.starts_with("/_consent/admin/") {
-        return crate::admin::handle(env, config, visit).await;
+        return crate::dashboard::handle(env, config, visit).await;
     }
     let route = paths::route_of(&visit.path);
     let read = matches!(visit.method.as_str(), "GET" | "HEAD");
     let allow = match route {
         paths::DECIDE if visit.method == "POST" => {
-            return decision::decide(request, env, config, visit).await
+            return consent::decide(request, env, config, visit).await
         }
         paths::DECIDE => "POST",
-        paths::STATE if read => return decision::state(visit),
-        paths::PREFERENCES if read => return rights::preferences(visit),
-        paths::COOKIES if read => return rights::cookie_policy(config, visit),
+        paths::STATE if read => return consent::state(visit),
+        paths::PREFERENCES if read => return visitor::preferences(visit),
+        paths::COOKIES if read => return visitor::cookie_policy(config, visit),
         paths::HEALTH if read => {
             return Ok(Served::ok(respond::json(
                 &config.health().to_string(),
@@ -43,8 +43,8 @@ pub async fn handle(
         }
         paths::STATE | paths::PREFERENCES | paths::COOKIES | paths::HEALTH => READ,
         paths::RECORDS => match visit.method.as_str() {
-            "GET" | "HEAD" => return rights::download(env, config, visit).await,
-            "DELETE" | "POST" => return rights::erase(request, env, config, visit).await,
+            "GET" | "HEAD" => return visitor::download(env, config, visit).await,
+            "DELETE" | "POST" => return visitor::erase(request, env, config, visit).await,
             _ => "GET, HEAD, DELETE, POST",
         },
         _ => return Err(Failure::NotFound.into()),

@@ -1,6 +1,6 @@
 //! An answer, and what the request's one log line and its one statistics call say about it.
 
-use crate::stats::Tally;
+use crate::dashboard::stats::Tally;
 use consent_core::log::Level;
 use web_sys::Response;
 

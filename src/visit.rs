@@ -1,7 +1,7 @@
 //! What the worker knows about the request it is answering: read once, when the request
 //! arrives, and the one source of its facts for every route and the log line.
 
-use crate::error::WorkerError;
+use crate::failure::WorkerError;
 use crate::protocol::fields;
 use consent_core::config::{Config, SecretBytes};
 use consent_core::consent::cookie::{read_consent_cookie, CookieRejection};

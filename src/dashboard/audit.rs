@@ -1,7 +1,7 @@
 //! The dashboard's audit log in D1: appended with the hash of the entry before it
 //! (`consent_core::dashboard::audit`), read back whole and verified.
 
-use crate::stats::{d1_failed, database};
+use crate::dashboard::stats::{d1_failed, database};
 use consent_core::dashboard::audit::{AuditEntry, AuditEvent, AUDIT_ALL, AUDIT_INSERT, AUDIT_LAST};
 use consent_core::failure::Failure;
 use serde::Deserialize;

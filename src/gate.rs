@@ -3,7 +3,7 @@
 //! an HTML page, rewritten as it streams: Consent Mode, banner, settings link, tags, or the
 //! removal of the origin's own Google tags. The JavaScript entry (`src/js/entry.mjs`) does
 //! the I/O and places the edits; every decision is made here, in synchronous calls
-//! (`crate::edge`).
+//! (`crate::entry`).
 
 use crate::isolate::{banner, plain_settings_link};
 use crate::platform::random_bytes;

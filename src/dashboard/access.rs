@@ -3,7 +3,7 @@
 //! against the team's keys (fetched and cached per isolate, refetched once on an unknown
 //! `kid`) with the runtime's `WebCrypto`. No cookie or other header is trusted instead.
 
-use crate::error::describe;
+use crate::failure::describe;
 use crate::isolate;
 use crate::visit::{Header, Visit};
 use consent_core::config::Config;

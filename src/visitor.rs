@@ -2,9 +2,9 @@
 //! preferences page, the download of their records, their erasure, and the cookie policy.
 //! The use cases are the domain's (`consent_core::visitor::rights`).
 
-use crate::error::WorkerError;
-use crate::kv_store::KvRecords;
+use crate::failure::WorkerError;
 use crate::platform::read_body;
+use crate::proof::KvRecords;
 use crate::respond::{html, json, see_other, with_cookies};
 use crate::served::Served;
 use crate::visit::{Header, Visit};

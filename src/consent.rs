@@ -1,13 +1,13 @@
 //! `POST /_consent` and `GET /_consent/state`: the request side of a decision. The rules
 //! are the domain's (`consent_core::consent::decide`).
 
-use crate::error::WorkerError;
+use crate::dashboard::stats::Tally;
+use crate::failure::WorkerError;
 use crate::isolate::banner;
-use crate::kv_store::KvRecords;
 use crate::platform::{random_bytes, read_body};
+use crate::proof::KvRecords;
 use crate::respond::{json, see_other, with_cookies};
 use crate::served::Served;
-use crate::stats::Tally;
 use crate::visit::{Header, Visit};
 use consent_core::config::Config;
 use consent_core::consent::decide::{decide as record_decision, DecideInput, Decided, Visitor};

@@ -34,7 +34,7 @@ impl KvRecords {
 /// debug form with the stack and the wasm function names.
 fn failed(e: KvError) -> StoreError {
     StoreError(match e {
-        KvError::JavaScript(js) => format!("KV: {}", crate::error::describe(&js)),
+        KvError::JavaScript(js) => format!("KV: {}", crate::failure::describe(&js)),
         other => format!("KV: {other}"),
     })
 }

@@ -1,15 +1,17 @@
 //! The marketing dashboard under `/_consent/admin` (CONTRACT.md, "The marketing dashboard"):
-//! every request proves who it is (`crate::access`), every export, look-up and refusal is
+//! every request proves who it is (`crate::dashboard::access`), every export, look-up and refusal is
 //! appended to the audit log, and the numbers come from D1 in one batch of grouped queries.
 
-use crate::access::identify;
-use crate::audit_log;
-use crate::error::WorkerError;
-use crate::kv_store::KvRecords;
+mod access;
+mod audit;
+pub mod stats;
+
+use crate::failure::WorkerError;
+use crate::proof::KvRecords;
 use crate::respond::{html, json, own, OK};
 use crate::served::Served;
-use crate::stats::database;
 use crate::visit::Visit;
+use access::identify;
 use consent_core::clock::rfc3339;
 use consent_core::config::Config;
 use consent_core::consent::ConsentId;
@@ -22,6 +24,7 @@ use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
 use consent_core::paths;
 use consent_core::proof::records::{keys_of, open_all};
+use stats::database;
 use worker::Env;
 
 /// What an admin route is.
@@ -135,7 +138,7 @@ async fn log_action(
         .ok_or_else(|| {
             Failure::Unavailable("the audit log needs RECORD_ENCRYPTION_KEY".to_owned())
         })?;
-    audit_log::append(env, &event, &key).await.map(|_| ())
+    audit::append(env, &event, &key).await.map(|_| ())
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -292,7 +295,7 @@ async fn audit(
         .as_ref()
         .map(|k| audit_key(k.expose()))
         .ok_or(Failure::NotConfigured("record key missing"))?;
-    let mut entries = audit_log::all(env).await?;
+    let mut entries = audit::all(env).await?;
     let verified = verify_chain(&entries, &key);
     entries.reverse();
     let body = serde_json::json!({

@@ -15,14 +15,14 @@
 //! scripts the protocol's selectors match.
 
 use crate::config::config;
-use crate::error::{self, WorkerError};
+use crate::dashboard::stats::{self, Tally};
+use crate::failure::{self, WorkerError};
+use crate::gate::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
 use crate::protocol::{
     fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, DROPPING,
     HELD_MASK, NO_OFFSET, OFFSET_SHIFT, ORIGIN_SHIFT, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
 };
-use crate::proxy::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
 use crate::served::{Outcome, Served};
-use crate::stats::{self, Tally};
 use crate::visit::Visit;
 use crate::{log, router};
 use consent_core::config::{Config, Origin};
@@ -127,7 +127,7 @@ impl Page {
             let env: Env = env.unchecked_into();
             let served = match router::handle(&request, &env, &config, &visit).await {
                 Ok(served) => served,
-                Err(error) => error::answer(&error, &visit)?,
+                Err(error) => failure::answer(&error, &visit)?,
             };
             *outcome.borrow_mut() = served.outcome;
             Ok(served.response.into())
@@ -250,7 +250,7 @@ impl Page {
     }
 
     fn answer(&mut self, error: &WorkerError) -> Result<Response, JsValue> {
-        let Served { response, outcome } = error::answer(error, &self.visit)?;
+        let Served { response, outcome } = failure::answer(error, &self.visit)?;
         *self.outcome.borrow_mut() = outcome;
         Ok(response)
     }
