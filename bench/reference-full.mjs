@@ -46,7 +46,7 @@ function beyondTheBenchmark(what) {
 }
 const HTML = { html: true };
 
-// gating.rs
+// gate/mod.rs
 const STRIP_ELEMENTS = 'script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image';
 const STRIP_INLINE = 'script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript';
 const OWN_TAG_ELEMENTS = 'script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]';
@@ -66,7 +66,7 @@ const BLOCKED = {
 };
 const OWN_TAG_RE = /googletagmanager\.com\/(?:gtm\.js|gtag\/js)/i;
 
-// cookie_inventory.rs: the analytics and marketing cookies (everything else passes).
+// gate/cookies.rs: the analytics and marketing cookies (everything else passes).
 const INVENTORY = [
   ['_ga', 'exact', 'analytics'], ['_ga_', 'prefix', 'analytics'], ['_gid', 'exact', 'analytics'],
   ['_gat', 'prefix', 'analytics'], ['_gcl_', 'prefix', 'marketing'], ['_gac_gb_', 'prefix', 'marketing'],
@@ -111,7 +111,7 @@ function configure(env) {
 }
 const fill = (parts, nonce) => parts.join(nonce);
 
-// ---------- the consent cookie (consent_cookie.rs) ----------
+// ---------- the consent cookie (consent/cookie.rs) ----------
 function cookieValue(header, name) {
   for (const piece of header.split(';')) {
     const eq = piece.indexOf('=');
@@ -186,7 +186,7 @@ function parsePayload(text) {
 }
 const label = (c) => (c.decided ? (c.choices.analytics ? (c.choices.marketing ? 'all' : 'analytics') : c.choices.marketing ? 'marketing' : 'rejected') : 'undecided');
 
-// ---------- the page's plan (gating.rs) ----------
+// ---------- the page's plan (gate/mod.rs) ----------
 function planFor(choices, cfg) {
   if (choices.analytics !== choices.marketing) beyondTheBenchmark('a consent for analytics or marketing only');
   const key = choices.analytics ? 'all' : 'none';
@@ -195,7 +195,7 @@ function planFor(choices, cfg) {
   return { key, blocked: BLOCKED[key], ga4, gtm, injectsTags: Boolean(ga4 || gtm) };
 }
 
-// ---------- headers on every response (proxy.rs with_allowed_headers) ----------
+// ---------- headers on every response (src/gate.rs allowed_header_edits) ----------
 // sivo-consent edits the Link and Set-Cookie headers and expires the disallowed cookies the
 // browser sent; the benchmark's origin sends neither header and its visitors no such cookie.
 function checkHeaders(res, cookieNames, choices) {
@@ -206,7 +206,7 @@ function checkHeaders(res, cookieNames, choices) {
   return res;
 }
 
-// ---------- which responses are rewritten (rewrite.rs) ----------
+// ---------- which responses are rewritten (gate/rewrite.rs) ----------
 function treatment(method, res) {
   const s = res.status;
   const renderable = !(s >= 204 && s <= 206) && ((s >= 200 && s <= 299) || (s >= 400 && s <= 599));

@@ -28,8 +28,8 @@ CREATE TABLE decisions (
 ) WITHOUT ROWID;
 
 -- Every admin look-up, export and refused attempt, each entry carrying the hash of the one
--- before (crates/consent-core/src/audit.rs). No route updates or deletes a row; the primary
--- key on seq keeps two racing appends from forking the chain.
+-- before (crates/consent-core/src/dashboard/audit.rs). No route updates or deletes a row; the
+-- primary key on seq keeps two racing appends from forking the chain.
 CREATE TABLE audit_log (
   seq INTEGER PRIMARY KEY,
   at TEXT NOT NULL,

@@ -1,4 +1,4 @@
-//! The routes under `/_consent` (CONTRACT.md, "Routes owned by the worker").
+//! The routes under `/_consent` (README, "Routes owned by the worker").
 
 use crate::failure::WorkerError;
 use crate::served::Served;

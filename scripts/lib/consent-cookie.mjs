@@ -1,5 +1,5 @@
 // The consent cookie as the worker signs it, for the tests and the benchmark: one place for
-// its name and its format (crates/consent-core/src/consent_cookie.rs is the original).
+// its name and its format (crates/consent-core/src/consent/cookie.rs is the original).
 import crypto from 'node:crypto';
 
 /** The name of the consent cookie. */

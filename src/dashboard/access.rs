@@ -1,7 +1,8 @@
 //! Who is asking for the dashboard: the Cloudflare Access token in
-//! `Cf-Access-Jwt-Assertion`, checked by the domain (`consent_core::dashboard::access::authenticate`)
-//! against the team's keys (fetched and cached per isolate, refetched once on an unknown
-//! `kid`) with the runtime's `WebCrypto`. No cookie or other header is trusted instead.
+//! `Cf-Access-Jwt-Assertion`, checked by the domain
+//! (`consent_core::dashboard::access::authenticate`) against the team's keys (fetched and
+//! cached per isolate, refetched once on an unknown `kid`) with the runtime's `WebCrypto`. No
+//! cookie or other header is trusted instead.
 
 use crate::failure::describe;
 use crate::isolate;

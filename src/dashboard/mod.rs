@@ -1,6 +1,7 @@
-//! The marketing dashboard under `/_consent/admin` (CONTRACT.md, "The marketing dashboard"):
-//! every request proves who it is (`crate::dashboard::access`), every export, look-up and refusal is
-//! appended to the audit log, and the numbers come from D1 in one batch of grouped queries.
+//! The marketing dashboard under `/_consent/admin` (README, "For marketing: the consent
+//! dashboard"): every request proves who it is ([`access`]), every export, look-up and refusal
+//! is appended to the audit log ([`mod@audit`]), and the numbers come from D1 in one batch of
+//! grouped queries; page views and decisions are counted by [`stats`].
 
 mod access;
 mod audit;

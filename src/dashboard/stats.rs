@@ -1,8 +1,8 @@
 //! Counting page views and decisions into D1 without costing a page view anything: page
-//! views are summed in the isolate (`consent_core::dashboard::stats::PageViewTally`) and written as one
-//! batch at most every `STATS_FLUSH_SECONDS`, after the response, through `ctx.waitUntil`; a
-//! failed write is logged and its counts go with the next one. A decision is one upsert,
-//! also after the response. Statistics never slow or break a page.
+//! views are summed in the isolate (`consent_core::dashboard::stats::PageViewTally`) and
+//! written as one batch at most every `STATS_FLUSH_SECONDS`, after the response, through
+//! `ctx.waitUntil`; a failed write is logged and its counts go with the next one. A decision is
+//! one upsert, also after the response. Statistics never slow or break a page.
 
 use crate::isolate;
 use consent_core::config::Config;

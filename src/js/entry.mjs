@@ -1,5 +1,5 @@
 // The worker's entry: every request is read once by wasm (`pageFor`), the site's pages are
-// proxied here with every decision made in Rust by a few synchronous calls (src/edge.rs), and
+// proxied here with every decision made in Rust by a few synchronous calls (src/entry.rs), and
 // the worker's own routes (/_consent/…) are answered by the asynchronous `Page.own`. Either
 // way `Page.finish` writes the one log line and makes the one statistics call.
 //

@@ -1,8 +1,8 @@
-// The marketing dashboard in Chromium against wrangler dev on the demo site (CONTRACT.md, "The
-// marketing dashboard"): with Access unset and the demo origin it opens as the development
-// identity. After some demo traffic (scripts/demo-traffic.mjs): the page at 1280×800 and
-// 390×844 in English and Spanish, screenshots, axe, the big numbers, every chart's title and
-// table, no sideways scroll on a phone, and the CSV and JSON downloads.
+// The marketing dashboard in Chromium against wrangler dev on the demo site (README, "For
+// marketing: the consent dashboard"): with Access unset and the demo origin it opens as the
+// development identity. After some demo traffic (scripts/demo-traffic.mjs): the page at
+// 1280×800 and 390×844 in English and Spanish, screenshots, axe, the big numbers, every
+// chart's title and table, no sideways scroll on a phone, and the CSV and JSON downloads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -1,6 +1,6 @@
-// The marketing dashboard in workerd with real local D1 and KV (CONTRACT.md, "The marketing
-// dashboard"): every route behind a Cloudflare Access token checked against a loopback
-// stand-in for the team's certs, the roles, key rotation, the exact numbers, the exports,
+// The marketing dashboard in workerd with real local D1 and KV (README, "For marketing: the
+// consent dashboard"): every route behind a Cloudflare Access token checked against a
+// loopback stand-in for the team's certs, the roles, key rotation, the exact numbers, the exports,
 // the record look-ups and the audit log with its hash chain, and a failing D1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -411,7 +411,7 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
 /** The audit log's key: HMAC-SHA256(record key, context), as audit.rs derives it. */
 const AUDIT_KEY = crypto.createHmac('sha256', Buffer.from(RECORD_KEY, 'base64')).update('sivo-consent audit log key\n').digest();
 
-/** The keyed hash of an audit entry, as crates/consent-core/src/audit.rs computes it. */
+/** The keyed hash of an audit entry, as crates/consent-core/src/dashboard/audit.rs computes it. */
 function entryHash(e) {
   const parts = [];
   const u64 = (n) => {
@@ -577,7 +577,7 @@ test('a failing D1 never breaks a page or a decision; the dashboard answers 503 
     for (const path of VIEWER_ROUTES) {
       await assertError(await get(w, path, { token: tokenFor(VIEWER) }), 503, 'unavailable', `viewer on ${path}`);
     }
-    await t.test('a refusal is still a refusal while the audit log is down (src/admin.rs `refused`: "best effort")', async () => {
+    await t.test('a refusal is still a refusal while the audit log is down (src/dashboard/mod.rs `refused`: "best effort")', async () => {
       await assertError(await get(w, ROUTES.json), 401, 'sign_in_required', 'no token');
       await assertError(await get(w, ROUTES.audit, { token: tokenFor(VIEWER) }), 403, 'forbidden', 'viewer on audit');
       await assertError(await get(w, ROUTES.json, { token: tokenFor(OUTSIDER) }), 403, 'forbidden', 'outsider');

@@ -244,7 +244,7 @@ test('a body that never ends: the page starts streaming at once, never a request
   }
 });
 
-test('a response head that never comes: a 504 page in Spanish after ORIGIN_HEAD_TIMEOUT_MS (20 s, src/edge.rs), and the origin is let go', async () => {
+test('a response head that never comes: a 504 page in Spanish after ORIGIN_HEAD_TIMEOUT_MS (20 s, src/protocol.rs), and the origin is let go', async () => {
   const closedBefore = silentClosed;
   const started = performance.now();
   const res = await within(40_000, get('/silent', { ms: 40_000 }), 'the 504');

@@ -2,7 +2,7 @@
 //!
 //! Parsing never fails as a whole: a bad or missing setting becomes a [`ConfigProblem`], the
 //! site keeps being served, and only the routes that need the setting refuse to work
-//! (CONTRACT.md, "Configuration"). Problems never carry a secret's value.
+//! (README, "Configuration"). Problems never carry a secret's value.
 
 use base64::Engine as _;
 use std::fmt;
@@ -78,7 +78,7 @@ pub struct Config {
     pub gtm_container_id: Option<String>,
     /// `POLICY_VERSION`; a decision given under another version counts as no decision.
     pub policy_version: String,
-    /// `CONSENT_MAX_AGE_DAYS`, 1..=365 (COMPLIANCE.md rule 10: ask again within 12 months).
+    /// `CONSENT_MAX_AGE_DAYS`, 1..=365 (docs/compliance.md rule 10: ask again within 12 months).
     pub consent_max_age_days: u32,
     /// `RECORD_RETENTION_DAYS`, sealed into each proof record when written.
     pub record_retention_days: u32,
@@ -162,7 +162,7 @@ pub const DEFAULT_CONSENT_MAX_AGE_DAYS: u32 = 365;
 /// period for LOPDGDD infringements (art. 72), so a consent can be shown while it can be
 /// challenged.
 pub const DEFAULT_RECORD_RETENTION_DAYS: u32 = 365 * 4;
-/// COMPLIANCE.md rule 10: ask again after at most 12 months (stricter than CNIL's 13).
+/// docs/compliance.md rule 10: ask again after at most 12 months (stricter than CNIL's 13).
 pub const MAX_CONSENT_MAX_AGE_DAYS: u32 = 365;
 /// Ten years: beyond that a retention setting is surely a typo.
 pub const MAX_RECORD_RETENTION_DAYS: u32 = 3650;

@@ -1,6 +1,6 @@
 //! Truncation of client IP addresses before they are logged or stored.
 //!
-//! COMPLIANCE.md rule 17: IPv4 to /24 (last octet 0), IPv6 to /48 (last 80 bits 0).
+//! docs/compliance.md rule 17: IPv4 to /24 (last octet 0), IPv6 to /48 (last 80 bits 0).
 //!
 //! Some IPv6 addresses are an IPv4 client in disguise: they carry the visitor's whole IPv4
 //! address, and are truncated as that IPv4 address, to its /24, so that a log line or a proof

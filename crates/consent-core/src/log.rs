@@ -1,7 +1,7 @@
-//! One JSON object per line for every request (CONTRACT.md, "Logs").
+//! One JSON object per line for every request (README, "Logs").
 //!
-//! The line never holds a whole IP address (rule 17), a query string (it may carry e-mail
-//! addresses or campaign ids), a cookie value or a secret.
+//! The line never holds a whole IP address (docs/compliance.md rule 17), a query string (it
+//! may carry e-mail addresses or campaign ids), a cookie value or a secret.
 
 use crate::clock::{push_rfc3339, rfc3339, EpochMillis};
 use crate::ip::truncate_ip;

@@ -1,6 +1,6 @@
-//! The paths the worker answers itself (CONTRACT.md, "Routes owned by the worker"): one
-//! list, used by the router, the banner and the pages, so a link cannot point elsewhere
-//! than the route that serves it.
+//! The paths the worker answers itself (README, "Routes owned by the worker"): one list,
+//! used by the router, the banner and the pages, so a link cannot point elsewhere than the
+//! route that serves it.
 
 /// Every path under this prefix belongs to the worker; everything else goes to the origin.
 pub const PREFIX: &str = "/_consent";

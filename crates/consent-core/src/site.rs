@@ -1,5 +1,5 @@
 //! The facts the site's published privacy policy states about who is asking and where the
-//! data goes (`shared/SITE-PRIVACY-POLICY.txt`): one source, like the cookie inventory, so the
+//! data goes (docs/compliance.md rule 6): one source, like the cookie inventory, so the
 //! banner, the pages and a future policy change cannot drift apart. Texts name these facts by
 //! placeholder (`{controller}`, `{privacy_email}`, …) and [`fill_text`] / [`fill_html`] put
 //! them in; the banner's hash (sealed in every record) changes when they change.

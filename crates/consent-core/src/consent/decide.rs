@@ -54,7 +54,7 @@ pub struct Decided {
     /// The decision now in force.
     pub decision: Decision,
     /// The `Set-Cookie` values of the answer: the consent cookie, then the expiry of every
-    /// cookie the decision no longer allows (COMPLIANCE.md rule 9).
+    /// cookie the decision no longer allows (docs/compliance.md rule 9).
     pub set_cookies: Vec<String>,
     /// A refusal whose record could not be stored still takes effect; this says why the
     /// record is missing, for the log.

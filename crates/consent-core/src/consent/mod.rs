@@ -104,7 +104,7 @@ impl Choices {
     }
 }
 
-/// How a decision was given (COMPLIANCE.md rule 11: "how").
+/// How a decision was given (docs/compliance.md rule 11: "how").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionMethod {

@@ -6,7 +6,7 @@
 use crate::consent::{Choices, DecisionMethod};
 use serde::Deserialize;
 
-/// Bodies over this size are refused with `413` (CONTRACT.md).
+/// Bodies over this size are refused with `413` (README, "The decision and the consent cookie").
 pub const MAX_BODY_BYTES: usize = 4096;
 
 /// Longest `return_to` path accepted.
@@ -113,7 +113,7 @@ pub fn parse_decision(
         BodyKind::Form => parse_form(body)?,
         BodyKind::Json => parse_json(body)?,
     };
-    // COMPLIANCE.md rule 16: Global Privacy Control is a refusal of marketing.
+    // docs/compliance.md rule 16: Global Privacy Control is a refusal of marketing.
     let gpc_refused_marketing = gpc && requested.marketing;
     let choices = Choices {
         analytics: requested.analytics,

@@ -1,7 +1,7 @@
-//! Cloudflare Access in front of the marketing dashboard (CONTRACT.md, "The marketing
-//! dashboard"): every request under `/_consent/admin` carries an Access application token in
-//! `Cf-Access-Jwt-Assertion`, and [`authenticate`] turns it into an [`Identity`] or says
-//! exactly why not.
+//! Cloudflare Access in front of the marketing dashboard (README, "For marketing: the consent
+//! dashboard", its part "Who gets in"): every request under `/_consent/admin` carries an
+//! Access application token in `Cf-Access-Jwt-Assertion`, and [`authenticate`] turns it
+//! into an [`Identity`] or says exactly why not.
 //!
 //! The worker supplies only I/O, through two ports: a [`KeySource`] (the team's
 //! `/cdn-cgi/access/certs`, cached per isolate) and a [`SignatureVerifier`] (`WebCrypto`'s

@@ -1,4 +1,4 @@
-//! The dashboard's audit log (COMPLIANCE.md rule 14: an immutable log of sensitive actions):
+//! The dashboard's audit log (docs/compliance.md rule 14: an immutable log of sensitive actions):
 //! every admin look-up, every export and every refused attempt, appended with a keyed hash
 //! (HMAC-SHA256) of itself and the entry before it, so an entry changed or removed later
 //! breaks the chain and is found — also by someone who can write to the database but does

@@ -1,4 +1,4 @@
-//! The dashboard's numbers for a date range (CONTRACT.md, "The marketing dashboard"): page
+//! The dashboard's numbers for a date range (README, "For marketing: the consent dashboard"): page
 //! views by the consent in effect, decisions by method and grant, and coverage — the share
 //! of page views GA4 (analytics) and Ads (marketing) can see — in total and by day, country,
 //! language and device. Built from the grouped rows `stats::page_views_query` and

@@ -1,6 +1,6 @@
 //! Every cookie the site may set: one inventory that both the cookie policy and the code
 //! that drops and expires cookies read, so what visitors are told cannot drift from what the
-//! worker does (COMPLIANCE.md rules 7 and 9).
+//! worker does (docs/compliance.md rules 7 and 9).
 
 use crate::consent::cookie::{cookie_pair, COOKIE_NAME, EXPIRED_NOW};
 use crate::consent::Choices;
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn only_the_consent_cookie_is_necessary() {
-        // COMPLIANCE.md rule 5: non-essential cookies are never labelled essential.
+        // docs/compliance.md rule 5: non-essential cookies are never labelled essential.
         let necessary: Vec<&str> = INVENTORY
             .iter()
             .filter(|e| e.category == Category::Necessary)

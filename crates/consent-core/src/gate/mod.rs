@@ -1,9 +1,9 @@
 //! Analytics gating: what a page may carry of Google's tags, given the visitor's choices.
 //!
-//! Basic Consent Mode (COMPLIANCE.md rules 1 and 15): without a grant the browser is sent no
-//! tag at all, and whatever the origin wrote itself is removed. With a grant, Consent Mode v2
-//! defaults (all seven types denied) run first, then the update from the visitor's choices,
-//! then the tags. Every script carries the response's nonce.
+//! Basic Consent Mode (docs/compliance.md rules 1 and 15): without a grant the browser is sent
+//! no tag at all, and whatever the origin wrote itself is removed. With a grant, Consent Mode
+//! v2 defaults (all seven types denied) run first, then the update from the visitor's
+//! choices, then the tags. Every script carries the response's nonce.
 //!
 //! Also here: which origin responses are rewritten and how their headers change
 //! ([`rewrite`]), and the inventory of every cookie the site may set ([`cookies`]).

@@ -1,4 +1,4 @@
-//! Proof-of-consent records (GDPR art. 7(1), COMPLIANCE.md rules 11-12).
+//! Proof-of-consent records (GDPR art. 7(1), docs/compliance.md rules 11-12).
 //!
 //! One record per decision, refusals included, never rewritten. Stored in KV encrypted with
 //! AES-256-GCM under `RECORD_ENCRYPTION_KEY`, a fresh random nonce per record, and the KV

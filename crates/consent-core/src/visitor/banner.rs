@@ -3,7 +3,7 @@
 //! A form that posts to `/_consent`, so it works with JavaScript off; a few hundred bytes of
 //! script only let it close without a reload. A fixed panel: it covers part of the viewport
 //! but never moves the page (no layout shift). Reject sits beside Accept with the same size
-//! and colours (COMPLIANCE.md rule 3); the category boxes are never pre-ticked (rule 4).
+//! and colours (docs/compliance.md rule 3); the category boxes are never pre-ticked (rule 4).
 
 use crate::consent::Choices;
 use crate::html::escape_html;
@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn legitimate_interest_is_never_offered_as_a_basis() {
-        // COMPLIANCE.md rule 5: no "legitimate interest" layer or toggle for cookies.
+        // docs/compliance.md rule 5: no "legitimate interest" layer or toggle for cookies.
         for lang in Lang::ALL {
             for gpc in [false, true] {
                 let html = banner_template(BannerVariant { lang, gpc })

@@ -13,7 +13,7 @@ pub const SETTINGS_LINK_STYLE: &str = concat!(
     "border:1px solid #767676;border-radius:6px;padding:6px 10px;text-decoration:underline}"
 );
 
-/// The persistent "cookie settings" link to the preferences page (COMPLIANCE.md rule 8),
+/// The persistent "cookie settings" link to the preferences page (docs/compliance.md rule 8),
 /// appended just before `</body>`, preceded by its style (with `nonce` when the response
 /// has one).
 #[must_use]

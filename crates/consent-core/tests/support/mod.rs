@@ -301,10 +301,10 @@ pub fn form_body() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
-/// What a form body must mean, straight from the contract (CONTRACT.md and the module's
-/// doc): every field known and given once, checkboxes `on` or absent, `via` banner or
-/// preferences, an action among three; a `return_to` kept only when it is on this site.
-/// `None`: refused.
+/// What a form body must mean, straight from the contract (README, "The decision and the
+/// consent cookie", and the module's doc): every field known and given once, checkboxes
+/// `on` or absent, `via` banner or preferences, an action among three; a `return_to` kept
+/// only when it is on this site. `None`: refused.
 #[must_use]
 pub fn expected_form(body: &[u8]) -> Option<(Choices, DecisionMethod, Option<String>)> {
     std::str::from_utf8(body).ok()?;
