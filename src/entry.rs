@@ -19,8 +19,9 @@ use crate::dashboard::stats::{self, Tally};
 use crate::failure::{self, WorkerError};
 use crate::gate::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
 use crate::protocol::{
-    fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, DROPPING,
-    HELD_MASK, NO_OFFSET, OFFSET_SHIFT, ORIGIN_SHIFT, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
+    fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, CHOICE_ANALYTICS,
+    CHOICE_MARKETING, DROPPING, HELD_MASK, NO_OFFSET, OFFSET_SHIFT, ORIGIN_SHIFT, ROUTE_CHANGED,
+    ROUTE_OWN, STREAMING,
 };
 use crate::served::{Outcome, Served};
 use crate::visit::Visit;
@@ -255,7 +256,8 @@ impl Page {
         Ok(response)
     }
 
-    /// The visitor's choices for the rewriter's questions: bit 0 analytics, bit 1 marketing.
+    /// The visitor's choices for the rewriter's questions ([`CHOICE_ANALYTICS`],
+    /// [`CHOICE_MARKETING`]), which the entry hands back unread.
     #[must_use]
     pub fn choices(&self) -> u8 {
         self.edits.as_ref().map_or(0, |e| choice_bits(e.choices))
@@ -317,13 +319,14 @@ impl Page {
 }
 
 fn choice_bits(choices: Choices) -> u8 {
-    u8::from(choices.analytics) | (u8::from(choices.marketing) << 1)
+    let bit = |granted: bool, bit: u8| if granted { bit } else { 0 };
+    bit(choices.analytics, CHOICE_ANALYTICS) | bit(choices.marketing, CHOICE_MARKETING)
 }
 
 fn choices_of(bits: u8) -> Choices {
     Choices {
-        analytics: bits & 1 != 0,
-        marketing: bits & 2 != 0,
+        analytics: bits & CHOICE_ANALYTICS != 0,
+        marketing: bits & CHOICE_MARKETING != 0,
     }
 }
 

@@ -164,6 +164,12 @@ const _: () = {
     assert!((Chunk::Release as u32) < 1 << (32 - ACTION_SHIFT));
 };
 
+/// `Page.choices` (handed back unread to `blockedElement` and `inlineStep`): analytics
+/// granted…
+pub const CHOICE_ANALYTICS: u8 = 1;
+/// …marketing granted.
+pub const CHOICE_MARKETING: u8 = 1 << 1;
+
 /// The request headers the entry reads for `pageFor`, in the order it joins them (after the
 /// URL and method, before the country).
 pub const REQUEST_HEADERS: [&str; 6] = [
