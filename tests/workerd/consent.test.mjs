@@ -1,35 +1,24 @@
 // The banner, the decision endpoint (and what it refuses: cross-site posts, bad return pages,
 // too many decisions from one network), the signed consent cookie and the encrypted proof
 // records, in workerd with real local KV.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin } from '../support/origin.mjs';
-import { startWorker } from '../support/worker.mjs';
 import { consentCookie, consentSetCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
-import { fetchIdentity } from '../support/site.mjs';
+import { fetchIdentity, useSite } from '../support/site.mjs';
+import { startWorker } from '../support/worker.mjs';
 import { COOKIE_NAME, LEGACY_COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
 const BANNER = 'data-consent-banner';
-let origin;
-let worker;
-
-before(async () => {
-  origin = await startOrigin();
-  worker = await startWorker({ origin: origin.url });
-});
-after(async () => {
-  await worker?.close();
-  await origin?.close();
-});
+const site = useSite();
 
 async function page(headers = {}, path = '/page') {
-  const res = await worker.fetch(path, { headers });
+  const res = await site.worker.fetch(path, { headers });
   assert.equal(res.status, 200);
   return res.text();
 }
 
 async function state(cookie) {
-  return (await worker.fetch('/_consent/state', { headers: cookie ? { cookie } : {} })).json();
+  return (await site.worker.fetch('/_consent/state', { headers: cookie ? { cookie } : {} })).json();
 }
 
 test('a visitor with no decision gets the banner inside the page, first in <body>', async () => {
@@ -54,7 +43,7 @@ test('the banner speaks Spanish to a Spanish browser', async () => {
 });
 
 test('Accept all: 303 back to the page, a signed cookie, one encrypted record, no banner after', async () => {
-  const res = await postForm(worker, { action: 'accept_all', return_to: '/page?plan=growth' }, {
+  const res = await postForm(site.worker, { action: 'accept_all', return_to: '/page?plan=growth' }, {
     'cf-connecting-ip': '203.0.113.77',
     'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0',
     'accept-language': 'es',
@@ -71,7 +60,7 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
   assert.match(s.id, /^[0-9a-f]{32}$/);
   assert.equal(Date.parse(s.expires_at) - Date.parse(s.given_at), 365 * 86_400_000);
 
-  const records = await recordsOf(worker.kv(), s.id);
+  const records = await recordsOf(site.worker.kv(), s.id);
   assert.equal(records.length, 1);
   const { key, record } = records[0];
   assert.equal(record.id, s.id);
@@ -89,9 +78,9 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
   assert.equal(key.expiration, Math.floor(record.expires_at_ms / 1000), 'and set as the KV expiration');
   assert.equal(key.metadata, undefined, 'nothing readable beside the id');
 
-  const raw = await worker.kv().get(key.name);
+  const raw = await site.worker.kv().get(key.name);
   assert.ok(!raw.includes('203.0.113') && !raw.includes('TestBrowser'), 'KV holds no readable personal data');
-  const day = await allKeys(worker.kv(), `day:${record.at.slice(0, 10)}:`);
+  const day = await allKeys(site.worker.kv(), `day:${record.at.slice(0, 10)}:`);
   assert.ok(day.some((k) => k.metadata?.method === 'accept_all' && k.expiration === key.expiration), 'a day index entry');
   const reference = key.name.split(':').pop();
   assert.ok(day.every((k) => !k.name.includes(s.id) && !k.name.includes(reference)), 'that names no visitor and shares nothing with the record key');
@@ -103,28 +92,28 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
 });
 
 test('Reject all is recorded too, and the banner stays away', async () => {
-  const res = await postForm(worker, { action: 'reject_all', return_to: '/page' });
+  const res = await postForm(site.worker, { action: 'reject_all', return_to: '/page' });
   assert.equal(res.status, 303);
   const setCookie = consentSetCookie(res);
   assert.match(setCookie, /Max-Age=31536000/, 'a refusal stands as long as a consent would');
   const cookie = consentCookie(res);
   const s = await state(cookie);
   assert.deepEqual([s.decided, s.analytics, s.marketing], [true, false, false]);
-  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  const [{ record }] = await recordsOf(site.worker.kv(), s.id);
   assert.deepEqual([record.method, record.choices.analytics, record.choices.marketing], ['reject_all', false, false]);
   assert.ok(!(await page({ cookie })).includes(BANNER));
 });
 
 test('Customise + Save grants only what was ticked', async () => {
-  const res = await postForm(worker, { action: 'save', analytics: 'on', return_to: '/' });
+  const res = await postForm(site.worker, { action: 'save', analytics: 'on', return_to: '/' });
   const s = await state(consentCookie(res));
   assert.deepEqual([s.analytics, s.marketing], [true, false]);
-  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  const [{ record }] = await recordsOf(site.worker.kv(), s.id);
   assert.equal(record.method, 'save');
 });
 
 test('JSON decisions answer 200 with the state', async () => {
-  const res = await worker.fetch('/_consent', {
+  const res = await site.worker.fetch('/_consent', {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
     body: JSON.stringify({ analytics: false, marketing: true }),
@@ -133,28 +122,28 @@ test('JSON decisions answer 200 with the state', async () => {
   const body = await res.json();
   assert.deepEqual([body.decided, body.analytics, body.marketing], [true, false, true]);
   assert.deepEqual(await state(consentCookie(res)), body);
-  const [{ record }] = await recordsOf(worker.kv(), body.id);
+  const [{ record }] = await recordsOf(site.worker.kv(), body.id);
   assert.equal(record.method, 'api');
 });
 
 test('a change of mind is a new record under the same id; the first is never rewritten', async () => {
-  const first = await postForm(worker, { action: 'accept_all', return_to: '/' });
+  const first = await postForm(site.worker, { action: 'accept_all', return_to: '/' });
   const cookieA = consentCookie(first);
   const { id } = await state(cookieA);
-  const [{ key: firstKey }] = await recordsOf(worker.kv(), id);
-  const before = await worker.kv().get(firstKey.name);
+  const [{ key: firstKey }] = await recordsOf(site.worker.kv(), id);
+  const before = await site.worker.kv().get(firstKey.name);
   await new Promise((r) => setTimeout(r, 5));
-  const second = await postForm(worker, { action: 'reject_all', return_to: '/' }, { cookie: cookieA });
+  const second = await postForm(site.worker, { action: 'reject_all', return_to: '/' }, { cookie: cookieA });
   const s = await state(consentCookie(second));
   assert.equal(s.id, id);
   assert.equal(s.analytics, false);
-  const records = await recordsOf(worker.kv(), id);
+  const records = await recordsOf(site.worker.kv(), id);
   assert.deepEqual(records.map((r) => r.record.method), ['accept_all', 'reject_all']);
-  assert.equal(await worker.kv().get(firstKey.name), before, 'the first record is unchanged');
+  assert.equal(await site.worker.kv().get(firstKey.name), before, 'the first record is unchanged');
 });
 
 test('malformed, oversized and cross-site requests are refused and write nothing', async () => {
-  const keysBefore = (await allKeys(worker.kv())).length;
+  const keysBefore = (await allKeys(site.worker.kv())).length;
   const cases = [
     [{ action: 'accept' }, 400],
     [{ action: 'save', analytics: 'yes' }, 400],
@@ -162,16 +151,16 @@ test('malformed, oversized and cross-site requests are refused and write nothing
     [{}, 400],
   ];
   for (const [fields, status] of cases) {
-    const res = await postForm(worker, fields);
+    const res = await postForm(site.worker, fields);
     assert.equal(res.status, status, JSON.stringify(fields));
     assert.equal(typeof (await res.json()).error, 'string');
     assert.equal(consentCookie(res), undefined);
   }
-  const json = (body, headers = {}) => worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const json = (body, headers = {}) => site.worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   for (const body of ['{}', '{"analytics":"yes","marketing":false}', '{"analytics":true,"marketing":false,"x":1}', 'not json']) {
     assert.equal((await json(body)).status, 400, body);
   }
-  const plain = await worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'action=accept_all' });
+  const plain = await site.worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'action=accept_all' });
   assert.equal(plain.status, 400);
   assert.equal((await plain.json()).error, 'unsupported_media_type');
 
@@ -181,7 +170,7 @@ test('malformed, oversized and cross-site requests are refused and write nothing
   const refusedBody = async (makeBody, headers = {}) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: makeBody(), duplex: 'half' });
+        return await site.worker.fetch('/_consent', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: makeBody(), duplex: 'half' });
       } catch (e) {
         if (attempt === 9) throw e;
       }
@@ -197,20 +186,20 @@ test('malformed, oversized and cross-site requests are refused and write nothing
   });
   assert.equal((await refusedBody(chunked)).status, 413, 'a chunked body with no length is cut off too');
 
-  const evil = await postForm(worker, { action: 'accept_all' }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+  const evil = await postForm(site.worker, { action: 'accept_all' }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
   assert.equal(evil.status, 403);
-  const sameSite = await postForm(worker, { action: 'accept_all' }, { 'sec-fetch-site': 'same-site' });
+  const sameSite = await postForm(site.worker, { action: 'accept_all' }, { 'sec-fetch-site': 'same-site' });
   assert.equal(sameSite.status, 403);
   assert.equal(consentCookie(evil), undefined);
 
-  const get = await worker.fetch('/_consent');
+  const get = await site.worker.fetch('/_consent');
   assert.equal(get.status, 405);
   assert.equal(get.headers.get('allow'), 'POST');
-  assert.equal((await allKeys(worker.kv())).length, keysBefore, 'nothing written');
+  assert.equal((await allKeys(site.worker.kv())).length, keysBefore, 'nothing written');
 });
 
 test('forged, edited, expired and old-policy cookies count as no decision, never as consent', async () => {
-  const res = await postForm(worker, { action: 'reject_all' });
+  const res = await postForm(site.worker, { action: 'reject_all' });
   const genuine = consentCookie(res);
   const [name, value] = genuine.split('=');
   const [payload, tag] = value.split('.');
@@ -230,16 +219,16 @@ test('forged, edited, expired and old-policy cookies count as no decision, never
   assert.equal((await state(signedCookie({}))).decided, true, 'control: a well-signed cookie is accepted');
 
   // The log says why, never what the cookie held.
-  const reasons = worker.jsonLogs().filter((l) => l.msg === 'request' && l.cookie_rejected).map((l) => l.cookie_rejected);
+  const reasons = site.worker.jsonLogs().filter((l) => l.msg === 'request' && l.cookie_rejected).map((l) => l.cookie_rejected);
   for (const reason of ['bad signature', 'malformed', 'expired', 'other policy version']) assert.ok(reasons.includes(reason), `${reason} in ${reasons}`);
-  const raw = worker.logs.map((l) => l.message).join('\n');
+  const raw = site.worker.logs.map((l) => l.message).join('\n');
   assert.ok(!raw.includes(payload) && !raw.includes(tag), 'no cookie value in the logs');
 });
 
 test('changing POLICY_VERSION asks every visitor again', async () => {
-  const res = await postForm(worker, { action: 'accept_all' });
+  const res = await postForm(site.worker, { action: 'accept_all' });
   const cookie = consentCookie(res);
-  const v2 = await startWorker({ origin: origin.url, vars: { POLICY_VERSION: '2' } });
+  const v2 = await startWorker({ origin: site.origin.url, vars: { POLICY_VERSION: '2' } });
   try {
     const html = await (await v2.fetch('/page', { headers: { cookie } })).text();
     assert.ok(html.includes(BANNER));
@@ -253,17 +242,17 @@ test('Global Privacy Control refuses marketing, on the banner and in the record'
   const html = await page({ 'sec-gpc': '1' });
   assert.match(html, /name="marketing" disabled/);
   assert.match(html, /Global Privacy Control/);
-  const res = await postForm(worker, { action: 'accept_all' }, { 'sec-gpc': '1' });
+  const res = await postForm(site.worker, { action: 'accept_all' }, { 'sec-gpc': '1' });
   const s = await state(consentCookie(res));
   assert.deepEqual([s.analytics, s.marketing], [true, false]);
-  const [{ record }] = await recordsOf(worker.kv(), s.id);
+  const [{ record }] = await recordsOf(site.worker.kv(), s.id);
   assert.equal(record.sec_gpc, '1');
   assert.equal(record.gpc_refused_marketing, true);
   assert.deepEqual(record.choices, { analytics: true, marketing: false });
 });
 
 test('page views cost no KV operation: pages work without the KV binding at all', async () => {
-  const noKv = await startWorker({ origin: origin.url, kv: false });
+  const noKv = await startWorker({ origin: site.origin.url, kv: false });
   try {
     for (const cookie of [undefined, signedCookie({})]) {
       const res = await noKv.fetch('/page', { headers: cookie ? { cookie } : {} });
@@ -277,7 +266,7 @@ test('page views cost no KV operation: pages work without the KV binding at all'
 });
 
 test('when KV fails: a consent is not granted (503, banner stays); a refusal still takes effect', async () => {
-  const noKv = await startWorker({ origin: origin.url, kv: false });
+  const noKv = await startWorker({ origin: site.origin.url, kv: false });
   try {
     // A browser submitting the form without script asks for a page; the banner's fetch, JSON.
     const consent = await postForm(noKv, { action: 'accept_all', return_to: '/page' }, { 'accept-language': 'en', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
@@ -302,18 +291,18 @@ test('when KV fails: a consent is not granted (503, banner stays); a refusal sti
 });
 
 test('the log line carries the consent state, never the cookie', async () => {
-  const res = await postForm(worker, { action: 'save', analytics: 'on' });
+  const res = await postForm(site.worker, { action: 'save', analytics: 'on' });
   const cookie = consentCookie(res);
-  await (await worker.fetch('/page', { headers: { cookie } })).text();
-  const lines = worker.jsonLogs().filter((l) => l.msg === 'request');
+  await (await site.worker.fetch('/page', { headers: { cookie } })).text();
+  const lines = site.worker.jsonLogs().filter((l) => l.msg === 'request');
   assert.equal(lines.at(-2).consent, 'analytics');
   assert.equal(lines.at(-1).consent, 'analytics');
-  const raw = worker.logs.map((l) => l.message).join('\n');
+  const raw = site.worker.logs.map((l) => l.message).join('\n');
   assert.ok(!raw.includes(cookie.split('=')[1]), 'no cookie value in the logs');
 });
 
 test(`the consent cookie is ${COOKIE_NAME}: a sibling subdomain's ${LEGACY_COOKIE_NAME} is neither read nor continued`, async () => {
-  const res = await postForm(worker, { action: 'accept_all' });
+  const res = await postForm(site.worker, { action: 'accept_all' });
   const set = consentSetCookie(res);
   assert.match(set, /; HttpOnly/i);
   assert.match(set, /; Secure/i);
@@ -322,35 +311,35 @@ test(`the consent cookie is ${COOKIE_NAME}: a sibling subdomain's ${LEGACY_COOKI
   // An attacker on a sibling subdomain sets the old name for the whole domain, with a valid
   // signature copied from their own browser: it counts for nothing.
   const planted = signedCookie({ id: 'ee'.repeat(16) }).replace(`${COOKIE_NAME}=`, `${LEGACY_COOKIE_NAME}=`);
-  const page = await (await fetchIdentity(worker, '/page', { cookie: planted })).text();
+  const page = await (await fetchIdentity(site.worker, '/page', { cookie: planted })).text();
   assert.match(page, /data-consent-banner/, 'still undecided');
-  const decided = await postForm(worker, { action: 'reject_all' }, { cookie: planted });
-  const state = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(decided) } })).json();
+  const decided = await postForm(site.worker, { action: 'reject_all' }, { cookie: planted });
+  const state = await (await site.worker.fetch('/_consent/state', { headers: { cookie: consentCookie(decided) } })).json();
   assert.notEqual(state.id, 'ee'.repeat(16), 'the next decision is not captured under the planted id');
   assert.ok(decided.headers.getSetCookie().some((c) => c.startsWith(`${LEGACY_COOKIE_NAME}=;`) && /Max-Age=0/.test(c)), 'the old cookie is expired');
 });
 
 test('KV holds nothing readable about a person: no metadata on the record, no id or time shared with the day index', async () => {
-  const res = await postForm(worker, { action: 'save', analytics: 'on' });
-  const { id } = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
-  const [{ key }] = await recordsOf(worker.kv(), id);
+  const res = await postForm(site.worker, { action: 'save', analytics: 'on' });
+  const { id } = await (await site.worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
+  const [{ key }] = await recordsOf(site.worker.kv(), id);
   assert.equal(key.metadata, undefined, JSON.stringify(key));
   const reference = key.name.split(':').at(-1);
-  const days = await allKeys(worker.kv(), 'day:');
+  const days = await allKeys(site.worker.kv(), 'day:');
   assert.ok(days.length > 0 && days.every((d) => !d.name.includes(reference) && !d.name.includes(id)));
   assert.ok(days.some((d) => d.metadata?.analytics === true && d.metadata?.marketing === false), 'aggregates still countable');
 });
 
 test('Origin: null from a same-origin form (Referrer-Policy: no-referrer) is this site', async () => {
-  const res = await postForm(worker, { action: 'reject_all' }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
+  const res = await postForm(site.worker, { action: 'reject_all' }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
   assert.equal(res.status, 303);
-  const cross = await postForm(worker, { action: 'accept_all' }, { origin: 'null', 'sec-fetch-site': 'cross-site' });
+  const cross = await postForm(site.worker, { action: 'accept_all' }, { origin: 'null', 'sec-fetch-site': 'cross-site' });
   assert.equal(cross.status, 403);
 });
 
-test('a return page the worker will not use no longer refuses the decision: recorded, and home', async () => {
+test('a return page the site.worker will not use no longer refuses the decision: recorded, and home', async () => {
   for (const returnTo of ['https://evil.example/', '//evil.example/', '/search?q=a\\b', `/${'a'.repeat(2000)}`]) {
-    const res = await postForm(worker, { action: 'accept_all', return_to: returnTo });
+    const res = await postForm(site.worker, { action: 'accept_all', return_to: returnTo });
     assert.equal(res.status, 303, returnTo);
     assert.equal(res.headers.get('location'), '/', returnTo);
     assert.ok(consentCookie(res), 'decision recorded');
@@ -358,7 +347,7 @@ test('a return page the worker will not use no longer refuses the decision: reco
 });
 
 test('decisions beyond the rate limit from one network get 429 with Retry-After and write nothing', async () => {
-  const limited = await startWorker({ origin: origin.url, ratelimits: { DECISION_LIMITER: { simple: { limit: 2, period: 60 } } } });
+  const limited = await startWorker({ origin: site.origin.url, ratelimits: { DECISION_LIMITER: { simple: { limit: 2, period: 60 } } } });
   try {
     const from = (ip) => ({ 'cf-connecting-ip': ip });
     for (let i = 0; i < 2; i++) assert.equal((await postForm(limited, { action: 'reject_all' }, from(`198.51.100.${10 + i}`))).status, 303);

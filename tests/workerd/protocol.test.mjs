@@ -2,11 +2,10 @@
 // src/js/protocol.mjs): a build whose halves disagree fails at load, naming what is missing;
 // the real build's halves agree; and every request, page or own route, is read once and ends
 // in exactly one log line.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { useSite } from '../support/site.mjs';
 import { readProtocol } from '../../src/js/protocol.mjs';
-import { startOrigin } from '../support/origin.mjs';
-import { startWorker } from '../support/worker.mjs';
 import { signedCookie } from '../support/consent.mjs';
 
 // A stand-in for the wasm exports, shaped as the real build's protocol() answers.
@@ -69,49 +68,40 @@ test('a description that is not JSON fails at load', () => {
   assert.throws(() => readProtocol(wasm, Page), /protocol\(\) is not JSON/);
 });
 
-let origin;
-let worker;
-before(async () => {
-  origin = await startOrigin();
-  worker = await startWorker({ origin: origin.url });
-});
-after(async () => {
-  await worker?.close();
-  await origin?.close();
-});
+const site = useSite();
 
 test("the real build's halves agree: pages, own routes and failures are each answered with one log line", async () => {
   const cookie = signedCookie({ analytics: true, marketing: false });
-  const before = worker.jsonLogs().length;
-  const page = await worker.fetch('/page', { headers: { cookie } });
+  const before = site.worker.jsonLogs().length;
+  const page = await site.worker.fetch('/page', { headers: { cookie } });
   assert.equal(page.status, 200);
   assert.match(await page.text(), /_consent\/preferences/);
-  const state = await worker.fetch('/_consent/state', { headers: { cookie, 'cf-connecting-ip': '203.0.113.9' } });
+  const state = await site.worker.fetch('/_consent/state', { headers: { cookie, 'cf-connecting-ip': '203.0.113.9' } });
   assert.equal(state.status, 200);
   const body = await state.json();
   assert.equal(body.decided, true);
   assert.equal(body.analytics, true);
-  const missing = await worker.fetch('/_consent/nope');
+  const missing = await site.worker.fetch('/_consent/nope');
   assert.equal(missing.status, 404);
-  const lines = worker.jsonLogs().slice(before).filter((l) => l.msg === 'request');
+  const lines = site.worker.jsonLogs().slice(before).filter((l) => l.msg === 'request');
   assert.deepEqual(lines.map((l) => [l.path, l.status]), [['/page', 200], ['/_consent/state', 200], ['/_consent/nope', 404]]);
   assert.equal(lines[1].consent, 'analytics', "the own route's line carries the consent its one reading found");
   assert.equal(lines[1].ip, '203.0.113.0');
 });
 
 test('a decision is logged once with the consent it leaves, and counted once', async () => {
-  const before = worker.jsonLogs().length;
-  const res = await worker.fetch('/_consent', {
+  const before = site.worker.jsonLogs().length;
+  const res = await site.worker.fetch('/_consent', {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
     body: JSON.stringify({ analytics: false, marketing: false }),
   });
   assert.equal(res.status, 200);
-  const lines = worker.jsonLogs().slice(before).filter((l) => l.msg === 'request');
+  const lines = site.worker.jsonLogs().slice(before).filter((l) => l.msg === 'request');
   assert.equal(lines.length, 1);
   assert.equal(lines[0].consent, 'rejected');
   // Written after the response (waitUntil): wait for it, then make sure no second count follows.
-  const counted = async () => (await worker.db().prepare('SELECT SUM(decisions) AS n FROM decisions').first()).n ?? 0;
+  const counted = async () => (await site.worker.db().prepare('SELECT SUM(decisions) AS n FROM decisions').first()).n ?? 0;
   for (let i = 0; i < 40 && (await counted()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await counted(), 1, 'the decision is counted exactly once');

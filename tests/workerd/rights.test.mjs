@@ -2,41 +2,30 @@
 // decision lapsed), access and portability, erasure (across policy versions, of what the
 // cookie names even before KV lists it), the cookie policy; and that nobody reaches another
 // visitor's records.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOrigin } from '../support/origin.mjs';
-import { startWorker } from '../support/worker.mjs';
 import { consentCookie, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
-import { fetchIdentity } from '../support/site.mjs';
+import { fetchIdentity, useSite } from '../support/site.mjs';
+import { startWorker } from '../support/worker.mjs';
 import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
 
-let origin;
-let worker;
-
-before(async () => {
-  origin = await startOrigin();
-  worker = await startWorker({ origin: origin.url });
-});
-after(async () => {
-  await worker?.close();
-  await origin?.close();
-});
+const site = useSite();
 
 async function decide(fields, headers = {}) {
-  const res = await postForm(worker, fields, headers);
+  const res = await postForm(site.worker, fields, headers);
   const cookie = consentCookie(res);
-  const state = await (await worker.fetch('/_consent/state', { headers: { cookie } })).json();
+  const state = await (await site.worker.fetch('/_consent/state', { headers: { cookie } })).json();
   return { cookie, id: state.id };
 }
 
-const erase = (cookie, extra = {}) => worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin', ...extra } });
+const erase = (cookie, extra = {}) => site.worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin', ...extra } });
 
 test('the preferences page shows the decision and changes it with a new record', async () => {
   const { cookie, id } = await decide({ action: 'accept_all' });
-  const page = await worker.fetch('/_consent/preferences', { headers: { cookie, 'accept-language': 'en' } });
+  const page = await site.worker.fetch('/_consent/preferences', { headers: { cookie, 'accept-language': 'en' } });
   assert.equal(page.status, 200);
   const html = await page.text();
   assert.match(html, /data-category="analytics">On</);
@@ -44,30 +33,30 @@ test('the preferences page shows the decision and changes it with a new record',
   assert.match(html, /<form class="card" method="post" action="\/_consent">/);
   assert.match(html, /value="reject_all">Withdraw consent</);
 
-  const res = await postForm(worker, { action: 'save', marketing: 'on', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie: `${cookie}; _ga=GA1.1.1` });
+  const res = await postForm(site.worker, { action: 'save', marketing: 'on', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie: `${cookie}; _ga=GA1.1.1` });
   assert.equal(res.status, 303);
   assert.equal(res.headers.get('location'), '/_consent/preferences?saved');
   assert.ok(res.headers.getSetCookie().some((c) => c.startsWith('_ga=;')), 'the withdrawn category’s cookies are expired');
-  const records = await recordsOf(worker.kv(), id);
+  const records = await recordsOf(site.worker.kv(), id);
   assert.deepEqual(records.map((r) => r.record.method), ['accept_all', 'preferences']);
-  const after = await (await worker.fetch('/_consent/preferences?saved', { headers: { cookie: consentCookie(res) } })).text();
+  const after = await (await site.worker.fetch('/_consent/preferences?saved', { headers: { cookie: consentCookie(res) } })).text();
   assert.match(after, /Your choice has been saved\./);
   assert.match(after, /data-category="analytics">Off</);
 });
 
 test('withdrawing is one button and is recorded as a withdrawal', async () => {
   const { cookie, id } = await decide({ action: 'accept_all' });
-  const res = await postForm(worker, { action: 'reject_all', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie });
-  const s = await (await worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
+  const res = await postForm(site.worker, { action: 'reject_all', via: 'preferences', return_to: '/_consent/preferences?saved' }, { cookie });
+  const s = await (await site.worker.fetch('/_consent/state', { headers: { cookie: consentCookie(res) } })).json();
   assert.deepEqual([s.analytics, s.marketing], [false, false]);
-  assert.equal((await recordsOf(worker.kv(), id)).at(-1).record.method, 'withdraw');
+  assert.equal((await recordsOf(site.worker.kv(), id)).at(-1).record.method, 'withdraw');
 });
 
 test('a visitor downloads exactly their own records, decrypted', async () => {
   const a = await decide({ action: 'accept_all' });
-  await postForm(worker, { action: 'reject_all', via: 'preferences' }, { cookie: a.cookie });
+  await postForm(site.worker, { action: 'reject_all', via: 'preferences' }, { cookie: a.cookie });
   const b = await decide({ action: 'save', analytics: 'on' });
-  const res = await worker.fetch('/_consent/records', { headers: { cookie: a.cookie } });
+  const res = await site.worker.fetch('/_consent/records', { headers: { cookie: a.cookie } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-disposition'), new RegExp(`attachment; filename="sivo-consent-${a.id}.json"`));
   const body = await res.json();
@@ -90,22 +79,22 @@ test('forged, edited and replayed cookies never reach another visitor’s record
     garbage: `${COOKIE_NAME}=x.y`,
   };
   for (const [label, cookie] of Object.entries(attempts)) {
-    const read = await worker.fetch('/_consent/records', { headers: cookie ? { cookie } : {} });
+    const read = await site.worker.fetch('/_consent/records', { headers: cookie ? { cookie } : {} });
     assert.equal(read.status, 401, label);
     assert.equal((await read.json()).error, 'no_consent_cookie');
     assert.equal((await erase(cookie)).status, 401, label);
   }
   // Replaying the attacker's own genuine cookie only ever shows the attacker's records.
-  const own = await (await worker.fetch('/_consent/records', { headers: { cookie: attacker.cookie } })).json();
+  const own = await (await site.worker.fetch('/_consent/records', { headers: { cookie: attacker.cookie } })).json();
   assert.ok(own.records.every((r) => r.id === attacker.id));
-  assert.equal((await recordsOf(worker.kv(), victim.id)).length, 1, "the victim's record is intact");
+  assert.equal((await recordsOf(site.worker.kv(), victim.id)).length, 1, "the victim's record is intact");
 });
 
 test('erasure removes every record of the id and nothing else, and keeps an anonymous note', async () => {
   const a = await decide({ action: 'accept_all' });
-  await postForm(worker, { action: 'reject_all' }, { cookie: a.cookie });
+  await postForm(site.worker, { action: 'reject_all' }, { cookie: a.cookie });
   const b = await decide({ action: 'accept_all' });
-  const before = await allKeys(worker.kv());
+  const before = await allKeys(site.worker.kv());
   const aKeys = before.filter((k) => k.name.startsWith(`rec:${a.id}:`)).map((k) => k.name);
   assert.equal(aKeys.length, 2);
   const res = await erase(`${a.cookie}; _ga=GA1.1.1; _gid=GA1.2`);
@@ -115,25 +104,25 @@ test('erasure removes every record of the id and nothing else, and keeps an anon
   assert.ok(cookies.some((c) => c.startsWith(`${COOKIE_NAME}=;`) && /Max-Age=0/.test(c)), 'the consent cookie is expired');
   assert.ok(cookies.some((c) => c.startsWith('_ga=;')) && cookies.some((c) => c.startsWith('_gid=;')), 'and the analytics cookies');
 
-  const after = await allKeys(worker.kv());
+  const after = await allKeys(site.worker.kv());
   assert.deepEqual(after.filter((k) => k.name.includes(a.id)), [], 'no key names the erased id');
   const aDayEntries = aKeys.map((k) => `day:${new Date(Number(k.split(':')[2].split('-')[0])).toISOString().slice(0, 10)}:${k.split(':')[2]}`);
   assert.ok(aDayEntries.every((d) => !after.some((k) => k.name === d)), 'its day index entries are gone');
-  assert.equal((await recordsOf(worker.kv(), b.id)).length, 1, "another visitor's record is untouched");
+  assert.equal((await recordsOf(site.worker.kv(), b.id)).length, 1, "another visitor's record is untouched");
   const removed = before.filter((k) => !after.some((x) => x.name === k.name)).map((k) => k.name);
   assert.equal(removed.length, 4, `exactly the two records and their two index entries: ${removed}`);
   const notes = after.filter((k) => k.name.startsWith('erasure:') && !before.some((x) => x.name === k.name));
   assert.equal(notes.length, 1);
-  const note = JSON.parse(await worker.kv().get(notes[0].name));
+  const note = JSON.parse(await site.worker.kv().get(notes[0].name));
   assert.match(note.consent_id_sha256, /^[0-9a-f]{64}$/);
   assert.ok(!JSON.stringify(note).includes(a.id));
-  assert.deepEqual(await (await worker.fetch('/_consent/state', { headers: { cookie: a.cookie } })).json().then((s) => s.decided), true, 'the old cookie still verifies until the browser drops it');
-  assert.ok((await (await worker.fetch('/page')).text()).includes('data-consent-banner'));
+  assert.deepEqual(await (await site.worker.fetch('/_consent/state', { headers: { cookie: a.cookie } })).json().then((s) => s.decided), true, 'the old cookie still verifies until the browser drops it');
+  assert.ok((await (await site.worker.fetch('/page')).text()).includes('data-consent-banner'));
 });
 
 test('erasure from a form post (JavaScript off) redirects back to the preferences page', async () => {
   const a = await decide({ action: 'accept_all' });
-  const res = await worker.fetch('/_consent/records', {
+  const res = await site.worker.fetch('/_consent/records', {
     method: 'POST',
     redirect: 'manual',
     headers: { cookie: a.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
@@ -141,26 +130,26 @@ test('erasure from a form post (JavaScript off) redirects back to the preference
   });
   assert.equal(res.status, 303);
   assert.equal(res.headers.get('location'), '/_consent/preferences?erased');
-  assert.equal((await recordsOf(worker.kv(), a.id)).length, 0);
-  const page = await (await worker.fetch('/_consent/preferences?erased', { headers: { 'accept-language': 'es' } })).text();
+  assert.equal((await recordsOf(site.worker.kv(), a.id)).length, 0);
+  const page = await (await site.worker.fetch('/_consent/preferences?erased', { headers: { 'accept-language': 'es' } })).text();
   assert.match(page, /Tus registros de consentimiento se han borrado/);
 });
 
 test('rights routes refuse bad requests clearly', async () => {
   const a = await decide({ action: 'accept_all' });
   assert.equal((await erase(a.cookie, { 'sec-fetch-site': 'cross-site' })).status, 403);
-  const badForm = await worker.fetch('/_consent/records', { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=drop' });
+  const badForm = await site.worker.fetch('/_consent/records', { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=drop' });
   assert.equal(badForm.status, 400);
-  const put = await worker.fetch('/_consent/records', { method: 'PUT', headers: { cookie: a.cookie } });
+  const put = await site.worker.fetch('/_consent/records', { method: 'PUT', headers: { cookie: a.cookie } });
   assert.equal(put.status, 405);
-  assert.equal((await worker.fetch('/_consent/preferences', { method: 'POST' })).status, 405);
-  assert.equal((await worker.fetch('/_consent/cookies', { method: 'DELETE' })).status, 405);
-  assert.equal((await recordsOf(worker.kv(), a.id)).length, 1, 'nothing erased by a refused request');
+  assert.equal((await site.worker.fetch('/_consent/preferences', { method: 'POST' })).status, 405);
+  assert.equal((await site.worker.fetch('/_consent/cookies', { method: 'DELETE' })).status, 405);
+  assert.equal((await recordsOf(site.worker.kv(), a.id)).length, 1, 'nothing erased by a refused request');
 });
 
-test('the cookie policy lists every cookie the worker manages, in both languages', async () => {
+test('the cookie policy lists every cookie the site.worker manages, in both languages', async () => {
   for (const [lang, heading] of [['en', 'Cookie policy'], ['es', 'Política de cookies']]) {
-    const res = await worker.fetch('/_consent/cookies', { headers: { 'accept-language': lang } });
+    const res = await site.worker.fetch('/_consent/cookies', { headers: { 'accept-language': lang } });
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, new RegExp(`<h1>${heading}</h1>`));
@@ -170,7 +159,7 @@ test('the cookie policy lists every cookie the worker manages, in both languages
 });
 
 test('when KV is down, the rights routes say so and the page stays up', async () => {
-  const noKv = await startWorker({ origin: origin.url, kv: false });
+  const noKv = await startWorker({ origin: site.origin.url, kv: false });
   try {
     const cookie = signedCookie({});
     assert.equal((await noKv.fetch('/_consent/records', { headers: { cookie } })).status, 503);
@@ -183,7 +172,7 @@ test('when KV is down, the rights routes say so and the page stays up', async ()
 
 test('a returning visitor keeps their records across a POLICY_VERSION change: download shows both, erasure removes both', async () => {
   const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-policy-'));
-  const v1 = await startWorker({ origin: origin.url, kvDir, vars: { POLICY_VERSION: '1' } });
+  const v1 = await startWorker({ origin: site.origin.url, kvDir, vars: { POLICY_VERSION: '1' } });
   let cookie;
   let id;
   try {
@@ -193,7 +182,7 @@ test('a returning visitor keeps their records across a POLICY_VERSION change: do
   } finally {
     await v1.close();
   }
-  const v2 = await startWorker({ origin: origin.url, kvDir, vars: { POLICY_VERSION: '2' } });
+  const v2 = await startWorker({ origin: site.origin.url, kvDir, vars: { POLICY_VERSION: '2' } });
   try {
     assert.equal((await (await v2.fetch('/_consent/state', { headers: { cookie } })).json()).decided, false, 'asked again');
     const again = await postForm(v2, { action: 'reject_all' }, { cookie });
@@ -212,7 +201,7 @@ test('a returning visitor keeps their records across a POLICY_VERSION change: do
 
 test('the preferences page is a receipt: the consent id and date, even after the decision lapsed', async () => {
   const cookie = signedCookie({ id: 'cd'.repeat(16), policy: '0', givenAt: Date.parse('2026-01-15T10:00:00Z') });
-  const html = await (await fetchIdentity(worker, '/_consent/preferences', { cookie, 'accept-language': 'en' })).text();
+  const html = await (await fetchIdentity(site.worker, '/_consent/preferences', { cookie, 'accept-language': 'en' })).text();
   assert.match(html, /no longer stands/);
   assert.match(html, new RegExp(`<code>${'cd'.repeat(16)}</code>`));
   assert.match(html, /<time datetime="2026-01-15T10:00:00Z">2026-01-15<\/time>/);
@@ -221,13 +210,13 @@ test('the preferences page is a receipt: the consent id and date, even after the
 test('erasure deletes the records the cookie names even when KV does not list them yet', async () => {
   // The decision's record is in KV; the listing sees it too locally, so simulate a lagging
   // listing by erasing with a cookie whose named record was written under another prefix
-  // position: the worker must delete what the cookie names, whatever list says.
-  const res = await postForm(worker, { action: 'accept_all' });
+  // position: the site.worker must delete what the cookie names, whatever list says.
+  const res = await postForm(site.worker, { action: 'accept_all' });
   const cookie = consentCookie(res);
-  const { id } = await (await worker.fetch('/_consent/state', { headers: { cookie } })).json();
-  const [{ key }] = await recordsOf(worker.kv(), id);
+  const { id } = await (await site.worker.fetch('/_consent/state', { headers: { cookie } })).json();
+  const [{ key }] = await recordsOf(site.worker.kv(), id);
   assert.match(key.name, new RegExp(`^rec:${id}:\\d{13}-[0-9a-f]{8}$`));
-  const erased = await worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
+  const erased = await site.worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
   assert.deepEqual(await erased.json(), { erased: 1 });
-  assert.equal(await worker.kv().get(key.name), null);
+  assert.equal(await site.worker.kv().get(key.name), null);
 });
