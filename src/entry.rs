@@ -18,10 +18,11 @@ use crate::config::config;
 use crate::dashboard::stats::{self, Tally};
 use crate::failure::{self, WorkerError};
 use crate::gate::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
+use crate::platform::RuntimeUrl;
 use crate::protocol::{
     fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, CHOICE_ANALYTICS,
-    CHOICE_MARKETING, DROPPING, HELD_MASK, NO_OFFSET, OFFSET_SHIFT, ORIGIN_SHIFT, ROUTE_CHANGED,
-    ROUTE_OWN, STREAMING,
+    CHOICE_MARKETING, DROPPING, FIELD_SEPARATOR, FILTERING, HELD_MASK, NO_OFFSET, OFFSET_SHIFT,
+    ORIGIN_SHIFT, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
 };
 use crate::served::{Outcome, Served};
 use crate::visit::Visit;
@@ -29,7 +30,8 @@ use crate::{log, router};
 use consent_core::config::{Config, Origin};
 use consent_core::consent::Choices;
 use consent_core::failure::Failure;
-use consent_core::gate::{blocked_hosts, is_blocked, loads_google_tag, InlineGate};
+use consent_core::gate::elements::{edit_call, judge_element};
+use consent_core::gate::{blocked_rules, loads_google_tag, InlineGate};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -218,7 +220,7 @@ impl Page {
             };
             for field in [op, name, value] {
                 flat.push_str(field);
-                flat.push(crate::protocol::FIELD_SEPARATOR);
+                flat.push(FIELD_SEPARATOR);
             }
         }
         flat
@@ -330,20 +332,45 @@ fn choices_of(bits: u8) -> Choices {
     }
 }
 
-/// True when an element loads a host the visitor's `choices` block: `values` is every
-/// attribute value of the element, each followed by the protocol's separator (no host name
-/// holds one, so no match spans two values).
-#[wasm_bindgen(js_name = blockedElement)]
+/// What the page does with an element the protocol's `stripElements` selector matched, under
+/// the visitor's `choices`: `facts` is its tag name, then each attribute's name and value as
+/// the rewriter hands them over (undecoded), joined by the protocol's separator (one inside a
+/// value is sent as `separatorInValue`). The answer is empty when the element stays as it is;
+/// otherwise `Element` method calls (`remove`, `removeAttribute`, `setAttribute`), each as
+/// method, name and value followed by the separator, as [`Page::header_edits`] writes them.
+#[wasm_bindgen(js_name = elementEdits)]
 #[must_use]
-pub fn blocked_element(values: &str, choices: u8) -> bool {
-    is_blocked(values, blocked_hosts(choices_of(choices)))
+pub fn element_edits(facts: &str, choices: u8) -> String {
+    let mut fields = facts.split(FIELD_SEPARATOR);
+    let tag = fields.next().unwrap_or_default().to_ascii_lowercase();
+    let mut attributes = Vec::new();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        attributes.push((name, value));
+    }
+    let edits = judge_element(
+        &tag,
+        &attributes,
+        blocked_rules(choices_of(choices)),
+        &RuntimeUrl,
+    );
+    let mut flat = String::new();
+    for edit in &edits {
+        let (method, name, value) = edit_call(edit);
+        for field in [method, name, value] {
+            flat.push_str(field);
+            flat.push(FIELD_SEPARATOR);
+        }
+    }
+    flat
 }
 
-/// Judges the next chunk of an inline script (`consent_core::gate::InlineGate::next`):
-/// `window` is the chunk preceded by up to the protocol's `matchOverlap` units of the text
-/// before it, `chunk_len` the chunk's length, `last` whether it ends the script, `gate` the
-/// packed state the previous call returned (0 for a new script). Returns the new packed state
-/// ([`HELD_MASK`], [`STREAMING`], [`DROPPING`]) with the [`Chunk`] from [`ACTION_SHIFT`].
+/// Judges the next chunk of an inline script or stylesheet
+/// (`consent_core::gate::InlineGate::next`): `window` is the chunk preceded by up to the
+/// protocol's `matchOverlap` units of the text before it, `chunk_len` the chunk's length,
+/// `last` whether it ends the text, `gate` the packed state the previous call returned (the
+/// protocol's `scriptStart` or `styleStart` for a new text). Returns the new packed state
+/// ([`HELD_MASK`], [`STREAMING`], [`DROPPING`], [`FILTERING`]) with the [`Chunk`] from
+/// [`ACTION_SHIFT`].
 #[wasm_bindgen(js_name = inlineStep)]
 #[must_use]
 pub fn inline_step(window: &str, chunk_len: u32, last: bool, gate: u32, choices: u8) -> u32 {
@@ -351,17 +378,29 @@ pub fn inline_step(window: &str, chunk_len: u32, last: bool, gate: u32, choices:
         held: (gate & HELD_MASK) as usize,
         streaming: gate & STREAMING != 0,
         dropping: gate & DROPPING != 0,
+        filter: gate & FILTERING != 0,
     };
     let action = state.next(
         window,
         chunk_len as usize,
         last,
-        blocked_hosts(choices_of(choices)),
+        blocked_rules(choices_of(choices)),
     );
     let held = u32::try_from(state.held).unwrap_or(HELD_MASK) & HELD_MASK;
-    held | if state.streaming { STREAMING } else { 0 }
-        | if state.dropping { DROPPING } else { 0 }
+    let bit = |on: bool, bit: u32| if on { bit } else { 0 };
+    held | bit(state.streaming, STREAMING)
+        | bit(state.dropping, DROPPING)
+        | bit(state.filter, FILTERING)
         | (u32::from(Chunk::from(action).code()) << ACTION_SHIFT)
+}
+
+/// A stylesheet's text without what would load from a destination the visitor's `choices`
+/// block (after `inlineStep` answered the protocol's `filter`).
+#[wasm_bindgen(js_name = filterCss)]
+#[must_use]
+pub fn filter_css(css: &str, choices: u8) -> String {
+    let rules = blocked_rules(choices_of(choices));
+    consent_core::gate::elements::filter_css(css, rules).unwrap_or_else(|| css.to_owned())
 }
 
 /// True when an inline script (its window, as for [`inline_step`]) loads Google's tag.
@@ -418,12 +457,32 @@ mod tests {
     }
 
     #[test]
-    fn attribute_values_are_judged_whole_and_never_across_a_newline() {
-        assert!(blocked_element(
-            "a.js\nhttps://www.google-analytics.com/x\n",
-            0
-        ));
-        assert!(!blocked_element("https://www.google-analytics.com/x\n", 1));
-        assert!(!blocked_element("googletagmanager\n.com\n", 0));
+    fn element_edits_are_runtime_calls_judged_per_attribute_and_never_across_fields() {
+        let nothing = 0;
+        assert_eq!(
+            element_edits("SCRIPT\nsrc\nhttps://www.google-analytics.com/x", nothing),
+            "remove\n\n\n"
+        );
+        assert_eq!(
+            element_edits(
+                "script\nsrc\nhttps://www.google-analytics.com/x",
+                CHOICE_ANALYTICS
+            ),
+            "",
+            "analytics granted keeps GA4"
+        );
+        assert_eq!(
+            element_edits(
+                "img\nsrc\n/x.png\nonerror\nfetch('https://www.google-analytics.com/g')",
+                nothing
+            ),
+            "removeAttribute\nonerror\n\n",
+            "the image stays; its handler goes"
+        );
+        assert_eq!(
+            element_edits("script\ndata-a\ngoogletagmanager\nsrc\n.com/x.js", nothing),
+            "",
+            "no match spans two fields"
+        );
     }
 }

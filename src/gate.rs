@@ -6,7 +6,7 @@
 //! (`crate::entry`).
 
 use crate::isolate::{banner, plain_settings_link};
-use crate::platform::random_bytes;
+use crate::platform::{random_bytes, RuntimeUrl};
 use crate::visit::Visit;
 use consent_core::config::Config;
 use consent_core::consent::cookie::cookie_names;
@@ -21,7 +21,7 @@ use consent_core::gate::rewrite::{
     REWRITTEN_VARY,
 };
 use consent_core::gate::{
-    blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
+    blocked_rules, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
     nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
 use consent_core::visitor::banner::BannerVariant;
@@ -168,7 +168,7 @@ fn allowed_header_edits(head: &OriginHead, visit: &Visit, choices: Choices) -> V
         }
     }
     if let Some(link) = &head.link {
-        match filter_link_header(link, blocked_hosts(choices)) {
+        match filter_link_header(link, blocked_rules(choices), &RuntimeUrl) {
             Some(kept) if kept == *link => {}
             Some(kept) => edits.push(HeaderEdit::Set("link", kept)),
             None => edits.push(HeaderEdit::Delete("link")),

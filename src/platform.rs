@@ -1,4 +1,5 @@
-//! What the worker reads from the platform: the clock, randomness and a request's body.
+//! What the worker reads from the platform: the clock, randomness, a request's body, and the
+//! runtime's own URL parser.
 
 use consent_core::consent::request::MAX_BODY_BYTES;
 use consent_core::failure::Failure;
@@ -12,6 +13,20 @@ pub fn now_ms() -> u64 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let now = js_sys::Date::now() as u64;
     now
+}
+
+/// The runtime's WHATWG URL parser (the one its `fetch` uses), for the rare host the gate
+/// cannot read as plain ASCII: the browser's mapping of a host to ASCII (IDNA), at no cost in
+/// wasm size.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeUrl;
+
+impl consent_core::gate::decode::ToAscii for RuntimeUrl {
+    fn to_ascii(&self, host: &str) -> Option<String> {
+        web_sys::Url::new(&format!("http://{host}/"))
+            .ok()
+            .map(|url| url.hostname())
+    }
 }
 
 /// `N` bytes from the platform's CSPRNG.

@@ -8,6 +8,7 @@
 
 use consent_core::gate::{
     ChunkAction, MATCH_OVERLAP, OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
+    STRIP_STYLE,
 };
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -107,6 +108,8 @@ wire_enum! {
         Pass = 2 as "pass",
         /// Replace it with everything held so far followed by itself.
         Release = 3 as "release",
+        /// Replace it with `filterCss` of everything held so far followed by itself.
+        Filter = 4 as "filter",
     }
 }
 
@@ -117,6 +120,7 @@ impl From<ChunkAction> for Chunk {
             ChunkAction::Drop => Self::Drop,
             ChunkAction::Pass => Self::Pass,
             ChunkAction::ReleaseHeld => Self::Release,
+            ChunkAction::ReleaseFiltered => Self::Filter,
         }
     }
 }
@@ -146,8 +150,14 @@ pub const HELD_MASK: u32 = 0x00ff_ffff;
 pub const STREAMING: u32 = 1 << 24;
 /// …whether it is being dropped (bit 25)…
 pub const DROPPING: u32 = 1 << 25;
+/// …whether it is a stylesheet, filtered rather than dropped (bit 26)…
+pub const FILTERING: u32 = 1 << 26;
 /// …and the answer's [`Chunk`] from bit 28.
 pub const ACTION_SHIFT: u32 = 28;
+/// `inlineStep`'s state for a new inline script: nothing held.
+pub const SCRIPT_START: u32 = 0;
+/// …and for a new stylesheet: nothing held, filtered rather than dropped.
+pub const STYLE_START: u32 = FILTERING;
 /// The part of `inlineStep`'s answer the entry hands back on its next call.
 pub const STATE_MASK: u32 = (1 << ACTION_SHIFT) - 1;
 
@@ -159,9 +169,10 @@ const _: () = {
     assert!(ROUTE_CHANGED < 1 << OFFSET_SHIFT);
     assert!(OriginKind::Url as u32 <= ORIGIN_MASK);
     assert!(NO_OFFSET << OFFSET_SHIFT >> OFFSET_SHIFT == NO_OFFSET);
-    assert!(HELD_MASK & (STREAMING | DROPPING) == 0);
-    assert!((HELD_MASK | STREAMING | DROPPING) & !STATE_MASK == 0);
-    assert!((Chunk::Release as u32) < 1 << (32 - ACTION_SHIFT));
+    assert!(HELD_MASK & (STREAMING | DROPPING | FILTERING) == 0);
+    assert!(STREAMING & DROPPING == 0 && (STREAMING | DROPPING) & FILTERING == 0);
+    assert!((HELD_MASK | STREAMING | DROPPING | FILTERING) & !STATE_MASK == 0);
+    assert!((Chunk::Filter as u32) < 1 << (32 - ACTION_SHIFT));
 };
 
 /// `Page.choices` (handed back unread to `blockedElement` and `inlineStep`): analytics
@@ -194,6 +205,11 @@ pub const RESPONSE_HEADERS: [&str; 5] = [
 /// The separator of the joined fields: no URL, method, header value or country holds one.
 pub const FIELD_SEPARATOR: char = '\n';
 
+/// What the entry writes for a [`FIELD_SEPARATOR`] inside an attribute value it hands over
+/// (`elementEdits`): a tab, which a URL parser drops and a script or CSS reads as space, like a
+/// line feed.
+pub const SEPARATOR_IN_VALUE: char = '\t';
+
 /// The fields of a joined string (`pageFor`'s facts, `Page.prepare`'s head), each `None`
 /// when empty, in the order they were joined.
 pub fn fields<const N: usize>(joined: &str) -> [Option<&str>; N] {
@@ -218,13 +234,20 @@ pub fn protocol() -> String {
         "prepared": Prepared::describe(),
         "originFailure": OriginFailure::describe(),
         "chunk": Chunk::describe(),
-        "inline": { "actionShift": ACTION_SHIFT, "stateMask": STATE_MASK },
+        "inline": {
+            "actionShift": ACTION_SHIFT,
+            "stateMask": STATE_MASK,
+            "scriptStart": SCRIPT_START,
+            "styleStart": STYLE_START,
+        },
         "separator": FIELD_SEPARATOR.to_string(),
+        "separatorInValue": SEPARATOR_IN_VALUE.to_string(),
         "requestHeaders": REQUEST_HEADERS,
         "responseHeaders": RESPONSE_HEADERS,
         "selectors": {
             "stripElements": STRIP_ELEMENTS,
             "stripInline": STRIP_INLINE,
+            "stripStyle": STRIP_STYLE,
             "ownTagElements": OWN_TAG_ELEMENTS,
             "ownTagInline": OWN_TAG_INLINE,
         },
@@ -281,6 +304,7 @@ mod tests {
             "chunk",
             "inline",
             "separator",
+            "separatorInValue",
             "requestHeaders",
             "responseHeaders",
             "selectors",

@@ -144,10 +144,12 @@ function rewrite(response, page) {
   const choices = page.choices();
   let rewriter = new HTMLRewriter();
   if (page.strip()) {
-    const strip = new InlineStrip(choices);
+    const scripts = new InlineStrip(choices, P.inline.scriptStart);
+    const styles = new InlineStrip(choices, P.inline.styleStart);
     rewriter = rewriter
-      .on(P.selectors.stripElements, { element: (el) => removeIfBlocked(el, choices) })
-      .on(P.selectors.stripInline, { text: (chunk) => strip.text(chunk) });
+      .on(P.selectors.stripElements, { element: (el) => judgeElement(el, choices) })
+      .on(P.selectors.stripInline, { text: (chunk) => scripts.text(chunk) })
+      .on(P.selectors.stripStyle, { text: (chunk) => styles.text(chunk) });
   }
   const consentMode = page.consentMode();
   const loaders = consentMode === undefined ? undefined : page.loaders();
@@ -178,10 +180,19 @@ function rewrite(response, page) {
     .transform(response);
 }
 
-function removeIfBlocked(el, choices) {
-  let values = '';
-  for (const [, value] of el.attributes) values += value + SEP;
-  if (values && wasm.blockedElement(values, choices)) edit(() => el.remove());
+// Hands wasm the element's tag and every attribute, as the rewriter gives them (undecoded),
+// and applies what it answers: `Element` methods with their arguments (`remove`,
+// `removeAttribute`, `setAttribute`). A line feed inside a value becomes a tab, which the
+// protocol's separator cannot be and which a URL parser, a script and CSS read alike.
+function judgeElement(el, choices) {
+  let facts = el.tagName;
+  for (const [name, value] of el.attributes) {
+    facts += SEP + name + SEP + (value.includes(SEP) ? value.replaceAll(SEP, P.separatorInValue) : value);
+  }
+  const edits = wasm.elementEdits(facts, choices);
+  if (!edits) return;
+  const calls = edits.split(SEP);
+  for (let i = 0; i + 2 < calls.length; i += 3) edit(() => el[calls[i]](calls[i + 1], calls[i + 2]));
 }
 
 // The end of the text before a chunk, kept so that a host split across chunks is still seen.
@@ -197,13 +208,15 @@ class Window {
   }
 }
 
-// Inline scripts and noscripts naming a blocked host are removed; chunks are held (as
-// JavaScript strings) until the script's end, so a clean script is written back unchanged.
+// Inline scripts and noscripts naming a blocked host are removed, and a stylesheet loses what
+// would load from one (`filterCss`); chunks are held (as JavaScript strings) until the text's
+// end, so clean text is written back unchanged. `start` is the gate's state for a text of its
+// kind (the protocol's, for scripts or styles), which wasm hands back after each text's end.
 class InlineStrip {
-  constructor(choices) {
+  constructor(choices, start) {
     this.choices = choices;
     this.window = new Window();
-    this.gate = 0;
+    this.gate = start;
     this.held = '';
   }
 
@@ -219,6 +232,7 @@ class InlineStrip {
     } else {
       if (action === P.chunk.drop) edit(() => chunk.remove());
       else if (action === P.chunk.release) edit(() => chunk.replace(this.held + text, HTML));
+      else if (action === P.chunk.filter) edit(() => chunk.replace(wasm.filterCss(this.held + text, this.choices), HTML));
       this.held = '';
     }
     if (last) this.window.tail = '';

@@ -9,11 +9,11 @@ const NUMBERS = {
   origin: ['demo', 'route', 'url'],
   prepared: ['asIs', 'withHeaders', 'rewrite', 'refused'],
   originFailure: ['timeout', 'unreachable', 'misconfigured', 'internal'],
-  chunk: ['hold', 'drop', 'pass', 'release'],
-  inline: ['actionShift', 'stateMask'],
+  chunk: ['hold', 'drop', 'pass', 'release', 'filter'],
+  inline: ['actionShift', 'stateMask', 'scriptStart', 'styleStart'],
 };
-const STRINGS = { selectors: ['stripElements', 'stripInline', 'ownTagElements', 'ownTagInline'] };
-const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'blockedElement', 'inlineStep', 'loadsTag'];
+const STRINGS = { selectors: ['stripElements', 'stripInline', 'stripStyle', 'ownTagElements', 'ownTagInline'] };
+const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'elementEdits', 'inlineStep', 'filterCss', 'loadsTag'];
 const PAGE_METHODS = [
   'route', 'own', 'originUrl', 'outbound', 'prepare', 'headerEdits', 'refusal', 'fail', 'choices',
   'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free',
@@ -46,7 +46,9 @@ export function readProtocol(wasm, Page) {
   for (const key of ['requestHeaders', 'responseHeaders']) {
     if (!Array.isArray(p?.[key]) || !p[key].length || !p[key].every((h) => typeof h === 'string')) missing.push(`${key} (header names)`);
   }
-  if (typeof p?.separator !== 'string' || p.separator.length !== 1) missing.push('separator (one character)');
+  for (const key of ['separator', 'separatorInValue']) {
+    if (typeof p?.[key] !== 'string' || p[key].length !== 1) missing.push(`${key} (one character)`);
+  }
   if (missing.length) fail(`protocol() lacks ${missing.join(', ')}`);
   return p;
 }

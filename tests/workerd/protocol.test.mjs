@@ -15,17 +15,18 @@ function fakeWasm(edit = (p) => p) {
     origin: { demo: 0, route: 1, url: 2 },
     prepared: { asIs: 0, withHeaders: 1, rewrite: 2, refused: 3 },
     originFailure: { timeout: 0, unreachable: 1, misconfigured: 2, internal: 3 },
-    chunk: { hold: 0, drop: 1, pass: 2, release: 3 },
-    inline: { actionShift: 28, stateMask: 2 ** 28 - 1 },
+    chunk: { hold: 0, drop: 1, pass: 2, release: 3, filter: 4 },
+    inline: { actionShift: 28, stateMask: 2 ** 28 - 1, scriptStart: 0, styleStart: 2 ** 26 },
     separator: '\n',
+    separatorInValue: '\t',
     requestHeaders: ['cookie'],
     responseHeaders: ['content-type'],
-    selectors: { stripElements: 'script', stripInline: 'script', ownTagElements: 'script', ownTagInline: 'script' },
+    selectors: { stripElements: 'script', stripInline: 'script', stripStyle: 'style', ownTagElements: 'script', ownTagInline: 'script' },
     matchOverlap: 64,
     originTimeoutMs: 20000,
   };
   const fn = () => {};
-  const wasm = { pageFor: fn, originBase: fn, blockedElement: fn, inlineStep: fn, loadsTag: fn, protocol: () => JSON.stringify(edit(description)) };
+  const wasm = { pageFor: fn, originBase: fn, elementEdits: fn, inlineStep: fn, filterCss: fn, loadsTag: fn, protocol: () => JSON.stringify(edit(description)) };
   class Page {}
   for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free']) {
     Page.prototype[m] = fn;

@@ -9,19 +9,55 @@
 //! ([`rewrite`]), and the inventory of every cookie the site may set ([`cookies`]).
 
 pub mod cookies;
+pub mod decode;
+pub mod elements;
 pub mod rewrite;
 
 use crate::consent::Choices;
 use crate::html::escape_html;
+use decode::{text_is_blocked, url_is_blocked, HostPattern, Rule, ToAscii};
 use std::fmt::Write as _;
 
-/// Hosts of Google's analytics (GA4, and GTM's loader).
-pub const ANALYTICS_HOSTS: [&str; 2] = ["googletagmanager.com", "google-analytics.com"];
-/// Hosts of Google's advertising.
-pub const MARKETING_HOSTS: [&str; 3] = [
-    "doubleclick.net",
-    "googleadservices.com",
-    "googlesyndication.com",
+/// Where Google's analytics loads from and reports to, as Google documents its tags: GTM and
+/// gtag.js, GA4's collection endpoints (`google-analytics.com`, `analytics.google.com`).
+pub const ANALYTICS: [Rule; 3] = [
+    Rule::domain("googletagmanager.com"),
+    Rule::domain("google-analytics.com"),
+    Rule::domain("analytics.google.com"),
+];
+
+/// Where Google's advertising loads from and reports to: Ads and Floodlight
+/// (`doubleclick.net`, `googleadservices.com`), `AdSense` (`googlesyndication.com`), the
+/// Publisher Tag (`googletagservices.com`), conversion and remarketing pixels on Google's own
+/// domains (`google.<country>/pagead`), and GA4's advertising audiences
+/// (`google.<country>/ads/ga-audiences`).
+pub const MARKETING: [Rule; 6] = [
+    Rule::domain("doubleclick.net"),
+    Rule::domain("googleadservices.com"),
+    Rule::domain("googlesyndication.com"),
+    Rule::domain("googletagservices.com"),
+    Rule::under(HostPattern::GoogleAnyTld, "/pagead"),
+    Rule::under(HostPattern::GoogleAnyTld, "/ads/ga-audiences"),
+];
+
+/// Marketing granted, analytics not: GTM may load (it carries the ads tags), GA4 may not.
+const MARKETING_ONLY: [Rule; 3] = [
+    Rule::domain("google-analytics.com"),
+    Rule::domain("analytics.google.com"),
+    Rule::under(HostPattern::Domain("googletagmanager.com"), "/gtag/"),
+];
+
+/// Nothing granted: every destination of both purposes.
+const NOTHING_GRANTED: [Rule; 9] = [
+    ANALYTICS[0],
+    ANALYTICS[1],
+    ANALYTICS[2],
+    MARKETING[0],
+    MARKETING[1],
+    MARKETING[2],
+    MARKETING[3],
+    MARKETING[4],
+    MARKETING[5],
 ];
 
 /// The configured tags.
@@ -36,8 +72,8 @@ pub struct Tags<'a> {
 /// What a page may keep and what the worker adds to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagePlan {
-    /// Substrings of URLs (and of inline scripts) that must not reach the browser.
-    pub blocked: &'static [&'static str],
+    /// The destinations the browser must not be made to reach.
+    pub blocked: &'static [Rule],
     /// Load GA4 (analytics granted and configured).
     pub ga4: Option<String>,
     /// Load GTM (analytics or marketing granted and configured).
@@ -52,25 +88,14 @@ impl PagePlan {
     }
 }
 
-/// What must not reach the browser under `choices`: substrings of URLs (and of inline
-/// scripts) naming Google's hosts for the purposes not granted.
+/// The destinations the browser must not be made to reach under `choices`: fixed lists, so
+/// none is built per call (the rewriter's handlers ask for them on every element).
 #[must_use]
-pub fn blocked_hosts(choices: Choices) -> &'static [&'static str] {
-    // Four fixed lists: the per-element handlers ask for them on every call, so no list is
-    // built per call.
-    const NOTHING_GRANTED: [&str; 5] = [
-        ANALYTICS_HOSTS[0],
-        ANALYTICS_HOSTS[1],
-        MARKETING_HOSTS[0],
-        MARKETING_HOSTS[1],
-        MARKETING_HOSTS[2],
-    ];
-    // Marketing only: GTM may load (it carries ads tags), GA4 may not.
-    const MARKETING_ONLY: [&str; 2] = ["google-analytics.com", "googletagmanager.com/gtag/"];
+pub fn blocked_rules(choices: Choices) -> &'static [Rule] {
     match (choices.analytics, choices.marketing) {
         (false, false) => &NOTHING_GRANTED,
         (false, true) => &MARKETING_ONLY,
-        (true, false) => &MARKETING_HOSTS,
+        (true, false) => &MARKETING,
         (true, true) => &[],
     }
 }
@@ -79,46 +104,13 @@ pub fn blocked_hosts(choices: Choices) -> &'static [&'static str] {
 #[must_use]
 pub fn plan(choices: Choices, tags: Tags<'_>) -> PagePlan {
     PagePlan {
-        blocked: blocked_hosts(choices),
+        blocked: blocked_rules(choices),
         ga4: tags.ga4.filter(|_| choices.analytics).map(str::to_owned),
         gtm: tags.gtm.filter(|_| choices.any()).map(str::to_owned),
     }
 }
 
-/// True when `text` (a URL or an inline script) refers to a blocked host.
-#[must_use]
-pub fn is_blocked(text: &str, blocked: &[&str]) -> bool {
-    blocked
-        .iter()
-        .any(|host| contains_ignore_ascii_case(text.as_bytes(), host.as_bytes()))
-}
-
-/// True when `needle` occurs in `haystack`, ASCII letters compared without case. No copy of
-/// the text and no searcher to set up: the rewriter asks this for every attribute value of
-/// every element that can load something, and the set-up of `str::contains`' two-way
-/// searcher for each host was the largest item of wasm time on a page (measured).
-fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let Some(last_start) = haystack.len().checked_sub(needle.len()) else {
-        return false;
-    };
-    let first = first.to_ascii_lowercase();
-    haystack[..=last_start].iter().enumerate().any(|(i, b)| {
-        b.to_ascii_lowercase() == first
-            && haystack[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
-    })
-}
-
-/// The elements that can load something by URL. Performance and consent plugins move a
-/// script's URL into `data-src`, `data-rocket-src`, `data-litespeed-src`… (restored on
-/// scroll), images use `srcset`, frames and objects `data`: so every attribute of these
-/// elements is checked ([`element_is_blocked`]). Plain tag selectors: the runtime tests each
-/// element against a few tag names (measured: attribute-substring selectors cost 30% of
-/// throughput on a 1 MB page) and calls into wasm only for these elements.
-pub const STRIP_ELEMENTS: &str =
-    "script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image";
+pub use elements::ELEMENTS as STRIP_ELEMENTS;
 
 /// Elements whose text is code or markup that can load a tag: inline scripts, and
 /// `<noscript>` (raw text to the parser, like a script's: GTM's iframe hides there).
@@ -126,23 +118,15 @@ pub const STRIP_ELEMENTS: &str =
 /// data, kept as they are. The text is judged chunk by chunk by [`InlineGate`].
 pub const STRIP_INLINE: &str = r#"script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript"#;
 
+/// Stylesheets in the page: their text is judged like a script's, and what would load from a
+/// blocked destination is filtered out ([`elements::filter_css`]) rather than the whole sheet.
+pub const STRIP_STYLE: &str = "style";
+
 /// The origin's own loader of Google's tag, with consent: the worker then adds no second one.
 pub const OWN_TAG_ELEMENTS: &str = r#"script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]"#;
 
 /// Inline scripts in `<head>` that may load Google's tag themselves ([`loads_google_tag`]).
 pub const OWN_TAG_INLINE: &str = "head script:not([src])";
-
-/// True when an element matched by [`STRIP_ELEMENTS`] names a blocked host in any of its
-/// attribute values (case-insensitively; `//host` included).
-#[must_use]
-pub fn element_is_blocked<'a>(
-    attribute_values: impl IntoIterator<Item = &'a str>,
-    blocked: &[&str],
-) -> bool {
-    attribute_values
-        .into_iter()
-        .any(|value| is_blocked(value, blocked))
-}
 
 /// Longest inline script (in UTF-16 units, as the runtime counts) held back whole before it
 /// is judged. Past it the held text is released if clean and the rest streams on, each chunk
@@ -151,9 +135,10 @@ pub fn element_is_blocked<'a>(
 /// it runs.
 pub const MAX_HELD_SCRIPT: usize = 256 * 1024;
 
-/// How much of the text before a chunk is checked with it, so a host name split across
-/// chunks is still seen: longer than any blocked host.
-pub const MATCH_OVERLAP: usize = 64;
+/// How much of the text before a chunk is checked with it, so a destination split across
+/// chunks is still seen, however it is escaped: longer than the longest rule written with
+/// eight characters a letter (`\u{0067}`, a CSS escape with its padding).
+pub const MATCH_OVERLAP: usize = 512;
 
 /// What to do with one chunk of an inline script's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +151,9 @@ pub enum ChunkAction {
     Pass,
     /// Replace it with everything held so far followed by itself.
     ReleaseHeld,
+    /// Replace it with everything held so far followed by itself, without what would load
+    /// from a blocked destination ([`elements::filter_css`]): a stylesheet.
+    ReleaseFiltered,
 }
 
 /// The judgement of one inline script as its chunks stream by. Small and `Copy`, so the
@@ -176,8 +164,11 @@ pub struct InlineGate {
     pub held: usize,
     /// The held text was released (the script was too long to hold): chunks now stream.
     pub streaming: bool,
-    /// A blocked host was seen: everything from here is dropped.
+    /// A blocked destination was seen: everything from here is dropped (a script), or the
+    /// whole text is filtered at its end (a stylesheet still held).
     pub dropping: bool,
+    /// The text is a stylesheet: filtered, not dropped, when it is held whole.
+    pub filter: bool,
 }
 
 impl InlineGate {
@@ -189,16 +180,25 @@ impl InlineGate {
         window: &str,
         chunk_len: usize,
         last: bool,
-        blocked: &[&str],
+        blocked: &[Rule],
     ) -> ChunkAction {
-        if !self.dropping && is_blocked(window, blocked) {
+        if !self.dropping && text_is_blocked(window, blocked) {
             self.dropping = true;
         }
-        let action = if self.dropping {
+        let fits = self.held + chunk_len <= MAX_HELD_SCRIPT;
+        let action = if self.dropping && self.filter && !self.streaming && fits {
+            // A stylesheet naming a blocked destination is held whole, then filtered.
+            if last {
+                ChunkAction::ReleaseFiltered
+            } else {
+                self.held += chunk_len;
+                ChunkAction::Hold
+            }
+        } else if self.dropping {
             ChunkAction::Drop
         } else if self.streaming {
             ChunkAction::Pass
-        } else if last || self.held + chunk_len > MAX_HELD_SCRIPT {
+        } else if last || !fits {
             self.streaming = !last;
             if self.held == 0 {
                 ChunkAction::Pass
@@ -210,24 +210,36 @@ impl InlineGate {
             ChunkAction::Hold
         };
         if last {
-            *self = Self::default();
+            *self = Self {
+                filter: self.filter,
+                ..Self::default()
+            };
         }
         action
     }
 }
 
-/// A `Link` response header without the links to blocked hosts (`preload`, `preconnect`,
-/// `dns-prefetch`, `modulepreload`…: Cloudflare replays them as Early Hints, so the browser
-/// would connect before the page arrives). `None` when no link is left; the value unchanged
-/// when nothing is blocked.
+/// A `Link` response header without the links to blocked destinations (`preload`,
+/// `preconnect`, `dns-prefetch`, `modulepreload`…: Cloudflare replays them as Early Hints, so
+/// the browser would connect before the page arrives). `None` when no link is left; the value
+/// unchanged when nothing is blocked.
 #[must_use]
-pub fn filter_link_header(value: &str, blocked: &[&str]) -> Option<String> {
+pub fn filter_link_header(value: &str, blocked: &[Rule], idna: &impl ToAscii) -> Option<String> {
     let kept: Vec<&str> = split_links(value)
         .into_iter()
         .map(str::trim)
-        .filter(|link| !link.is_empty() && !is_blocked(link_target(link), blocked))
+        .filter(|link| !link.is_empty() && !link_is_blocked(link, blocked, idna))
         .collect();
     (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+/// A link's target judged as a URL; a malformed link (no brackets) naming a blocked
+/// destination anywhere is dropped too.
+fn link_is_blocked(link: &str, blocked: &[Rule], idna: &impl ToAscii) -> bool {
+    match link.strip_prefix('<').and_then(|rest| rest.split_once('>')) {
+        Some((url, _)) => url_is_blocked(url, blocked, idna),
+        None => text_is_blocked(link, blocked),
+    }
 }
 
 /// The links of a `Link` header: split at commas outside `<…>` and quotes.
@@ -248,14 +260,6 @@ fn split_links(value: &str) -> Vec<&str> {
     }
     links.push(&value[start..]);
     links
-}
-
-/// A link's target URL (`<url>`), or the whole link when it has no brackets (so a
-/// malformed one naming a blocked host is still dropped).
-fn link_target(link: &str) -> &str {
-    link.strip_prefix('<')
-        .and_then(|rest| rest.split_once('>'))
-        .map_or(link, |(url, _)| url)
 }
 
 /// True when an inline script loads Google's tag itself (the origin's own snippet).
