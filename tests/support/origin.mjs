@@ -2,7 +2,7 @@
 // encodings, status codes and timing a production origin produces.
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { fixtureCases, readFixture } from './fixtures.mjs';
+import { FIXTURES, fixtureCases, readFixture } from './fixtures.mjs';
 
 export const PAGE = '<!doctype html><html><head><title>Fixture</title></head><body><h1>Hola</h1><p>Contenido</p></body></html>';
 export const IMAGE = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
@@ -11,14 +11,17 @@ export const IMAGE = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 791
 export const CHUNK_DELAY_MS = 150;
 
 /**
- * A handler serving fixture case `name` (tests/fixtures/rewrite/<name>/) with its status and
- * headers, each chunk of the page its own network write, CHUNK_DELAY_MS apart.
+ * A handler serving fixture case `name` (`dir`/<name>/, tests/fixtures/rewrite by default) with
+ * its status and headers, each chunk of the page its own network write, CHUNK_DELAY_MS apart;
+ * with `"compress": "gzip"` in origin.json, the whole page gzip-compressed in one write.
  */
-export function fixtureRoute(name) {
-  const { status, headers, chunks } = readFixture(name);
+export function fixtureRoute(name, dir = FIXTURES) {
+  const { status, headers, chunks, compress } = readFixture(name, dir);
   return (req, res) => {
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
+    if (compress === 'gzip') return res.end(zlib.gzipSync(chunks.join('')));
+    if (compress !== undefined) throw new Error(`fixture ${name}: unknown "compress": ${compress}`);
     const rest = [...chunks];
     const next = () => {
       const chunk = rest.shift();
@@ -30,9 +33,12 @@ export function fixtureRoute(name) {
   };
 }
 
-/** Every fixture case, each at `${prefix}<case>`. */
-export function fixtureRoutes(prefix = '/fixture/') {
-  return Object.fromEntries(fixtureCases().map((name) => [`${prefix}${name}`, fixtureRoute(name)]));
+/**
+ * Every fixture case of `dir` (tests/fixtures/rewrite by default; LEAK_FIXTURES for
+ * tests/fixtures/leaks), each at `${prefix}<case>`.
+ */
+export function fixtureRoutes(prefix = '/fixture/', dir = FIXTURES) {
+  return Object.fromEntries(fixtureCases(dir).map((name) => [`${prefix}${name}`, fixtureRoute(name, dir)]));
 }
 
 /** Starts the origin; `routes` may add or override handlers by path. */

@@ -108,7 +108,8 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     // carried over by the conversion): one directory, so a second worker sees the first's KV.
     resourcePersistencePath: persist,
   });
-  await mf.ready;
+  // Miniflare listens on loopback (a free port): `ready` resolves to that URL.
+  const listening = await mf.ready;
   const kvNamespace = kv ? await mf.getKVNamespace('CONSENT_KV') : undefined;
   const db = d1 ? await mf.getD1Database('CONSENT_DB') : undefined;
   if (db) await applyMigrations(db);
@@ -116,6 +117,11 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     mf,
     logs,
     kvDir: persist,
+    /**
+     * The worker's HTTP address on loopback, e.g. `http://127.0.0.1:40123` (no trailing slash),
+     * for a real browser to load; `fetch()` below dispatches without a socket.
+     */
+    url: listening.origin,
     /** Log lines the worker printed as JSON objects. */
     jsonLogs() {
       return logs.flatMap((l) => {
