@@ -9,6 +9,7 @@
 //! ([`rewrite`]), and the inventory of every cookie the site may set ([`cookies`]).
 
 pub mod cookies;
+pub mod decode;
 pub mod rewrite;
 
 use crate::consent::Choices;
