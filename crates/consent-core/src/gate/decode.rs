@@ -1354,3 +1354,144 @@ const FOLD: &[(u32, u8, u8)] = &[
     (0x1FBF0, 10, b'0'),
     (0xE0100, 240, 0),
 ];
+
+/// The tables checked against their sources: the full WHATWG table (`htmlize`) and UTS 46
+/// (`idna`, the `url` crate's).
+#[cfg(test)]
+mod tables {
+    use super::{fold, named, FOLD, NAMED};
+    use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+
+    /// What UTS 46 maps `s` to, between two ASCII letters, when that is ASCII.
+    fn uts46_ascii(s: &str) -> Option<String> {
+        if s.is_ascii() {
+            return Some(s.to_owned());
+        }
+        let input = format!("x{s}y");
+        let out = Uts46::new()
+            .to_ascii(
+                input.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            )
+            .ok()?;
+        (!out.split('.').any(|label| label.starts_with("xn--")))
+            .then(|| out.get(1..out.len() - 1).map(str::to_owned))
+            .flatten()
+    }
+
+    /// Every name of the full table whose expansion is ASCII or UTS 46-maps to ASCII is in
+    /// [`NAMED`], with its expansion and legacy form; no other name is, and nothing in it is
+    /// wrong.
+    #[test]
+    fn named_table_matches_the_whatwg_table() {
+        let mut wanted = 0;
+        for (key, expansion) in htmlize::ENTITIES.entries() {
+            let key = std::str::from_utf8(key).unwrap();
+            let expansion = std::str::from_utf8(expansion).unwrap();
+            let name = key.trim_start_matches('&');
+            let (name, semicolon) = match name.strip_suffix(';') {
+                Some(name) => (name, true),
+                None => (name, false),
+            };
+            let ours = named(name, semicolon);
+            if uts46_ascii(expansion).is_some() {
+                wanted += 1;
+                assert_eq!(ours, Some(expansion), "{key}");
+            } else {
+                assert_eq!(ours, None, "{key} expands to {expansion:?}, not ASCII");
+            }
+        }
+        let legacy = NAMED
+            .split_terminator('\0')
+            .filter(|r| {
+                r.trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+                    .starts_with('!')
+            })
+            .count();
+        assert_eq!(NAMED.split_terminator('\0').count() + legacy, wanted);
+    }
+
+    /// [`fold`] is UTS 46's mapping of each code point to one ASCII character (or to
+    /// nothing), every code point of the planes in use.
+    #[test]
+    fn fold_table_matches_uts46() {
+        let planes = (0x80..0x3_0000).chain(0xE_0000..0xE_1000);
+        for c in planes.filter_map(char::from_u32) {
+            let want = uts46_ascii(&c.to_string()).and_then(|m| match m.as_bytes() {
+                [] => Some(0),
+                [b] => Some(*b),
+                _ => None,
+            });
+            assert_eq!(fold(c), want, "U+{:04X}", u32::from(c));
+        }
+        assert!(FOLD
+            .windows(2)
+            .all(|w| w[0].0 + u32::from(w[0].1) <= w[1].0));
+    }
+
+    /// Prints [`NAMED`] and [`FOLD`] anew from their sources:
+    /// `cargo test -p consent-core --lib -- --ignored --nocapture print_tables`.
+    #[test]
+    #[ignore = "a generator, not a check"]
+    fn print_tables() {
+        let mut records: Vec<(String, char, String)> = Vec::new();
+        for (key, expansion) in htmlize::ENTITIES.entries() {
+            let key = std::str::from_utf8(key).unwrap();
+            let expansion = std::str::from_utf8(expansion).unwrap();
+            if uts46_ascii(expansion).is_none() {
+                continue;
+            }
+            let name = key.trim_start_matches('&');
+            match name.strip_suffix(';') {
+                Some(name) if !records.iter().any(|r| r.0 == name) => {
+                    records.push((name.to_owned(), ';', expansion.to_owned()));
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(r) = records.iter_mut().find(|r| r.0 == name) {
+                        r.1 = '!';
+                    } else {
+                        records.push((name.to_owned(), '!', expansion.to_owned()));
+                    }
+                }
+            }
+        }
+        records.sort();
+        println!("const NAMED: &str = concat!(");
+        for (name, marker, expansion) in &records {
+            println!("    {:?},", format!("{name}{marker}{expansion}\0"));
+        }
+        println!(");");
+        let mut runs: Vec<(u32, u32, u8)> = Vec::new();
+        for c in (0x80..=0x10_FFFF).filter_map(char::from_u32) {
+            let target = match uts46_ascii(&c.to_string()).as_deref().map(str::as_bytes) {
+                Some([]) => 0,
+                Some([b]) => *b,
+                _ => continue,
+            };
+            let cp = u32::from(c);
+            if let Some(last) = runs.last_mut() {
+                let follows = last.0 + last.1 == cp
+                    && ((last.2 == 0 && target == 0)
+                        || (last.2 != 0 && u32::from(last.2) + last.1 == u32::from(target)));
+                if follows {
+                    last.1 += 1;
+                    continue;
+                }
+            }
+            runs.push((cp, 1, target));
+        }
+        println!("const FOLD: &[(u32, u8, u8)] = &[");
+        for (start, len, target) in runs {
+            let target = if target == 0 {
+                "0".to_owned()
+            } else {
+                format!("b{:?}", char::from(target))
+            };
+            println!("    (0x{start:X}, {len}, {target}),");
+        }
+        println!("];");
+    }
+}
