@@ -80,8 +80,8 @@ pub trait ToAscii {
 /// HTML character references decoded as the HTML tokenizer does in an attribute value:
 /// numeric ones (decimal `&#103;`, hex `&#x67;`/`&#X67;`, with or without `;`, any number
 /// of leading zeros; 0, surrogates and values past U+10FFFF become U+FFFD, 0x80–0x9F are
-/// remapped as windows-1252) and the named ones of [`NAMED`]: every name whose expansion is
-/// ASCII or is mapped to ASCII by a host's UTS 46 mapping. A legacy name without `;`
+/// remapped as windows-1252) and the named ones of a table of 290 names: every name whose
+/// expansion is ASCII or is mapped to ASCII by a host's UTS 46 mapping. A legacy name without `;`
 /// (`&amp`, `&lt`…) is decoded too, except when followed by `=` or an ASCII alphanumeric.
 /// Other named references are left as written: they cannot put a blocked host into a URL.
 ///
@@ -210,8 +210,8 @@ fn named(name: &str, semicolon: bool) -> Option<&'static str> {
 /// names) would cost the wasm some 30 KB for nothing: a name that expands to anything else
 /// cannot spell a blocked host. One record per name: the name, `;` (needs its `;`) or `!`
 /// (legacy: also without `;`), the expansion, NUL. Checked against the full table by
-/// `tests/decode.rs` (`named_table_matches_the_whatwg_table`), which also prints it anew
-/// (`cargo test -p consent-core --test decode -- --ignored --nocapture print_tables`).
+/// `tables::named_table_matches_the_whatwg_table` below; `tables::print_tables` prints it anew
+/// (`cargo test -p consent-core --lib -- --ignored --nocapture print_tables`).
 const NAMED: &str = concat!(
     "AMP!&\0",
     "Afr;𝔄\0",
@@ -1120,8 +1120,8 @@ fn path_follows(text: &[u8], at: usize, prefix: &str) -> bool {
 
 /// What UTS 46 maps to one ASCII character (0: to nothing): `(first code point, how many,
 /// the first one's ASCII)`, the ASCII counting up with the code point. Generated from the
-/// `idna` crate and checked against it, every code point, by `tests/decode.rs`
-/// (`fold_table_matches_uts46`).
+/// `idna` crate (`tables::print_tables` below) and checked against it, every code point of
+/// the planes in use, by `tables::fold_table_matches_uts46`.
 const FOLD: &[(u32, u8, u8)] = &[
     (0xA0, 1, b' '),
     (0xAA, 1, b'a'),
