@@ -24,6 +24,7 @@ use consent_core::gate::{
     blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
     nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
+use consent_core::log::{event_line, Level};
 use consent_core::visitor::banner::BannerVariant;
 use consent_core::visitor::settings_link::settings_link;
 use wasm_bindgen::JsValue;
@@ -208,7 +209,7 @@ fn rewrite(
     let nonce = consent_mode
         .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
-    rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
+    rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits, visit.now);
     let link = match &nonce {
         Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
         None => plain_settings_link(lang),
@@ -241,12 +242,15 @@ fn rewrite(
 
 /// A rewritten page's headers: no length or validators, private caching, and every CSP
 /// policy extended with the nonce (several CSP headers arrive joined with commas: each
-/// policy is extended on its own; report-only too, so it does not report our scripts).
+/// policy is extended on its own; report-only too, so it does not report our scripts). A
+/// directive of the enforced policy that forbids everything stays so, and is logged once
+/// per isolate (`now`: the request's arrival).
 fn rewritten_header_edits(
     head: &OriginHead,
     nonce: Option<&str>,
     page_plan: &PagePlan,
     edits: &mut Vec<HeaderEdit>,
+    now: u64,
 ) {
     edits.extend(HEADERS_DROPPED_WHEN_REWRITTEN.map(HeaderEdit::Delete));
     edits.push(HeaderEdit::Set(
@@ -260,10 +264,31 @@ fn rewritten_header_edits(
         ("content-security-policy-report-only", &head.csp_report_only),
     ] {
         if let Some(csp) = csp {
-            edits.push(HeaderEdit::Set(
-                name,
-                extend_csp_header(csp, nonce, page_plan),
-            ));
+            let mut forbidding = Vec::new();
+            let extended = extend_csp_header(csp, nonce, page_plan, &mut forbidding);
+            if name == "content-security-policy" {
+                note_forbidding_csp(&forbidding, now);
+            }
+            edits.push(HeaderEdit::Set(name, extended));
         }
     }
+}
+
+/// Logs, once per isolate, that the site's CSP forbids everything in a directive the
+/// worker's additions need (the tags, Consent Mode, the banner's style or script): they
+/// cannot run on its pages, and the worker does not widen the policy to make them.
+fn note_forbidding_csp(forbidding: &[String], now: u64) {
+    if forbidding.is_empty() || crate::isolate::with(|i| i.csp_forbidding_noted.replace(true)) {
+        return;
+    }
+    let fields = serde_json::json!({ "directives": forbidding });
+    worker::console_log!(
+        "{}",
+        event_line(
+            now,
+            Level::Warn,
+            "the site's Content-Security-Policy forbids what the worker adds: left as it is",
+            fields
+        )
+    );
 }

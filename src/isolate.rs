@@ -8,7 +8,7 @@ use consent_core::dashboard::stats::PageViewTally;
 use consent_core::i18n::Lang;
 use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
 use consent_core::visitor::settings_link::settings_link;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -22,6 +22,9 @@ pub struct Isolate {
     pub page_views: RefCell<PageViewTally>,
     /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
     pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// Whether the site's CSP was logged as forbidding what the worker adds
+    /// (`crate::gate`): once per isolate.
+    pub csp_forbidding_noted: Cell<bool>,
     /// The banner template of each variant: a page view only fills in its path and nonce.
     banners: RefCell<HashMap<BannerVariant, Rc<BannerTemplate>>>,
     /// The settings link per language for responses without a nonce, copied into
