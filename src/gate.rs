@@ -16,9 +16,9 @@ use consent_core::gate::cookies::{
     allowed, expire_disallowed, filter_cookie_header, set_cookie_name,
 };
 use consent_core::gate::rewrite::{
-    accept_encoding_is_readable, treatment, ResponseHead, Treatment,
-    HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
-    REWRITTEN_VARY,
+    accept_encoding_is_readable, sniffed as sniffed_treatment, treatment, ResponseHead, Rewrite,
+    Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REENCODED_AS,
+    REWRITTEN_CACHE_CONTROL, REWRITTEN_VARY,
 };
 use consent_core::gate::{
     blocked_hosts, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
@@ -68,11 +68,16 @@ pub enum Prepared {
     Send(Vec<HeaderEdit>),
     /// The page with these header changes, streamed through the rewriter with these edits.
     Rewrite(Vec<HeaderEdit>, Edits),
+    /// Undecided until the body's first bytes are seen ([`sniffed`]): the header changes so
+    /// far, and whether the entry decodes the body as gzip first.
+    Sniff(Vec<HeaderEdit>, bool),
 }
 
 /// Everything a rewritten page gets, decided here; the rewriter only places it.
 #[derive(Debug)]
 pub struct Edits {
+    /// The entry decodes the body as gzip before the rewriter reads it (`Rewrite::gunzip`).
+    pub gunzip: bool,
     /// The visitor's choices, which decide what is stripped.
     pub choices: Choices,
     /// Strip what the origin wrote itself that the visitor has not allowed.
@@ -136,15 +141,41 @@ pub fn prepare(head: &OriginHead, visit: &Visit, config: &Config) -> Result<Prep
     };
     match treatment(&response_head) {
         Treatment::PassThrough => Ok(Prepared::Send(edits)),
-        Treatment::Rewrite => {
-            let page = rewrite(head, visit, config, &mut edits)?;
+        Treatment::Rewrite(how) => {
+            let page = rewrite(head, visit, config, &how, &mut edits)?;
             Ok(Prepared::Rewrite(edits, page))
         }
+        Treatment::Sniff { gunzip } => Ok(Prepared::Sniff(edits, gunzip)),
         Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
             "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
             head.content_encoding.as_deref().unwrap_or_default()
         ))),
     }
+}
+
+/// What the visitor gets for a response [`prepare`] left to be sniffed, from the body's first
+/// bytes (decoded): the page rewritten when they are HTML, otherwise the response with the
+/// header changes so far (`edits`), and when the entry decoded it, labelled as it now goes.
+///
+/// # Errors
+/// As [`prepare`]'s.
+pub fn sniffed(
+    head: &OriginHead,
+    mut edits: Vec<HeaderEdit>,
+    gunzip: bool,
+    prefix: &[u8],
+    visit: &Visit,
+    config: &Config,
+) -> Result<Prepared, Failure> {
+    if let Some(how) = sniffed_treatment(prefix, gunzip) {
+        let page = rewrite(head, visit, config, &how, &mut edits)?;
+        return Ok(Prepared::Rewrite(edits, page));
+    }
+    if gunzip {
+        edits.push(HeaderEdit::Set("content-encoding", REENCODED_AS.to_owned()));
+        edits.push(HeaderEdit::Delete("content-length"));
+    }
+    Ok(Prepared::Send(edits))
 }
 
 /// The header changes every response gets, HTML or not: no `Set-Cookie` for cookies the
@@ -191,6 +222,7 @@ fn rewrite(
     head: &OriginHead,
     visit: &Visit,
     config: &Config,
+    how: &Rewrite,
     header_edits: &mut Vec<HeaderEdit>,
 ) -> Result<Edits, Failure> {
     let lang = visit.lang;
@@ -209,12 +241,20 @@ fn rewrite(
     let nonce = consent_mode
         .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
-    rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits, visit.now);
+    rewritten_header_edits(
+        head,
+        how,
+        nonce.as_deref(),
+        &page_plan,
+        header_edits,
+        visit.now,
+    );
     let link = match &nonce {
         Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
         None => plain_settings_link(lang),
     };
     let mut edits = Edits {
+        gunzip: how.gunzip,
         choices,
         strip: !page_plan.blocked.is_empty(),
         consent_mode: None,
@@ -240,19 +280,27 @@ fn rewrite(
     Ok(edits)
 }
 
-/// A rewritten page's headers: no length or validators, private caching, and every CSP
-/// policy extended with the nonce (several CSP headers arrive joined with commas: each
-/// policy is extended on its own; report-only too, so it does not report our scripts). A
-/// directive of the enforced policy that forbids everything stays so, and is logged once
-/// per isolate (`now`: the request's arrival).
+/// A rewritten page's headers: no length or validators, private caching, its type and
+/// encoding when they change (an XHTML or sniffed page goes out as `text/html`, a page the
+/// entry decoded as gzip), and every CSP policy extended with the nonce (several CSP
+/// headers arrive joined with commas: each policy is extended on its own; report-only too,
+/// so it does not report our scripts). A directive of the enforced policy that forbids
+/// everything stays so, and is logged once per isolate (`now`: the request's arrival).
 fn rewritten_header_edits(
     head: &OriginHead,
+    how: &Rewrite,
     nonce: Option<&str>,
     page_plan: &PagePlan,
     edits: &mut Vec<HeaderEdit>,
     now: u64,
 ) {
     edits.extend(HEADERS_DROPPED_WHEN_REWRITTEN.map(HeaderEdit::Delete));
+    if let Some(content_type) = &how.content_type {
+        edits.push(HeaderEdit::Set("content-type", content_type.clone()));
+    }
+    if how.gunzip {
+        edits.push(HeaderEdit::Set("content-encoding", REENCODED_AS.to_owned()));
+    }
     edits.push(HeaderEdit::Set(
         "cache-control",
         REWRITTEN_CACHE_CONTROL.to_owned(),

@@ -7,7 +7,8 @@
 const NUMBERS = {
   route: ['own', 'changed', 'originShift', 'originMask', 'offsetShift', 'noOffset'],
   origin: ['demo', 'route', 'url'],
-  prepared: ['asIs', 'withHeaders', 'rewrite', 'refused'],
+  prepared: ['asIs', 'withHeaders', 'rewrite', 'refused', 'sniff'],
+  body: ['gunzip', 'sniffBytes'],
   originFailure: ['timeout', 'unreachable', 'misconfigured', 'internal'],
   chunk: ['hold', 'drop', 'pass', 'release'],
   inline: ['actionShift', 'stateMask'],
@@ -15,7 +16,7 @@ const NUMBERS = {
 const STRINGS = { selectors: ['stripElements', 'stripInline', 'ownTagElements', 'ownTagInline'] };
 const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'blockedElement', 'inlineStep', 'loadsTag'];
 const PAGE_METHODS = [
-  'route', 'own', 'originUrl', 'outbound', 'prepare', 'headerEdits', 'refusal', 'fail', 'choices',
+  'route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices',
   'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free',
 ];
 
