@@ -351,6 +351,13 @@ impl Page {
         self.edits.as_mut().and_then(|e| e.banner.take())
     }
 
+    /// The stylesheets of the banner and the settings link, in `<head>` (first in `<body>`
+    /// when the page has no `<head>`).
+    #[must_use]
+    pub fn style(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.style.take())
+    }
+
     /// The settings link, last in `<body>`.
     #[must_use]
     pub fn link(&self) -> JsValue {

@@ -5,7 +5,7 @@
 //! the I/O and places the edits; every decision is made here, in synchronous calls
 //! (`crate::entry`).
 
-use crate::isolate::{banner, plain_settings_link};
+use crate::isolate::{banner, settings_link_js};
 use crate::platform::random_bytes;
 use crate::visit::Visit;
 use consent_core::config::Config;
@@ -26,7 +26,7 @@ use consent_core::gate::{
 };
 use consent_core::log::{event_line, Level};
 use consent_core::visitor::banner::BannerVariant;
-use consent_core::visitor::settings_link::settings_link;
+use consent_core::visitor::settings_link::settings_link_style;
 use wasm_bindgen::JsValue;
 use web_sys::Request;
 
@@ -90,6 +90,8 @@ pub struct Edits {
     pub noscript: Option<String>,
     /// The banner, first in `<body>`, for a visitor who has not decided.
     pub banner: Option<String>,
+    /// The stylesheets of the banner (with it) and of the settings link, for `<head>`.
+    pub style: Option<String>,
     /// The settings link, last in `<body>`.
     pub link: JsValue,
 }
@@ -249,10 +251,7 @@ fn rewrite(
         header_edits,
         visit.now,
     );
-    let link = match &nonce {
-        Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
-        None => plain_settings_link(lang),
-    };
+
     let mut edits = Edits {
         gunzip: how.gunzip,
         choices,
@@ -261,7 +260,8 @@ fn rewrite(
         loaders: None,
         noscript: None,
         banner: None,
-        link,
+        style: Some(settings_link_style(nonce.as_deref())),
+        link: settings_link_js(lang),
     };
     if let Some(nonce) = &nonce {
         edits.consent_mode = Some(consent_mode_script(choices, nonce));
@@ -274,7 +274,9 @@ fn rewrite(
                 lang,
                 gpc: visit.gpc,
             };
-            edits.banner = Some(banner(variant).render(&visit.path_and_query(), nonce));
+            let banner = banner(variant);
+            edits.banner = Some(banner.render(&visit.path_and_query(), nonce));
+            edits.style = Some(banner.style(nonce) + edits.style.as_deref().unwrap_or_default());
         }
     }
     Ok(edits)

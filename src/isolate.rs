@@ -27,8 +27,7 @@ pub struct Isolate {
     pub csp_forbidding_noted: Cell<bool>,
     /// The banner template of each variant: a page view only fills in its path and nonce.
     banners: RefCell<HashMap<BannerVariant, Rc<BannerTemplate>>>,
-    /// The settings link per language for responses without a nonce, copied into
-    /// JavaScript once.
+    /// The settings link per language, copied into JavaScript once.
     settings_links: RefCell<HashMap<Lang, JsValue>>,
 }
 
@@ -55,14 +54,14 @@ pub fn banner(variant: BannerVariant) -> Rc<BannerTemplate> {
     })
 }
 
-/// The settings link of `lang` for a response without a nonce.
-pub fn plain_settings_link(lang: Lang) -> JsValue {
+/// The settings link of `lang`.
+pub fn settings_link_js(lang: Lang) -> JsValue {
     with(|isolate| {
         isolate
             .settings_links
             .borrow_mut()
             .entry(lang)
-            .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
+            .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     })
 }

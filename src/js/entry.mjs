@@ -209,20 +209,19 @@ function rewrite(response, page) {
       .on(P.selectors.ownTagElements, { element: () => { own.seen = true; } })
       .on(P.selectors.ownTagInline, { text: (chunk) => own.text(chunk) });
   }
-  if (consentMode !== undefined) {
-    // Consent Mode first in <head>; the tag loaders at its end.
-    rewriter = rewriter.on('head', {
-      element: (el) => {
-        edit(() => el.prepend(consentMode, HTML));
-        if (own !== undefined) {
-          edit(() => el.onEndTag((end) => {
-            if (!own.seen) edit(() => end.before(loaders, HTML));
-          }));
-        }
-      },
-    });
-  }
-  const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript());
+  const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript(), page.style());
+  // Consent Mode first in <head>, then the worker's stylesheets; the tag loaders at its end.
+  rewriter = rewriter.on('head', {
+    element: (el) => {
+      const first = (consentMode ?? '') + body.takeStyle();
+      if (first) edit(() => el.prepend(first, HTML));
+      if (own !== undefined) {
+        edit(() => el.onEndTag((end) => {
+          if (!own.seen) edit(() => end.before(loaders, HTML));
+        }));
+      }
+    },
+  });
   return rewriter
     .on('body', { element: (el) => body.element(el) })
     .onDocument({ end: (end) => body.end(end) })
@@ -289,24 +288,34 @@ class OwnTag {
 }
 
 // After <body>: GTM's noscript frame (unless the origin loads its own tag), then the banner
-// before it, so the banner is first in the keyboard's tab order; the link before </body>. At
-// the document's end, whatever a malformed page (no <body>, or no </body>) did not get.
+// before it, so the banner is first in the keyboard's tab order; the link before </body>. The
+// stylesheets go into <head>, or before the banner when the page has none. At the document's
+// end, whatever a malformed page (no <head> and no <body>, or no </body>) did not get.
 // Browsers put what follows the document's end into the body, so the banner and the link
 // still show.
 class Body {
-  constructor(banner, link, own, noscript) {
+  constructor(banner, link, own, noscript, style) {
     this.banner = banner;
     this.link = link;
     this.own = own;
     this.noscript = noscript;
+    this.style = style ?? '';
     this.bodySeen = false;
     this.linkDone = false;
+  }
+
+  // The stylesheets, once: for <head>, or for whichever of <body> and the end comes first.
+  takeStyle() {
+    const style = this.style;
+    this.style = '';
+    return style;
   }
 
   element(el) {
     this.bodySeen = true;
     if (this.noscript !== undefined && !this.own.seen) edit(() => el.prepend(this.noscript, HTML));
-    if (this.banner) edit(() => el.prepend(this.banner, HTML));
+    const first = this.takeStyle() + (this.banner ?? '');
+    if (first) edit(() => el.prepend(first, HTML));
     edit(() => el.onEndTag((end) => {
       this.linkDone = true;
       edit(() => end.before(this.link, HTML));
@@ -315,7 +324,7 @@ class Body {
 
   end(end) {
     let missing = '';
-    if (!this.bodySeen && this.banner) missing += this.banner;
+    if (!this.bodySeen) missing += this.takeStyle() + (this.banner ?? '');
     if (!this.linkDone) missing += this.link;
     if (missing) edit(() => end.append(missing, HTML));
   }

@@ -17,7 +17,7 @@ const STRINGS = { selectors: ['stripElements', 'stripInline', 'ownTagElements', 
 const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'blockedElement', 'inlineStep', 'loadsTag'];
 const PAGE_METHODS = [
   'route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices',
-  'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free',
+  'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free',
 ];
 
 /**

@@ -28,7 +28,7 @@ function fakeWasm(edit = (p) => p) {
   const fn = () => {};
   const wasm = { pageFor: fn, originBase: fn, blockedElement: fn, inlineStep: fn, loadsTag: fn, protocol: () => JSON.stringify(edit(description)) };
   class Page {}
-  for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free']) {
+  for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free']) {
     Page.prototype[m] = fn;
   }
   return { wasm, Page };
