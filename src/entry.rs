@@ -17,12 +17,14 @@
 use crate::config::config;
 use crate::dashboard::stats::{self, Tally};
 use crate::failure::{self, WorkerError};
-use crate::gate::{outbound, outbound_changes, prepare, Edits, HeaderEdit, OriginHead, Prepared};
+use crate::gate::{
+    outbound, outbound_changes, prepare, sniffed, Edits, HeaderEdit, OriginHead, Prepared,
+};
 use crate::platform::RuntimeUrl;
 use crate::protocol::{
     fields, Chunk, OriginFailure, OriginKind, Prepared as Answer, ACTION_SHIFT, CHOICE_ANALYTICS,
     CHOICE_MARKETING, DROPPING, FIELD_SEPARATOR, FILTERING, HELD_MASK, NO_OFFSET, OFFSET_SHIFT,
-    ORIGIN_SHIFT, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
+    ORIGIN_SHIFT, PREPARED_GUNZIP, ROUTE_CHANGED, ROUTE_OWN, STREAMING,
 };
 use crate::served::{Outcome, Served};
 use crate::visit::Visit;
@@ -46,9 +48,20 @@ pub struct Page {
     config: Rc<Config>,
     edits: Option<Edits>,
     header_edits: Vec<HeaderEdit>,
+    /// What [`Page::sniffed`] needs of the origin's response, after [`Answer::Sniff`].
+    sniffing: Option<Sniffing>,
     refusal: Option<Response>,
     /// What the log line and the statistics say; shared with [`Page::own`]'s future.
     outcome: Rc<RefCell<Outcome>>,
+}
+
+/// A response left to be sniffed: its head, the header changes decided so far, and whether
+/// the entry decodes its body as gzip.
+#[derive(Debug)]
+struct Sniffing {
+    head: OriginHead,
+    edits: Vec<HeaderEdit>,
+    gunzip: bool,
 }
 
 /// Reads a request once: the entry hands over its URL, method, the headers of
@@ -67,6 +80,7 @@ pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page 
         config,
         edits: None,
         header_edits: Vec::new(),
+        sniffing: None,
         refusal: None,
         outcome: Rc::default(),
     }
@@ -156,9 +170,11 @@ impl Page {
         outbound(request, &self.visit)
     }
 
-    /// Decides what the visitor gets for the origin's response ([`Answer`]'s code), from its
-    /// status and the headers of [`crate::protocol::RESPONSE_HEADERS`] joined as the protocol
-    /// says (`head`); `set_cookies` is every `Set-Cookie`, if any.
+    /// Decides what the visitor gets for the origin's response ([`Answer`]'s code, with
+    /// [`PREPARED_GUNZIP`] when the entry decodes the body as gzip first), from its status
+    /// and the headers of [`crate::protocol::RESPONSE_HEADERS`] joined as the protocol says
+    /// (`head`); `set_cookies` is every `Set-Cookie`, if any. [`Answer::Sniff`]: the body's
+    /// first bytes decide ([`Page::sniffed`]).
     ///
     /// # Errors
     /// Only if the runtime cannot build the refusal's response.
@@ -180,7 +196,41 @@ impl Page {
             csp_report_only,
             set_cookies: set_cookies.unwrap_or_default(),
         };
-        let answer = match prepare(&head, &self.visit, &self.config) {
+        let prepared = prepare(&head, &self.visit, &self.config);
+        if let Ok(Prepared::Sniff(edits, gunzip)) = prepared {
+            self.sniffing = Some(Sniffing {
+                head,
+                edits,
+                gunzip,
+            });
+            return Ok(Answer::Sniff.code() | if gunzip { PREPARED_GUNZIP } else { 0 });
+        }
+        self.settle(prepared)
+    }
+
+    /// What the visitor gets for a response [`Page::prepare`] left to be sniffed, answered as
+    /// it answers (never [`Answer::Sniff`] again): `prefix` is the body's first bytes (as the
+    /// entry decoded them), up to [`consent_core::gate::rewrite::SNIFF_BYTES`] or the whole
+    /// of a shorter body.
+    ///
+    /// # Errors
+    /// As [`Page::prepare`]'s.
+    pub fn sniffed(&mut self, prefix: &[u8]) -> Result<u8, JsValue> {
+        let prepared = match self.sniffing.take() {
+            Some(Sniffing {
+                head,
+                edits,
+                gunzip,
+            }) => sniffed(&head, edits, gunzip, prefix, &self.visit, &self.config),
+            None => Err(Failure::Internal(
+                "Page.sniffed without a response to sniff".to_owned(),
+            )),
+        };
+        self.settle(prepared)
+    }
+
+    fn settle(&mut self, prepared: Result<Prepared, Failure>) -> Result<u8, JsValue> {
+        let answer = match prepared {
             Ok(Prepared::Send(edits)) => {
                 let changed = !edits.is_empty();
                 self.header_edits = edits;
@@ -191,10 +241,17 @@ impl Page {
                 }
             }
             Ok(Prepared::Rewrite(header_edits, edits)) => {
+                let gunzip = if edits.gunzip { PREPARED_GUNZIP } else { 0 };
                 self.header_edits = header_edits;
                 self.edits = Some(edits);
                 self.outcome.borrow_mut().tally = Tally::PageView;
-                Answer::Rewrite
+                return Ok(Answer::Rewrite.code() | gunzip);
+            }
+            // `prepare` answers it; `sniffed` never gets it.
+            Ok(Prepared::Sniff(..)) => {
+                let failure = Failure::Internal("a response sniffed twice".to_owned());
+                self.refusal = Some(self.answer(&failure.into())?);
+                Answer::Refused
             }
             Err(failure) => {
                 self.refusal = Some(self.answer(&failure.into())?);
@@ -294,6 +351,13 @@ impl Page {
     #[must_use]
     pub fn banner(&mut self) -> Option<String> {
         self.edits.as_mut().and_then(|e| e.banner.take())
+    }
+
+    /// The stylesheets of the banner and the settings link, in `<head>` (first in `<body>`
+    /// when the page has no `<head>`).
+    #[must_use]
+    pub fn style(&mut self) -> Option<String> {
+        self.edits.as_mut().and_then(|e| e.style.take())
     }
 
     /// The settings link, last in `<body>`.

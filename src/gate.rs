@@ -5,7 +5,7 @@
 //! the I/O and places the edits; every decision is made here, in synchronous calls
 //! (`crate::entry`).
 
-use crate::isolate::{banner, plain_settings_link};
+use crate::isolate::{banner, settings_link_js};
 use crate::platform::{random_bytes, RuntimeUrl};
 use crate::visit::Visit;
 use consent_core::config::Config;
@@ -16,16 +16,17 @@ use consent_core::gate::cookies::{
     allowed, expire_disallowed, filter_cookie_header, set_cookie_name,
 };
 use consent_core::gate::rewrite::{
-    accept_encoding_is_readable, treatment, ResponseHead, Treatment,
-    HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REWRITTEN_CACHE_CONTROL,
-    REWRITTEN_VARY,
+    accept_encoding_is_readable, sniffed as sniffed_treatment, treatment, ResponseHead, Rewrite,
+    Treatment, HEADERS_DROPPED_WHEN_REWRITTEN, ORIGIN_ACCEPT_ENCODING, REENCODED_AS,
+    REWRITTEN_CACHE_CONTROL, REWRITTEN_VARY,
 };
 use consent_core::gate::{
     blocked_rules, consent_mode_script, extend_csp_header, filter_link_header, gtm_noscript,
     nonce_from_random, plan, tag_loaders, PagePlan, Tags,
 };
+use consent_core::log::{event_line, Level};
 use consent_core::visitor::banner::BannerVariant;
-use consent_core::visitor::settings_link::settings_link;
+use consent_core::visitor::settings_link::settings_link_style;
 use wasm_bindgen::JsValue;
 use web_sys::Request;
 
@@ -67,11 +68,16 @@ pub enum Prepared {
     Send(Vec<HeaderEdit>),
     /// The page with these header changes, streamed through the rewriter with these edits.
     Rewrite(Vec<HeaderEdit>, Edits),
+    /// Undecided until the body's first bytes are seen ([`sniffed`]): the header changes so
+    /// far, and whether the entry decodes the body as gzip first.
+    Sniff(Vec<HeaderEdit>, bool),
 }
 
 /// Everything a rewritten page gets, decided here; the rewriter only places it.
 #[derive(Debug)]
 pub struct Edits {
+    /// The entry decodes the body as gzip before the rewriter reads it (`Rewrite::gunzip`).
+    pub gunzip: bool,
     /// The visitor's choices, which decide what is stripped.
     pub choices: Choices,
     /// Strip what the origin wrote itself that the visitor has not allowed.
@@ -84,6 +90,8 @@ pub struct Edits {
     pub noscript: Option<String>,
     /// The banner, first in `<body>`, for a visitor who has not decided.
     pub banner: Option<String>,
+    /// The stylesheets of the banner (with it) and of the settings link, for `<head>`.
+    pub style: Option<String>,
     /// The settings link, last in `<body>`.
     pub link: JsValue,
 }
@@ -135,15 +143,41 @@ pub fn prepare(head: &OriginHead, visit: &Visit, config: &Config) -> Result<Prep
     };
     match treatment(&response_head) {
         Treatment::PassThrough => Ok(Prepared::Send(edits)),
-        Treatment::Rewrite => {
-            let page = rewrite(head, visit, config, &mut edits)?;
+        Treatment::Rewrite(how) => {
+            let page = rewrite(head, visit, config, &how, &mut edits)?;
             Ok(Prepared::Rewrite(edits, page))
         }
+        Treatment::Sniff { gunzip } => Ok(Prepared::Sniff(edits, gunzip)),
         Treatment::Refuse => Err(Failure::OriginUnreachable(format!(
             "an HTML page in an encoding the rewriter cannot read ({}): not sent ungated",
             head.content_encoding.as_deref().unwrap_or_default()
         ))),
     }
+}
+
+/// What the visitor gets for a response [`prepare`] left to be sniffed, from the body's first
+/// bytes (decoded): the page rewritten when they are HTML, otherwise the response with the
+/// header changes so far (`edits`), and when the entry decoded it, labelled as it now goes.
+///
+/// # Errors
+/// As [`prepare`]'s.
+pub fn sniffed(
+    head: &OriginHead,
+    mut edits: Vec<HeaderEdit>,
+    gunzip: bool,
+    prefix: &[u8],
+    visit: &Visit,
+    config: &Config,
+) -> Result<Prepared, Failure> {
+    if let Some(how) = sniffed_treatment(prefix, gunzip) {
+        let page = rewrite(head, visit, config, &how, &mut edits)?;
+        return Ok(Prepared::Rewrite(edits, page));
+    }
+    if gunzip {
+        edits.push(HeaderEdit::Set("content-encoding", REENCODED_AS.to_owned()));
+        edits.push(HeaderEdit::Delete("content-length"));
+    }
+    Ok(Prepared::Send(edits))
 }
 
 /// The header changes every response gets, HTML or not: no `Set-Cookie` for cookies the
@@ -190,6 +224,7 @@ fn rewrite(
     head: &OriginHead,
     visit: &Visit,
     config: &Config,
+    how: &Rewrite,
     header_edits: &mut Vec<HeaderEdit>,
 ) -> Result<Edits, Failure> {
     let lang = visit.lang;
@@ -208,19 +243,25 @@ fn rewrite(
     let nonce = consent_mode
         .then(|| random_bytes().map(nonce_from_random))
         .transpose()?;
-    rewritten_header_edits(head, nonce.as_deref(), &page_plan, header_edits);
-    let link = match &nonce {
-        Some(nonce) => JsValue::from_str(&settings_link(lang, Some(nonce))),
-        None => plain_settings_link(lang),
-    };
+    rewritten_header_edits(
+        head,
+        how,
+        nonce.as_deref(),
+        &page_plan,
+        header_edits,
+        visit.now,
+    );
+
     let mut edits = Edits {
+        gunzip: how.gunzip,
         choices,
         strip: !page_plan.blocked.is_empty(),
         consent_mode: None,
         loaders: None,
         noscript: None,
         banner: None,
-        link,
+        style: Some(settings_link_style(nonce.as_deref())),
+        link: settings_link_js(lang),
     };
     if let Some(nonce) = &nonce {
         edits.consent_mode = Some(consent_mode_script(choices, nonce));
@@ -233,22 +274,35 @@ fn rewrite(
                 lang,
                 gpc: visit.gpc,
             };
-            edits.banner = Some(banner(variant).render(&visit.path_and_query(), nonce));
+            let banner = banner(variant);
+            edits.banner = Some(banner.render(&visit.path_and_query(), nonce));
+            edits.style = Some(banner.style(nonce) + edits.style.as_deref().unwrap_or_default());
         }
     }
     Ok(edits)
 }
 
-/// A rewritten page's headers: no length or validators, private caching, and every CSP
-/// policy extended with the nonce (several CSP headers arrive joined with commas: each
-/// policy is extended on its own; report-only too, so it does not report our scripts).
+/// A rewritten page's headers: no length or validators, private caching, its type and
+/// encoding when they change (an XHTML or sniffed page goes out as `text/html`, a page the
+/// entry decoded as gzip), and every CSP policy extended with the nonce (several CSP
+/// headers arrive joined with commas: each policy is extended on its own; report-only too,
+/// so it does not report our scripts). A directive of the enforced policy that forbids
+/// everything stays so, and is logged once per isolate (`now`: the request's arrival).
 fn rewritten_header_edits(
     head: &OriginHead,
+    how: &Rewrite,
     nonce: Option<&str>,
     page_plan: &PagePlan,
     edits: &mut Vec<HeaderEdit>,
+    now: u64,
 ) {
     edits.extend(HEADERS_DROPPED_WHEN_REWRITTEN.map(HeaderEdit::Delete));
+    if let Some(content_type) = &how.content_type {
+        edits.push(HeaderEdit::Set("content-type", content_type.clone()));
+    }
+    if how.gunzip {
+        edits.push(HeaderEdit::Set("content-encoding", REENCODED_AS.to_owned()));
+    }
     edits.push(HeaderEdit::Set(
         "cache-control",
         REWRITTEN_CACHE_CONTROL.to_owned(),
@@ -260,10 +314,31 @@ fn rewritten_header_edits(
         ("content-security-policy-report-only", &head.csp_report_only),
     ] {
         if let Some(csp) = csp {
-            edits.push(HeaderEdit::Set(
-                name,
-                extend_csp_header(csp, nonce, page_plan),
-            ));
+            let mut forbidding = Vec::new();
+            let extended = extend_csp_header(csp, nonce, page_plan, &mut forbidding);
+            if name == "content-security-policy" {
+                note_forbidding_csp(&forbidding, now);
+            }
+            edits.push(HeaderEdit::Set(name, extended));
         }
     }
+}
+
+/// Logs, once per isolate, that the site's CSP forbids everything in a directive the
+/// worker's additions need (the tags, Consent Mode, the banner's style or script): they
+/// cannot run on its pages, and the worker does not widen the policy to make them.
+fn note_forbidding_csp(forbidding: &[String], now: u64) {
+    if forbidding.is_empty() || crate::isolate::with(|i| i.csp_forbidding_noted.replace(true)) {
+        return;
+    }
+    let fields = serde_json::json!({ "directives": forbidding });
+    worker::console_log!(
+        "{}",
+        event_line(
+            now,
+            Level::Warn,
+            "the site's Content-Security-Policy forbids what the worker adds: left as it is",
+            fields
+        )
+    );
 }

@@ -8,7 +8,7 @@ use consent_core::dashboard::stats::PageViewTally;
 use consent_core::i18n::Lang;
 use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
 use consent_core::visitor::settings_link::settings_link;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -22,10 +22,12 @@ pub struct Isolate {
     pub page_views: RefCell<PageViewTally>,
     /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
     pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// Whether the site's CSP was logged as forbidding what the worker adds
+    /// (`crate::gate`): once per isolate.
+    pub csp_forbidding_noted: Cell<bool>,
     /// The banner template of each variant: a page view only fills in its path and nonce.
     banners: RefCell<HashMap<BannerVariant, Rc<BannerTemplate>>>,
-    /// The settings link per language for responses without a nonce, copied into
-    /// JavaScript once.
+    /// The settings link per language, copied into JavaScript once.
     settings_links: RefCell<HashMap<Lang, JsValue>>,
 }
 
@@ -52,14 +54,14 @@ pub fn banner(variant: BannerVariant) -> Rc<BannerTemplate> {
     })
 }
 
-/// The settings link of `lang` for a response without a nonce.
-pub fn plain_settings_link(lang: Lang) -> JsValue {
+/// The settings link of `lang`.
+pub fn settings_link_js(lang: Lang) -> JsValue {
     with(|isolate| {
         isolate
             .settings_links
             .borrow_mut()
             .entry(lang)
-            .or_insert_with(|| JsValue::from_str(&settings_link(lang, None)))
+            .or_insert_with(|| JsValue::from_str(&settings_link(lang)))
             .clone()
     })
 }

@@ -6,6 +6,7 @@
 //! message naming what is missing, not at some later request. The entry holds no number of
 //! its own.
 
+use consent_core::gate::rewrite::SNIFF_BYTES;
 use consent_core::gate::{
     ChunkAction, MATCH_OVERLAP, OWN_TAG_ELEMENTS, OWN_TAG_INLINE, STRIP_ELEMENTS, STRIP_INLINE,
     STRIP_STYLE,
@@ -68,8 +69,16 @@ wire_enum! {
         Rewrite = 2 as "rewrite",
         /// Not sent: `Page.refusal` is the answer (an HTML page that cannot be gated).
         Refused = 3 as "refused",
+        /// The response has no type: the entry reads the body's first [`SNIFF_BYTES`] (or all
+        /// of a shorter body) and `Page.sniffed` answers with them as `Page.prepare` does
+        /// (never `sniff` again); the body then goes on with those bytes replayed first.
+        Sniff = 4 as "sniff",
     }
 }
+
+/// `Page.prepare`'s answer: set beside a [`Prepared::Rewrite`] or [`Prepared::Sniff`] when
+/// the entry first decodes the body as gzip (a gzip label the runtime leaves encoded).
+pub const PREPARED_GUNZIP: u8 = 1 << 7;
 
 wire_enum! {
     /// Why the origin gave no response, as the entry reports it to `Page.fail`.
@@ -173,6 +182,7 @@ const _: () = {
     assert!(STREAMING & DROPPING == 0 && (STREAMING | DROPPING) & FILTERING == 0);
     assert!((HELD_MASK | STREAMING | DROPPING | FILTERING) & !STATE_MASK == 0);
     assert!((Chunk::Filter as u32) < 1 << (32 - ACTION_SHIFT));
+    assert!((Prepared::Sniff as u8) < PREPARED_GUNZIP);
 };
 
 /// `Page.choices` (handed back unread to `blockedElement` and `inlineStep`): analytics
@@ -232,6 +242,7 @@ pub fn protocol() -> String {
         },
         "origin": OriginKind::describe(),
         "prepared": Prepared::describe(),
+        "body": { "gunzip": PREPARED_GUNZIP, "sniffBytes": SNIFF_BYTES },
         "originFailure": OriginFailure::describe(),
         "chunk": Chunk::describe(),
         "inline": {
@@ -300,6 +311,7 @@ mod tests {
             "route",
             "origin",
             "prepared",
+            "body",
             "originFailure",
             "chunk",
             "inline",

@@ -74,7 +74,7 @@ async function handle(request, env, ctx) {
       response = await page.own(request, env);
     } else {
       try {
-        response = answer(page, await fromOrigin(page, route, request, env));
+        response = await answer(page, await fromOrigin(page, route, request, env));
       } catch (e) {
         noteTrap(e);
         response = page.fail(e instanceof OriginFailure ? e.why : P.originFailure.internal, describe(e));
@@ -123,17 +123,68 @@ async function fromOrigin(page, route, request, env) {
 }
 
 // What the visitor gets for the origin's response, as Page.prepare decides from the headers
-// that matter: the response as it came, with header changes, rewritten, or refused.
-function answer(page, origin) {
+// that matter: the response as it came, with header changes, rewritten, or refused; for a
+// response without a type, as Page.sniffed decides from the body's first bytes. A gzip body
+// under a label the runtime does not decode (`x-gzip`, `GZIP`) is decoded here first.
+async function answer(page, origin) {
   const h = origin.headers;
-  const what = page.prepare(origin.status, joined(h, P.responseHeaders), h.has('set-cookie') ? h.getSetCookie() : undefined);
+  let what = page.prepare(origin.status, joined(h, P.responseHeaders), h.has('set-cookie') ? h.getSetCookie() : undefined);
   if (what === P.prepared.asIs) return origin;
   if (what === P.prepared.refused) return page.refusal();
+  let body = origin.body;
+  if (what & P.body.gunzip) {
+    what ^= P.body.gunzip;
+    body = body?.pipeThrough(new DecompressionStream('gzip')) ?? null;
+  }
+  if (what === P.prepared.sniff) {
+    ({ what, body } = await sniff(page, body));
+    if (what === P.prepared.refused) return page.refusal();
+  }
   const headers = new Headers(h);
   const edits = page.headerEdits().split(SEP);
   for (let i = 0; i + 2 < edits.length; i += 3) headers[edits[i]](edits[i + 1], edits[i + 2]);
-  const response = new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+  const response = new Response(body, { status: origin.status, statusText: origin.statusText, headers });
   return what === P.prepared.rewrite ? rewrite(response, page) : response;
+}
+
+// Reads the body's first bytes (the protocol's sniffBytes, or all of a shorter body) for
+// Page.sniffed, whose answer it returns with a body that replays the chunks read, then
+// streams the rest: nothing is held but those chunks.
+async function sniff(page, body) {
+  if (body === null) return { what: page.sniffed(new Uint8Array(0)), body };
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  let done = false;
+  while (size < P.body.sniffBytes && !done) {
+    const next = await reader.read();
+    if (next.done) done = true;
+    else {
+      chunks.push(next.value);
+      size += next.value.byteLength;
+    }
+  }
+  const prefix = new Uint8Array(Math.min(size, P.body.sniffBytes));
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at === prefix.length) break;
+    const part = chunk.subarray(0, prefix.length - at);
+    prefix.set(part, at);
+    at += part.byteLength;
+  }
+  const what = page.sniffed(prefix);
+  const replay = new ReadableStream({
+    async pull(controller) {
+      if (chunks.length) return controller.enqueue(chunks.shift());
+      const next = done ? { done } : await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { what, body: replay };
 }
 
 // The page's edits, placed as it streams. Every edit was decided in Rust (Page's getters);
@@ -160,20 +211,19 @@ function rewrite(response, page) {
       .on(P.selectors.ownTagElements, { element: () => { own.seen = true; } })
       .on(P.selectors.ownTagInline, { text: (chunk) => own.text(chunk) });
   }
-  if (consentMode !== undefined) {
-    // Consent Mode first in <head>; the tag loaders at its end.
-    rewriter = rewriter.on('head', {
-      element: (el) => {
-        edit(() => el.prepend(consentMode, HTML));
-        if (own !== undefined) {
-          edit(() => el.onEndTag((end) => {
-            if (!own.seen) edit(() => end.before(loaders, HTML));
-          }));
-        }
-      },
-    });
-  }
-  const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript());
+  const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript(), page.style());
+  // Consent Mode first in <head>, then the worker's stylesheets; the tag loaders at its end.
+  rewriter = rewriter.on('head', {
+    element: (el) => {
+      const first = (consentMode ?? '') + body.takeStyle();
+      if (first) edit(() => el.prepend(first, HTML));
+      if (own !== undefined) {
+        edit(() => el.onEndTag((end) => {
+          if (!own.seen) edit(() => end.before(loaders, HTML));
+        }));
+      }
+    },
+  });
   return rewriter
     .on('body', { element: (el) => body.element(el) })
     .onDocument({ end: (end) => body.end(end) })
@@ -252,24 +302,34 @@ class OwnTag {
 }
 
 // After <body>: GTM's noscript frame (unless the origin loads its own tag), then the banner
-// before it, so the banner is first in the keyboard's tab order; the link before </body>. At
-// the document's end, whatever a malformed page (no <body>, or no </body>) did not get.
+// before it, so the banner is first in the keyboard's tab order; the link before </body>. The
+// stylesheets go into <head>, or before the banner when the page has none. At the document's
+// end, whatever a malformed page (no <head> and no <body>, or no </body>) did not get.
 // Browsers put what follows the document's end into the body, so the banner and the link
 // still show.
 class Body {
-  constructor(banner, link, own, noscript) {
+  constructor(banner, link, own, noscript, style) {
     this.banner = banner;
     this.link = link;
     this.own = own;
     this.noscript = noscript;
+    this.style = style ?? '';
     this.bodySeen = false;
     this.linkDone = false;
+  }
+
+  // The stylesheets, once: for <head>, or for whichever of <body> and the end comes first.
+  takeStyle() {
+    const style = this.style;
+    this.style = '';
+    return style;
   }
 
   element(el) {
     this.bodySeen = true;
     if (this.noscript !== undefined && !this.own.seen) edit(() => el.prepend(this.noscript, HTML));
-    if (this.banner) edit(() => el.prepend(this.banner, HTML));
+    const first = this.takeStyle() + (this.banner ?? '');
+    if (first) edit(() => el.prepend(first, HTML));
     edit(() => el.onEndTag((end) => {
       this.linkDone = true;
       edit(() => end.before(this.link, HTML));
@@ -278,7 +338,7 @@ class Body {
 
   end(end) {
     let missing = '';
-    if (!this.bodySeen && this.banner) missing += this.banner;
+    if (!this.bodySeen) missing += this.takeStyle() + (this.banner ?? '');
     if (!this.linkDone) missing += this.link;
     if (missing) edit(() => end.append(missing, HTML));
   }

@@ -7,7 +7,8 @@
 const NUMBERS = {
   route: ['own', 'changed', 'originShift', 'originMask', 'offsetShift', 'noOffset'],
   origin: ['demo', 'route', 'url'],
-  prepared: ['asIs', 'withHeaders', 'rewrite', 'refused'],
+  prepared: ['asIs', 'withHeaders', 'rewrite', 'refused', 'sniff'],
+  body: ['gunzip', 'sniffBytes'],
   originFailure: ['timeout', 'unreachable', 'misconfigured', 'internal'],
   chunk: ['hold', 'drop', 'pass', 'release', 'filter'],
   inline: ['actionShift', 'stateMask', 'scriptStart', 'styleStart'],
@@ -15,8 +16,8 @@ const NUMBERS = {
 const STRINGS = { selectors: ['stripElements', 'stripInline', 'stripStyle', 'ownTagElements', 'ownTagInline'] };
 const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'elementEdits', 'inlineStep', 'filterCss', 'loadsTag'];
 const PAGE_METHODS = [
-  'route', 'own', 'originUrl', 'outbound', 'prepare', 'headerEdits', 'refusal', 'fail', 'choices',
-  'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free',
+  'route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices',
+  'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free',
 ];
 
 /**

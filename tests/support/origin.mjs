@@ -57,9 +57,11 @@ export async function startOrigin(routes = {}) {
       });
       res.end(req.method === 'HEAD' ? undefined : PAGE);
     },
+    // PAGE gzip-compressed, labelled `?label=` (default `gzip`).
     '/gzip': (req, res) => {
       const body = zlib.gzipSync(PAGE);
-      res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip', 'content-length': body.length });
+      const label = new URL(req.url, 'http://origin').searchParams.get('label') ?? 'gzip';
+      res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': label, 'content-length': body.length });
       res.end(body);
     },
     '/latin1': (req, res) => {

@@ -1,9 +1,11 @@
 // Every page the worker renders is valid HTML (issue 12): the banner in each variant, a site
 // page in each consent state, the settings link, the preferences page in each of its states,
-// the cookie policy and the error pages, each in English and Spanish, validated with
-// html-validate under the project's .htmlvalidate.json. One test per page, so a failure names
-// it; its messages (rule, line:column, text) and the markup around each are printed, and the
-// page is kept in test-artifacts/html-valid/.
+// the cookie policy, the error pages and the dashboard, each in English and Spanish,
+// validated with html-validate under the project's .htmlvalidate.json: the stock
+// `html-validate:recommended` rules and element models (no element allowed where the HTML
+// standard does not allow it; only the doctype's letter case is left free). One test per
+// page, so a failure names it; its messages (rule, line:column, text) and the markup around
+// each are printed, and the page is kept in test-artifacts/html-valid/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -36,6 +38,7 @@ const STATES = {
   undecided: undefined,
   rejected: { analytics: false, marketing: false },
   analytics: { analytics: true, marketing: false },
+  marketing: { analytics: false, marketing: true },
   all: { analytics: true, marketing: true },
 };
 
@@ -166,6 +169,12 @@ for (const lang of Object.keys(LANGS)) {
     const html = await page(worker, '/_consent/nope', { status: 404, headers: { 'accept-language': LANGS[lang] } });
     assert.match(html, new RegExp(`<html[^>]*\\blang="${lang}"`), `the page is in ${lang}`);
     await assertValid(`error-404-${lang}`, html);
+  });
+
+  test(`error page: a method the route does not take (405), ${lang}`, async () => {
+    const html = await page(worker, '/_consent/cookies', { status: 405, headers: { 'accept-language': LANGS[lang] }, init: { method: 'DELETE' } });
+    assert.match(html, new RegExp(`<html[^>]*\\blang="${lang}"`), `the page is in ${lang}`);
+    await assertValid(`error-405-${lang}`, html);
   });
 
   test(`error page: the origin unreachable (502), ${lang}`, async () => {

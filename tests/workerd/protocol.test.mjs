@@ -13,7 +13,8 @@ function fakeWasm(edit = (p) => p) {
   const description = {
     route: { own: 1, changed: 8, originShift: 1, originMask: 3, offsetShift: 4, noOffset: 2 ** 28 - 1 },
     origin: { demo: 0, route: 1, url: 2 },
-    prepared: { asIs: 0, withHeaders: 1, rewrite: 2, refused: 3 },
+    prepared: { asIs: 0, withHeaders: 1, rewrite: 2, refused: 3, sniff: 4 },
+    body: { gunzip: 128, sniffBytes: 1445 },
     originFailure: { timeout: 0, unreachable: 1, misconfigured: 2, internal: 3 },
     chunk: { hold: 0, drop: 1, pass: 2, release: 3, filter: 4 },
     inline: { actionShift: 28, stateMask: 2 ** 28 - 1, scriptStart: 0, styleStart: 2 ** 26 },
@@ -28,7 +29,7 @@ function fakeWasm(edit = (p) => p) {
   const fn = () => {};
   const wasm = { pageFor: fn, originBase: fn, elementEdits: fn, inlineStep: fn, filterCss: fn, loadsTag: fn, protocol: () => JSON.stringify(edit(description)) };
   class Page {}
-  for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'link', 'finish', 'free']) {
+  for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free']) {
     Page.prototype[m] = fn;
   }
   return { wasm, Page };

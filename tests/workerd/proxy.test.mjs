@@ -31,10 +31,15 @@ test('an HTML page is proxied with the settings link injected once, before </bod
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.equal(count(html, LINK), 1);
-  assert.match(html, /<p>Contenido<\/p>(?:<style[^>]*>[^<]*<\/style>)?<a href="\/_consent\/preferences"[^>]*>Cookie settings<\/a><\/body><\/html>$/);
-  // Consent Mode's defaults first in <head> (nothing is granted), then the page as it came.
-  const withoutConsentMode = html.replace(/<script nonce="[^"]+">window\.dataLayer[^<]*<\/script>/, '');
-  assert.ok(withoutConsentMode.startsWith(PAGE.slice(0, PAGE.indexOf('</body>'))), 'the origin page is otherwise untouched');
+  assert.match(html, /<p>Contenido<\/p><a href="\/_consent\/preferences"[^>]*>Cookie settings<\/a><\/body><\/html>$/);
+  // Consent Mode's defaults first in <head> (nothing is granted), then the link's stylesheet
+  // (with the same nonce), then the page as it came.
+  const nonce = /<script nonce="([^"]+)">window\.dataLayer/.exec(html)?.[1];
+  const head = html.match(/^<!doctype html><html><head>(<script nonce="[^"]+">window\.dataLayer[^<]*<\/script>)(<style nonce="([^"]+)">#sivo-settings\{[^<]*<\/style>)/);
+  assert.ok(head, html.slice(0, 400));
+  assert.equal(head[3], nonce, "the stylesheet carries the response's nonce");
+  const added = html.replace(head[1], '').replace(head[2], '');
+  assert.ok(added.startsWith(PAGE.slice(0, PAGE.indexOf('</body>'))), 'the origin page is otherwise untouched');
   assert.equal(res.headers.get('x-origin'), 'fixture', "the origin's own headers are kept");
   assert.match(res.headers.get('set-cookie'), /origin_session=s3ss10n/);
   assert.equal(res.headers.get('content-length'), null, 'a rewritten page drops Content-Length');

@@ -143,7 +143,8 @@ proptest! {
     }
 
     /// Where `script-src` (or `default-src` for it) restricts inline scripts the nonce is
-    /// added; where `'unsafe-inline'` allows them it is not (it would switch that off).
+    /// added; where `'unsafe-inline'` allows them it is not (it would switch that off), nor
+    /// where the site forbade every script (`'none'`, or no source).
     #[test]
     fn csp_nonce_wherever_script_src_is_restricted((policy, nonce, plan) in csp_case(false)) {
         let out = extend_csp(&policy, &nonce, &plan);
@@ -157,8 +158,9 @@ proptest! {
             Some(list) => {
                 let inline = list.iter().any(|s| s == "'unsafe-inline'")
                     && !list.iter().any(|s| s.starts_with("'nonce-") || s.starts_with("'sha"));
+                let forbidden = list.iter().all(|s| s.eq_ignore_ascii_case("'none'"));
                 let has_nonce = script.is_some_and(|s| s.contains(&format!("'nonce-{nonce}'")));
-                prop_assert_eq!(has_nonce, !inline, "{:?} -> {:?}", policy, out);
+                prop_assert_eq!(has_nonce, !inline && !forbidden, "{:?} -> {:?}", policy, out);
             }
         }
     }
@@ -173,6 +175,11 @@ proptest! {
         for directive in FETCH_DIRECTIVES {
             if let Some(was) = effective(&before, directive) {
                 let now = effective(&after, directive).unwrap_or_default();
+                let forbids_all = |l: &[String]| l.iter().all(|s| s.eq_ignore_ascii_case("'none'"));
+                prop_assert!(
+                    !forbids_all(was) || forbids_all(now),
+                    "{} forbade everything, now not: {:?} -> {:?}", directive, policy, out
+                );
                 for s in now.iter().filter(|s| !was.contains(s)) {
                     prop_assert!(
                         added(s),

@@ -345,46 +345,67 @@ pub fn gtm_noscript(container: &str) -> String {
 /// A `Content-Security-Policy` header value, which may hold several policies (several
 /// headers joined, or one header with commas): each is extended on its own by
 /// [`extend_csp`], so the injected scripts are allowed by all of them. Nothing in any
-/// policy is removed or loosened.
+/// policy is removed or loosened. Each directive that forbids everything and so stays as it
+/// is ([`extend_csp_noting`]) is added to `forbidding`.
 #[must_use]
-pub fn extend_csp_header(header: &str, nonce: &str, plan: &PagePlan) -> String {
+pub fn extend_csp_header(
+    header: &str,
+    nonce: &str,
+    plan: &PagePlan,
+    forbidding: &mut Vec<String>,
+) -> String {
     header
         .split(',')
-        .map(|policy| extend_csp(policy.trim(), nonce, plan))
+        .map(|policy| extend_csp_noting(policy.trim(), nonce, plan, forbidding))
         .filter(|policy| !policy.is_empty())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// The CSP with the response's nonce (and the hosts the injected tags need) added where
+/// the policy restricts them ([`extend_csp_noting`], the directives that forbid everything
+/// not reported).
+#[must_use]
+pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
+    extend_csp_noting(policy, nonce, plan, &mut Vec::new())
+}
+
+/// The CSP with the response's nonce (and the hosts the injected tags need) added where
 /// the policy restricts them. A directive the policy leaves unrestricted is left alone; one
 /// that falls back to `default-src` is created from it; the nonce is not added where
 /// `'unsafe-inline'` already allows inline code (a nonce would switch that off and break the
-/// origin's own inline scripts).
+/// origin's own inline scripts). A directive whose source list is `'none'` (or empty, which
+/// means the same) stays exactly as it is, and so does one that would be created from a
+/// `default-src 'none'`: the worker never widens what the site forbade. The names of those
+/// directives (as the policy writes them: `default-src` for one it falls back to) are added
+/// to `forbidding`, once each: what the worker adds there cannot run.
 #[must_use]
-pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
+pub fn extend_csp_noting(
+    policy: &str,
+    nonce: &str,
+    plan: &PagePlan,
+    forbidding: &mut Vec<String>,
+) -> String {
     let nonce_source = format!("'nonce-{nonce}'");
-    let mut directives: Vec<(String, Vec<String>)> = policy
-        .split(';')
-        .filter_map(|d| {
-            // CSP separates with ASCII whitespace only: a vertical tab or a no-break space
-            // is part of a (then malformed) source, never a separator.
-            let mut words = d.split_ascii_whitespace();
-            let name = words.next()?.to_ascii_lowercase();
-            Some((name, words.map(str::to_owned).collect()))
-        })
-        .collect();
-    let default = directives
-        .iter()
-        .find(|(n, _)| n == "default-src")
-        .map(|(_, v)| v.clone());
+    let mut directives = directives_of(policy);
+    let default = directives.iter().find(|(n, _)| n == "default-src").cloned();
 
     let mut script: Vec<&str> = vec![&nonce_source];
     if plan.injects_tags() {
         script.push("https://www.googletagmanager.com");
     }
-    allow(&mut directives, default.as_ref(), "script-src", &script);
-    allow(
+    let mut extend = |directives: &mut Vec<(String, Vec<String>)>,
+                      fallback: Option<&(String, Vec<String>)>,
+                      name: &str,
+                      sources: &[&str]| {
+        if let Some(forbidding_one) = allow(directives, fallback, name, sources) {
+            if !forbidding.contains(&forbidding_one) {
+                forbidding.push(forbidding_one);
+            }
+        }
+    };
+    extend(&mut directives, default.as_ref(), "script-src", &script);
+    extend(
         &mut directives,
         default.as_ref(),
         "style-src",
@@ -392,25 +413,25 @@ pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
     );
     // The `-elem` directives override the plain ones for elements: extended only where the
     // policy has them (otherwise the plain one, just extended, applies).
-    allow(&mut directives, None, "script-src-elem", &script);
-    allow(&mut directives, None, "style-src-elem", &[&nonce_source]);
+    extend(&mut directives, None, "script-src-elem", &script);
+    extend(&mut directives, None, "style-src-elem", &[&nonce_source]);
     if plan.injects_tags() {
         let google = [
             "https://www.googletagmanager.com",
             "https://*.google-analytics.com",
             "https://*.analytics.google.com",
         ];
-        allow(&mut directives, default.as_ref(), "connect-src", &google);
-        allow(&mut directives, default.as_ref(), "img-src", &google);
+        extend(&mut directives, default.as_ref(), "connect-src", &google);
+        extend(&mut directives, default.as_ref(), "img-src", &google);
     }
     if plan.gtm.is_some() {
         // A missing frame-src falls back to child-src before default-src.
         let frames_fallback = directives
             .iter()
             .find(|(n, _)| n == "child-src")
-            .map(|(_, v)| v.clone())
+            .cloned()
             .or(default);
-        allow(
+        extend(
             &mut directives,
             frames_fallback.as_ref(),
             "frame-src",
@@ -430,27 +451,50 @@ pub fn extend_csp(policy: &str, nonce: &str, plan: &PagePlan) -> String {
         .join("; ")
 }
 
+/// A policy's directives: each name (lower case) with its sources.
+fn directives_of(policy: &str) -> Vec<(String, Vec<String>)> {
+    policy
+        .split(';')
+        .filter_map(|d| {
+            // CSP separates with ASCII whitespace only: a vertical tab or a no-break space
+            // is part of a (then malformed) source, never a separator.
+            let mut words = d.split_ascii_whitespace();
+            let name = words.next()?.to_ascii_lowercase();
+            Some((name, words.map(str::to_owned).collect()))
+        })
+        .collect()
+}
+
+/// Adds `sources` to directive `name`, created from `fallback` (a directive's name and
+/// sources) when the policy lacks it; nothing when neither is there. Returns the name of the
+/// directive that forbids everything, when that is why nothing was added.
 fn allow(
     directives: &mut Vec<(String, Vec<String>)>,
-    default: Option<&Vec<String>>,
+    fallback: Option<&(String, Vec<String>)>,
     name: &str,
     sources: &[&str],
-) {
+) -> Option<String> {
+    // Keywords are case-insensitive (`'UNSAFE-INLINE'` is `'unsafe-inline'`).
+    let keyword = |v: &str, k: &str| v.eq_ignore_ascii_case(k);
+    // `'none'` alone, or no source at all, matches nothing.
+    let forbids_all = |values: &[String]| values.iter().all(|v| keyword(v, "'none'"));
     let index = match directives.iter().position(|(n, _)| n == name) {
         Some(index) => index,
-        None => match default {
-            None => return,
-            Some(default) => {
-                directives.push((name.to_owned(), default.clone()));
+        None => match fallback {
+            None => return None,
+            Some((fallback_name, values)) if forbids_all(values) => {
+                return Some(fallback_name.clone())
+            }
+            Some((_, values)) => {
+                directives.push((name.to_owned(), values.clone()));
                 directives.len() - 1
             }
         },
     };
-    let Some((_, values)) = directives.get_mut(index) else {
-        return;
-    };
-    // Keywords are case-insensitive (`'UNSAFE-INLINE'` is `'unsafe-inline'`).
-    let keyword = |v: &str, k: &str| v.eq_ignore_ascii_case(k);
+    let (_, values) = directives.get_mut(index)?;
+    if forbids_all(values) {
+        return Some(name.to_owned());
+    }
     let prefixed = |v: &str, p: &str| {
         v.get(..p.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(p))
@@ -468,6 +512,7 @@ fn allow(
             values.push((*source).to_owned());
         }
     }
+    None
 }
 
 #[cfg(test)]

@@ -293,17 +293,77 @@ fn csp_gets_the_nonce_and_hosts_only_where_restricted() {
         "a nonce would switch unsafe-inline off"
     );
     let strict = extend_csp("script-src 'none'", "N", &none);
-    assert_eq!(strict, "script-src 'nonce-N'");
+    assert_eq!(
+        strict, "script-src 'none'",
+        "what the site forbade stays forbidden"
+    );
+}
+
+#[test]
+fn a_directive_that_forbids_everything_is_never_widened_and_is_reported() {
+    let tags = plan(Choices::ALL, TAGS);
+    let mut forbidding = Vec::new();
+    let csp = extend_csp_noting(
+        "default-src 'self'; img-src 'NONE'; connect-src; script-src 'self'",
+        "N",
+        &tags,
+        &mut forbidding,
+    );
+    assert!(csp.contains("img-src 'NONE';"), "{csp}");
+    assert!(
+        csp.contains("connect-src;"),
+        "an empty list is 'none': {csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self' 'nonce-N' https://www.googletagmanager.com"),
+        "{csp}"
+    );
+    assert_eq!(forbidding, ["connect-src", "img-src"]);
+
+    // Created from a default-src that forbids everything: not created, default-src named.
+    let mut forbidding = Vec::new();
+    let csp = extend_csp_noting("default-src 'none'", "N", &tags, &mut forbidding);
+    assert_eq!(csp, "default-src 'none'");
+    assert_eq!(forbidding, ["default-src"], "named once");
+
+    // 'none' beside other sources means nothing: the list is extended as before.
+    let mut forbidding = Vec::new();
+    let csp = extend_csp_noting("img-src 'none' 'self'", "N", &tags, &mut forbidding);
+    assert!(
+        csp.starts_with("img-src 'self' https://www.googletagmanager.com"),
+        "{csp}"
+    );
+    assert!(forbidding.is_empty());
+
+    // Through the header: every policy reports.
+    let mut forbidding = Vec::new();
+    let header = extend_csp_header(
+        "img-src 'none', script-src 'none'",
+        "N",
+        &tags,
+        &mut forbidding,
+    );
+    assert_eq!(header, "img-src 'none', script-src 'none'");
+    assert_eq!(forbidding, ["img-src", "script-src"]);
 }
 
 #[test]
 fn csp_edge_cases_the_property_tests_found() {
     let gtm = plan(Choices::ALL, TAGS);
-    let frames = extend_csp("default-src 'self'; child-src 'none'", "N", &gtm);
+    let frames = extend_csp("default-src 'self'; child-src 'self'", "N", &gtm);
     assert!(
-        frames.contains("frame-src https://www.googletagmanager.com"),
+        frames.contains("frame-src 'self' https://www.googletagmanager.com"),
         "from child-src, not default-src: {frames}"
     );
+    let mut forbidding = Vec::new();
+    let no_frames = extend_csp_noting(
+        "default-src 'self'; child-src 'none'",
+        "N",
+        &gtm,
+        &mut forbidding,
+    );
+    assert!(!no_frames.contains("frame-src"), "{no_frames}");
+    assert_eq!(forbidding, ["child-src"]);
     let none = plan(Choices::NONE, TAGS);
     assert_eq!(
         extend_csp("Script-Src 'self' 'UNSAFE-INLINE'", "N", &none),
@@ -321,7 +381,7 @@ fn csp_edge_cases_the_property_tests_found() {
 fn every_policy_of_a_header_is_extended_on_its_own() {
     let p = plan(Choices::NONE, TAGS);
     let header = "default-src 'self', script-src 'self' https://cdn.example; script-src-elem 'self', frame-ancestors 'none'";
-    let out = extend_csp_header(header, "N", &p);
+    let out = extend_csp_header(header, "N", &p, &mut Vec::new());
     let policies: Vec<&str> = out.split(", ").collect();
     assert_eq!(policies.len(), 3, "{out}");
     assert!(policies[0].contains("script-src 'self' 'nonce-N'"), "{out}");

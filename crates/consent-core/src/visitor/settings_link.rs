@@ -13,17 +13,21 @@ pub const SETTINGS_LINK_STYLE: &str = concat!(
     "border:1px solid #767676;border-radius:6px;padding:6px 10px;text-decoration:underline}"
 );
 
-/// The persistent "cookie settings" link to the preferences page (docs/compliance.md rule 8),
-/// appended just before `</body>`, preceded by its style (with `nonce` when the response
-/// has one).
+/// The link's stylesheet for the page's `<head>` (with `nonce` when the response has one).
 #[must_use]
-pub fn settings_link(lang: Lang, nonce: Option<&str>) -> String {
+pub fn settings_link_style(nonce: Option<&str>) -> String {
     let nonce = nonce
         .map(|n| format!(r#" nonce="{}""#, escape_html(n)))
         .unwrap_or_default();
+    format!("<style{nonce}>{SETTINGS_LINK_STYLE}</style>")
+}
+
+/// The persistent "cookie settings" link to the preferences page (docs/compliance.md rule 8),
+/// appended just before `</body>`; its look is [`settings_link_style`].
+#[must_use]
+pub fn settings_link(lang: Lang) -> String {
     format!(
-        r#"<style{nonce}>{style}</style><a href="{path}" id="sivo-settings" data-consent-settings lang="{tag}">{text}</a>"#,
-        style = SETTINGS_LINK_STYLE,
+        r#"<a href="{path}" id="sivo-settings" data-consent-settings lang="{tag}">{text}</a>"#,
         path = paths::PREFERENCES,
         tag = lang.tag(),
         text = escape_html(lang.texts().settings_link),
@@ -36,23 +40,24 @@ mod tests {
 
     #[test]
     fn the_link_points_to_the_preferences_page_in_the_visitors_language() {
-        let en = settings_link(Lang::En, Some("N0nce"));
+        let en = settings_link(Lang::En);
         assert!(
-            en.starts_with(r#"<style nonce="N0nce">#sivo-settings{position:fixed"#),
+            en.starts_with(r#"<a href="/_consent/preferences" id="sivo-settings""#),
             "{en}"
         );
+        let style = settings_link_style(Some("N0nce"));
         assert!(
-            en.contains(r#"<a href="/_consent/preferences" id="sivo-settings""#),
-            "{en}"
+            style.starts_with(r#"<style nonce="N0nce">#sivo-settings{position:fixed"#),
+            "{style}"
         );
+        assert!(settings_link_style(None).starts_with("<style>#sivo-settings{"));
         assert!(
             !en.contains("style=\""),
             "no style attribute: a CSP nonce cannot allow one"
         );
         assert!(en.contains(">Cookie settings</a>") && en.contains(r#"lang="en""#));
-        let es = settings_link(Lang::Es, None);
-        assert!(es.starts_with("<style>"));
+        let es = settings_link(Lang::Es);
         assert!(es.contains(">Configuración de cookies</a>") && es.contains(r#"lang="es""#));
-        assert!(en.contains("position:fixed"), "must not move the page");
+        assert!(style.contains("position:fixed"), "must not move the page");
     }
 }
