@@ -212,16 +212,15 @@ function rewrite(response, page) {
       .on(P.selectors.ownTagInline, { text: (chunk) => own.text(chunk) });
   }
   const body = new Body(page.banner(), page.link(), own, own === undefined ? undefined : page.noscript(), page.style());
-  // Consent Mode first in <head>, then the worker's stylesheets; the tag loaders at its end.
+  // Consent Mode first in <head>; the worker's stylesheets and the tag loaders at its end, so a
+  // <meta charset> stays within the first 1024 bytes, where the browser looks for it.
   rewriter = rewriter.on('head', {
     element: (el) => {
-      const first = (consentMode ?? '') + body.takeStyle();
-      if (first) edit(() => el.prepend(first, HTML));
-      if (own !== undefined) {
-        edit(() => el.onEndTag((end) => {
-          if (!own.seen) edit(() => end.before(loaders, HTML));
-        }));
-      }
+      if (consentMode) edit(() => el.prepend(consentMode, HTML));
+      edit(() => el.onEndTag((end) => {
+        const last = body.takeStyle() + (own !== undefined && !own.seen ? loaders : '');
+        if (last) edit(() => end.before(last, HTML));
+      }));
     },
   });
   return rewriter
@@ -303,8 +302,8 @@ class OwnTag {
 
 // After <body>: GTM's noscript frame (unless the origin loads its own tag), then the banner
 // before it, so the banner is first in the keyboard's tab order; the link before </body>. The
-// stylesheets go into <head>, or before the banner when the page has none. At the document's
-// end, whatever a malformed page (no <head> and no <body>, or no </body>) did not get.
+// stylesheets go at the end of <head>, or before the banner when the page has no </head>. At
+// the document's end, whatever a malformed page (no <head> and no <body>, or no </body>) did not get.
 // Browsers put what follows the document's end into the body, so the banner and the link
 // still show.
 class Body {

@@ -4,8 +4,9 @@
 // Content-Encoding…). docs/compliance.md rule 1: before the visitor says yes, nothing
 // non-essential, so their browser must not request anything from Google.
 //
-// Each case is tests/fixtures/leaks/<case>/ (origin.html, origin.json), served by the loopback
-// origin at /fixture/<case> and opened in Chromium through the built worker (workerd, via
+// Each case is a golden fixture, tests/fixtures/rewrite/<case>/, marked `"leak": true` in its
+// origin.json (tests/workerd/rewrite-fixtures.test.mjs checks its expected outputs), served by
+// the loopback origin at /fixture/<case> and opened in Chromium through the built worker (via
 // Miniflare's HTTP socket). Every request to a Google host is answered here with an empty 204,
 // never sent to the network, and recorded: the assertion is what the visitor's browser did.
 //
@@ -26,10 +27,10 @@ import assert from 'node:assert/strict';
 import { startOrigin, fixtureRoutes } from '../support/origin.mjs';
 import { startWorker, SIGNING_KEY } from '../support/worker.mjs';
 import { launchBrowser } from '../support/browser.mjs';
-import { LEAK_FIXTURES, fixtureCases } from '../support/fixtures.mjs';
+import { fixtureCases, readFixture } from '../support/fixtures.mjs';
 import { signConsentCookie } from '../../scripts/lib/consent-cookie.mjs';
 
-const CASES = fixtureCases(LEAK_FIXTURES);
+const CASES = fixtureCases().filter((name) => readFixture(name).leak);
 /** How long the page may go on after `load`: handlers, CSS, meta refresh, lazy fetches. */
 const SETTLE_MS = 1500;
 
@@ -72,7 +73,7 @@ let origin;
 let worker;
 let browser;
 before(async () => {
-  origin = await startOrigin(fixtureRoutes('/fixture/', LEAK_FIXTURES));
+  origin = await startOrigin(fixtureRoutes('/fixture/'));
   worker = await startWorker({ origin: origin.url, vars: { GA4_MEASUREMENT_ID: 'G-TEST123', GTM_CONTAINER_ID: 'GTM-TEST45' } });
   browser = await launchBrowser();
 });

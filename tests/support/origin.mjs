@@ -2,7 +2,7 @@
 // encodings, status codes and timing a production origin produces.
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { FIXTURES, fixtureCases, readFixture } from './fixtures.mjs';
+import { fixtureCases, readFixture } from './fixtures.mjs';
 
 export const PAGE = '<!doctype html><html><head><title>Fixture</title></head><body><h1>Hola</h1><p>Contenido</p></body></html>';
 export const IMAGE = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
@@ -15,8 +15,8 @@ export const CHUNK_DELAY_MS = 150;
  * its status and headers, each chunk of the page its own network write, CHUNK_DELAY_MS apart;
  * with `"compress": "gzip"` in origin.json, the whole page gzip-compressed in one write.
  */
-export function fixtureRoute(name, dir = FIXTURES) {
-  const { status, headers, chunks, compress } = readFixture(name, dir);
+export function fixtureRoute(name) {
+  const { status, headers, chunks, compress } = readFixture(name);
   return (req, res) => {
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
@@ -33,12 +33,9 @@ export function fixtureRoute(name, dir = FIXTURES) {
   };
 }
 
-/**
- * Every fixture case of `dir` (tests/fixtures/rewrite by default; LEAK_FIXTURES for
- * tests/fixtures/leaks), each at `${prefix}<case>`.
- */
-export function fixtureRoutes(prefix = '/fixture/', dir = FIXTURES) {
-  return Object.fromEntries(fixtureCases(dir).map((name) => [`${prefix}${name}`, fixtureRoute(name, dir)]));
+/** Every fixture case of tests/fixtures/rewrite, each at `${prefix}<case>`. */
+export function fixtureRoutes(prefix = '/fixture/') {
+  return Object.fromEntries(fixtureCases().map((name) => [`${prefix}${name}`, fixtureRoute(name)]));
 }
 
 /** Starts the origin; `routes` may add or override handlers by path. */

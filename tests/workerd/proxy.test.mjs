@@ -17,6 +17,11 @@ const site = useSite({
       res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'zstd' });
       res.end(Buffer.from('not really zstd: the worker cannot read it either way'));
     },
+    '/charset-page': (req, res) => {
+      // No charset in the header: the browser finds it in the first 1024 bytes or not at all.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><html lang="es"><head><meta name="viewport" content="width=device-width"><meta charset="utf-8"><title>Año</title></head><body><p>Año nuevo</p></body></html>');
+    },
     '/gzip-page': (req, res) => {
       const body = zlib.gzipSync('<html><head><script src="https://www.googletagmanager.com/gtag/js?id=G-Z"></script></head><body><p>gz</p></body></html>');
       res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
@@ -32,10 +37,10 @@ test('an HTML page is proxied with the settings link injected once, before </bod
   const html = await res.text();
   assert.equal(count(html, LINK), 1);
   assert.match(html, /<p>Contenido<\/p><a href="\/_consent\/preferences"[^>]*>Cookie settings<\/a><\/body><\/html>$/);
-  // Consent Mode's defaults first in <head> (nothing is granted), then the link's stylesheet
-  // (with the same nonce), then the page as it came.
+  // Consent Mode's defaults first in <head> (nothing is granted), the link's stylesheet (with
+  // the same nonce) last in it, so the page's own <meta charset> stays near the start.
   const nonce = /<script nonce="([^"]+)">window\.dataLayer/.exec(html)?.[1];
-  const head = html.match(/^<!doctype html><html><head>(<script nonce="[^"]+">window\.dataLayer[^<]*<\/script>)(<style nonce="([^"]+)">#sivo-settings\{[^<]*<\/style>)/);
+  const head = html.match(/^<!doctype html><html><head>(<script nonce="[^"]+">window\.dataLayer[^<]*<\/script>)<title>Fixture<\/title>(<style nonce="([^"]+)">#sivo-settings\{[^<]*<\/style>)<\/head>/);
   assert.ok(head, html.slice(0, 400));
   assert.equal(head[3], nonce, "the stylesheet carries the response's nonce");
   const added = html.replace(head[1], '').replace(head[2], '');
@@ -47,6 +52,15 @@ test('an HTML page is proxied with the settings link injected once, before </bod
   assert.equal(res.headers.get('last-modified'), null);
   assert.equal(res.headers.get('cache-control'), 'private, no-cache');
   assert.match(res.headers.get('vary'), /Cookie/);
+});
+
+test("the page's <meta charset> stays within the first 1024 bytes, where a browser looks for it", async () => {
+  // Undecided: Consent Mode, the banner's and the link's stylesheets and the banner all go in.
+  const html = await (await site.worker.fetch('/charset-page')).text();
+  assert.match(html, /data-consent-banner/);
+  assert.match(html, /<style nonce=/);
+  const at = Buffer.byteLength(html.slice(0, html.indexOf('<meta charset="utf-8">')));
+  assert.ok(at >= 0 && at + '<meta charset="utf-8">'.length <= 1024, `<meta charset> ends at byte ${at + 22}`);
 });
 
 test('the link speaks Spanish to a Spanish browser', async () => {
