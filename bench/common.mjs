@@ -245,15 +245,19 @@ export async function extractTemplates(oursUrl, pagePath, pageHtml) {
     if (!p.bodyStart.includes(returnTo)) throw new Error('the banner carries no return_to field');
     return p.bodyStart.replace(returnTo, 'name="return_to" value="{return_to}"');
   };
+  // The end of <head>: the worker's stylesheets, then (with consent) the tag loaders.
+  const styles = (headEnd) => /^(?:<style[^>]*>[^<]*<\/style>)*/.exec(headEnd)[0];
   // English, no Global Privacy Control: the benchmark's visitors (wrk sends neither header).
-  const t = { banner: {}, link: {}, consentMode: {}, loaders: {}, noscript: '' };
+  const t = { banner: {}, link: {}, consentMode: {}, styles: {}, loaders: {}, noscript: '' };
   const undecided = await cut({ 'accept-language': 'en' });
   t.banner.en = banner(undecided);
   t.link.en = undecided.bodyEnd;
   t.consentMode.none = undecided.headStart;
+  t.styles.none = styles(undecided.headEnd);
   const all = await cut({ cookie: consentCookie() });
   t.consentMode.all = all.headStart;
-  t.loaders.all = all.headEnd;
+  t.styles.all = styles(all.headEnd);
+  t.loaders.all = all.headEnd.slice(t.styles.all.length);
   t.noscript = all.bodyStart;
   return t;
 }

@@ -46,8 +46,12 @@ function beyondTheBenchmark(what) {
 }
 const HTML = { html: true };
 
-// gate/mod.rs
-const STRIP_ELEMENTS = 'script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image';
+// gate/mod.rs and gate/elements.rs: the same elements as the worker's, which is most of what
+// gating costs (the runtime's selector matching and a call per element matched).
+const STRIP_ELEMENTS = 'script, link, img, iframe, frame, frameset, source, object, embed, param, applet, video, ' +
+  'audio, track, input, image, use, feimage, base, body, svg, animate, set, animatemotion, animatetransform, style, ' +
+  'marquee, [style], [background], [onload], [onerror], [ping], [formaction], meta[http-equiv]';
+const STRIP_STYLE = 'style';
 const STRIP_INLINE = 'script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript';
 const OWN_TAG_ELEMENTS = 'script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]';
 const OWN_TAG_INLINE = 'head script:not([src])';
@@ -104,6 +108,7 @@ function configure(env) {
     link: split(t.link.en),
     linkNoNonce: t.link.en.replace(' nonce="{nonce}"', ''),
     consentMode: map(t.consentMode, split),
+    styles: map(t.styles, split),
     loaders: map(t.loaders, split),
     noscript: t.noscript,
   };
@@ -302,20 +307,28 @@ function rewrite(res, visit, cfg) {
   if (plan.blocked.re) {
     const strip = new StripBlocked(plan.blocked);
     const gate = new InlineGate(plan.blocked);
+    const styles = new InlineGate(plan.blocked);
     rewriter.on(STRIP_ELEMENTS, { element: (el) => strip.element(el) });
     rewriter.on(STRIP_INLINE, { text: (chunk) => gate.text(chunk) });
+    rewriter.on(STRIP_STYLE, { text: (chunk) => styles.text(chunk) });
   }
   let banner = null;
   if (nonce) {
     const consentModeHtml = fill(cfg.consentMode[plan.key], nonce);
-    rewriter.on('head', { element: (el) => el.prepend(consentModeHtml, HTML) });
-    if (plan.injectsTags) {
-      const own = new OwnTag();
-      const loaders = fill(cfg.loaders[plan.key], nonce);
+    // Consent Mode first in <head>; the worker's stylesheets and the tag loaders at its end.
+    const styles = fill(cfg.styles[plan.key], nonce);
+    const own = plan.injectsTags ? new OwnTag() : null;
+    const loaders = own ? fill(cfg.loaders[plan.key], nonce) : '';
+    rewriter.on('head', {
+      element: (el) => {
+        el.prepend(consentModeHtml, HTML);
+        el.onEndTag((end) => end.before(styles + (own && !own.seen ? loaders : ''), HTML));
+      },
+    });
+    if (own) {
       rewriter
         .on(OWN_TAG_ELEMENTS, { element: () => { own.seen = true; } })
-        .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) })
-        .on('head', { element: (el) => el.onEndTag((end) => { if (!own.seen) end.before(loaders, HTML); }) });
+        .on(OWN_TAG_INLINE, { text: (chunk) => own.text(chunk) });
       if (plan.gtm) rewriter.on('body', { element: (el) => { if (!own.seen) el.prepend(cfg.noscript, HTML); } });
     }
     if (!visit.decided) {
