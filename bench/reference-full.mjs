@@ -48,9 +48,8 @@ const HTML = { html: true };
 
 // gate/mod.rs and gate/elements.rs: the same elements as the worker's, which is most of what
 // gating costs (the runtime's selector matching and a call per element matched).
-const STRIP_ELEMENTS = 'script, link, img, iframe, frame, frameset, source, object, embed, param, applet, video, ' +
-  'audio, track, input, image, use, feimage, base, body, svg, animate, set, animatemotion, animatetransform, style, ' +
-  'marquee, [style], [background], [onload], [onerror], [ping], [formaction], meta[http-equiv]';
+const STRIP_ELEMENTS = 'script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image, ' +
+  'base, body, svg, use, feimage, [style], [background], [ping], [formaction], meta[http-equiv]';
 const STRIP_STYLE = 'style';
 const STRIP_INLINE = 'script:not([src]):not([type="application/json" i]):not([type="application/ld+json" i]), noscript';
 const OWN_TAG_ELEMENTS = 'script[src*="googletagmanager.com/gtag/js" i], script[src*="googletagmanager.com/gtm.js" i]';

@@ -11,69 +11,42 @@ use super::decode::{
 };
 
 /// The elements the runtime hands over, as one selector list. What a selector costs decides
-/// its shape (measured with `bench/investigations/ab.mjs` on the benchmark's pages, which have
-/// none of these elements in their body): a tag name the page does not use costs nothing
-/// measurable, but every element matched costs a call into JavaScript (about 25 µs in
-/// workerd, whatever the handler does), and the first selector that tests an attribute costs
-/// about 10 % of a 100 KB page's CPU, each further one about 4 %. So:
+/// its shape (measured with `bench/investigations/ab.mjs`; BENCHMARKS.md, "Issue 21"): every
+/// alternative is tested against every element of the page, a tag name for about 10 ns, so a
+/// 1 MB page pays about 0.13 ms a tag; every element matched costs a call into JavaScript
+/// (about 25 µs in workerd, whatever the handler does); and a test of an attribute makes the
+/// runtime read the attributes of every element it could match — `[style]` alone costs a 1 MB
+/// page about half its CPU again. So:
 ///
-/// - [`TAGS`]: elements whose purpose is to load (performance and consent plugins move a
+/// - [`TAGS`]: the elements whose purpose is to load (performance and consent plugins move a
 ///   script's URL into `data-src`, `data-rocket-src`, `data-litespeed-src`…: every attribute of
-///   these is judged, event handlers and `style` included), `base` (a blocked base would
-///   turn every relative URL into Google's), `body` (`onload`, `background`), SVG's roots and
-///   animations (`onload`, `onbegin`), `<style>` (`onload`), `marquee` (`onstart`);
-/// - [`ATTRIBUTES`]: the few attributes that load on any element without a click — `style`,
-///   `background`, the `onload`/`onerror` handlers — and `ping`/`formaction` (a click on a link
-///   or a button, before any decision, must not call Google either), and a refresh `meta`.
+///   these is judged, event handlers and `style` included), `base` (a blocked base would turn
+///   every relative URL into Google's), `body` (`onload`, `background`), `svg` (`onload`) and
+///   SVG's `use` and `feImage`;
+/// - [`ATTRIBUTES`]: what loads from any element — a `style`, a `background`, a `ping` or a
+///   `formaction` (a click on a link or a button before any decision must not call Google
+///   either) — and a refresh `meta`.
 ///
-/// An event handler other than `onload`/`onerror` is judged on the elements of [`TAGS`], not
-/// on every element: the HTML standard has over a hundred, and a selector each would cost the
-/// page more than its whole rewrite (measured: 2.5 × the CPU of a 100 KB page).
+/// An event handler is judged on the elements of [`TAGS`], where `onload` and `onerror` fire on
+/// their own; one on any other element (`onclick` on a `div`) is not: the HTML standard has over
+/// a hundred handlers, and a selector each would cost the page more than its whole rewrite
+/// (measured: 2.5 × the CPU of a 100 KB page).
 pub const ELEMENTS: &str = concat!(
-    "script, link, img, iframe, frame, frameset, source, object, embed, param, applet, video, ",
-    "audio, track, input, image, use, feimage, base, body, svg, animate, set, animatemotion, ",
-    "animatetransform, style, marquee, ",
-    "[style], [background], [onload], [onerror], [ping], [formaction], meta[http-equiv]",
+    "script, link, img, iframe, frame, source, object, embed, video, audio, track, input, image, ",
+    "base, body, svg, use, feimage, ",
+    "[style], [background], [ping], [formaction], meta[http-equiv]",
 );
 
 /// The tag names of [`ELEMENTS`].
-pub const TAGS: [&str; 28] = [
-    "script",
-    "link",
-    "img",
-    "iframe",
-    "frame",
-    "frameset",
-    "source",
-    "object",
-    "embed",
-    "param",
-    "applet",
-    "video",
-    "audio",
-    "track",
-    "input",
-    "image",
-    "use",
-    "feimage",
-    "base",
-    "body",
-    "svg",
-    "animate",
-    "set",
-    "animatemotion",
-    "animatetransform",
-    "style",
-    "marquee",
-    "meta",
+pub const TAGS: [&str; 18] = [
+    "script", "link", "img", "iframe", "frame", "source", "object", "embed", "video", "audio",
+    "track", "input", "image", "base", "body", "svg", "use", "feimage",
 ];
 
 /// The attribute tests of [`ELEMENTS`].
-pub const ATTRIBUTES: [&str; 7] = [
+pub const ATTRIBUTES: [&str; 5] = [
     "[style]",
     "[background]",
-    "[onload]",
-    "[onerror]",
     "[ping]",
     "[formaction]",
     "meta[http-equiv]",
@@ -137,7 +110,6 @@ fn is_loader(tag: &str) -> bool {
             | "source"
             | "object"
             | "embed"
-            | "param"
             | "video"
             | "audio"
             | "track"
@@ -145,7 +117,6 @@ fn is_loader(tag: &str) -> bool {
             | "image"
             | "use"
             | "feimage"
-            | "applet"
             | "base"
             | "meta"
     )
@@ -309,18 +280,11 @@ pub fn edit_call(edit: &ElementEdit) -> (&'static str, &str, &str) {
 mod tests {
     use super::*;
     use crate::consent::Choices;
+    use crate::gate::decode::AsciiOnly;
     use crate::gate::{blocked_rules, ChunkAction, InlineGate};
 
-    struct AsciiHosts;
-
-    impl ToAscii for AsciiHosts {
-        fn to_ascii(&self, host: &str) -> Option<String> {
-            host.is_ascii().then(|| host.to_ascii_lowercase())
-        }
-    }
-
     fn judge(tag: &str, attributes: &[(&str, &str)]) -> Vec<ElementEdit> {
-        judge_element(tag, attributes, blocked_rules(Choices::NONE), &AsciiHosts)
+        judge_element(tag, attributes, blocked_rules(Choices::NONE), &AsciiOnly)
     }
 
     fn remove_attribute(name: &str) -> ElementEdit {
@@ -330,12 +294,7 @@ mod tests {
     #[test]
     fn the_selector_list_is_the_tags_and_the_attribute_tests() {
         let selectors: Vec<&str> = ELEMENTS.split(", ").collect();
-        let listed: Vec<&str> = TAGS
-            .iter()
-            .filter(|t| **t != "meta")
-            .chain(ATTRIBUTES.iter())
-            .copied()
-            .collect();
+        let listed: Vec<&str> = TAGS.iter().chain(ATTRIBUTES.iter()).copied().collect();
         let (mut a, mut b) = (selectors.clone(), listed);
         a.sort_unstable();
         b.sort_unstable();
@@ -391,7 +350,7 @@ mod tests {
         );
         assert!(judge("img", &[("src", "/logo.png"), ("alt", "logo")]).is_empty());
         assert!(
-            judge_element("script", &[("src", gtag)], &[], &AsciiHosts).is_empty(),
+            judge_element("script", &[("src", gtag)], &[], &AsciiOnly).is_empty(),
             "nothing blocked, nothing judged"
         );
     }

@@ -1,21 +1,13 @@
+use super::decode::AsciiOnly;
 use super::elements::{judge_element, ElementEdit};
 use super::*;
 
-/// Hosts as the tests write them are ASCII: no IDNA mapping needed.
-struct AsciiHosts;
-
-impl ToAscii for AsciiHosts {
-    fn to_ascii(&self, host: &str) -> Option<String> {
-        host.is_ascii().then(|| host.to_ascii_lowercase())
-    }
-}
-
 fn is_blocked(url: &str, rules: &[Rule]) -> bool {
-    url_is_blocked(url, rules, &AsciiHosts)
+    url_is_blocked(url, rules, &AsciiOnly)
 }
 
 fn element_is_blocked<const N: usize>(attributes: [(&str, &str); N], rules: &[Rule]) -> bool {
-    judge_element("script", &attributes, rules, &AsciiHosts) == [ElementEdit::Remove]
+    judge_element("script", &attributes, rules, &AsciiOnly) == [ElementEdit::Remove]
 }
 
 const TAGS: Tags<'static> = Tags {
@@ -174,19 +166,19 @@ fn link_headers_lose_the_links_to_blocked_hosts() {
     let blocked = blocked_rules(Choices::NONE);
     let header = r#"</app.css>; rel=preload; as=style, <https://www.googletagmanager.com/gtag/js?id=G-1>; rel=preload; as=script, <//www.google-analytics.com>; rel=preconnect, </a,b.js>; rel="modulepreload; x, y""#;
     assert_eq!(
-        filter_link_header(header, blocked, &AsciiHosts).as_deref(),
+        filter_link_header(header, blocked, &AsciiOnly).as_deref(),
         Some(r#"</app.css>; rel=preload; as=style, </a,b.js>; rel="modulepreload; x, y""#)
     );
     assert_eq!(
         filter_link_header(
             "<https://ad.doubleclick.net/x>; rel=preconnect",
             blocked,
-            &AsciiHosts
+            &AsciiOnly
         ),
         None
     );
     assert_eq!(
-        filter_link_header(header, &[], &AsciiHosts).as_deref(),
+        filter_link_header(header, &[], &AsciiOnly).as_deref(),
         Some(header)
     );
 }
