@@ -185,7 +185,7 @@ const _: () = {
     assert!((Prepared::Sniff as u8) < PREPARED_GUNZIP);
 };
 
-/// `Page.choices` (handed back unread to `blockedElement` and `inlineStep`): analytics
+/// `Page.choices` (handed back unread to `elementEdits`, `inlineStep` and `filterCss`): analytics
 /// granted…
 pub const CHOICE_ANALYTICS: u8 = 1;
 /// …marketing granted.
