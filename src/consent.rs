@@ -16,7 +16,6 @@ use consent_core::consent::request::{
 };
 use consent_core::consent::ConsentState;
 use consent_core::dashboard::stats::DecisionCount;
-use consent_core::failure::Failure;
 use consent_core::proof::record::Requester;
 use consent_core::visitor::banner::BannerVariant;
 use web_sys::Request;
@@ -25,18 +24,16 @@ use worker::Env;
 /// The binding of the decisions' rate limiter (`wrangler.toml`, `[[ratelimits]]`).
 pub const LIMITER_BINDING: &str = "DECISION_LIMITER";
 
-/// Refuses a decision when its network (the truncated IP: never the whole address) has sent
-/// more than the limiter allows in its period: each decision writes KV keys kept for years.
-/// Without the binding, or when the limiter itself fails, decisions are not limited: abuse
-/// protection never takes consent down.
-async fn within_rate_limit(env: &Env, visit: &Visit) -> Result<(), WorkerError> {
+/// True when the decision's network (the truncated IP: never the whole address) has sent more
+/// than the limiter allows in its period: each decision writes KV keys kept for years. Over the
+/// limit a grant is refused and a refusal takes effect without its record
+/// (`consent_core::consent::decide`). Without the binding, or when the limiter itself fails,
+/// nothing is over it: abuse protection never takes consent down.
+async fn over_rate_limit(env: &Env, visit: &Visit) -> bool {
     let Ok(limiter) = env.rate_limiter(LIMITER_BINDING) else {
-        return Ok(());
+        return false;
     };
-    match limiter.limit(visit.network()).await {
-        Ok(outcome) if !outcome.success => Err(Failure::TooManyRequests.into()),
-        _ => Ok(()),
-    }
+    matches!(limiter.limit(visit.network()).await, Ok(outcome) if !outcome.success)
 }
 
 /// `GET /_consent/state`.
@@ -64,7 +61,7 @@ pub async fn decide(
     let kind = body_kind(visit.header(Header::ContentType).as_deref())?;
     let body = read_body(request).await?;
     let wanted = parse_decision(kind, &body, visit.gpc)?;
-    within_rate_limit(env, visit).await?;
+    let over_limit = over_rate_limit(env, visit).await;
     let banner = banner(BannerVariant {
         lang: visit.lang,
         gpc: visit.gpc,
@@ -87,6 +84,7 @@ pub async fn decide(
         banner_sha256: &banner.sha256,
         now: visit.now,
         random: random_bytes()?,
+        over_limit,
     };
     let decided = record_decision(&KvRecords::bind(env), config, &input).await?;
     let counted = DecisionCount::of(

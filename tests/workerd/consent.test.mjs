@@ -363,3 +363,31 @@ test('decisions beyond the rate limit from one network get 429 with Retry-After 
     await limited.close();
   }
 });
+
+test('a refusal or withdrawal over the rate limit is never refused: its cookie, the analytics cookies expired, no record, and the log says so', async () => {
+  const limited = await startWorker({ origin: site.origin.url, ratelimits: { DECISION_LIMITER: { simple: { limit: 1, period: 60 } } } });
+  try {
+    const net = { 'cf-connecting-ip': '198.51.100.20' };
+    assert.equal((await postForm(limited, { action: 'accept_all' }, net)).status, 303, 'within the limit');
+    const before = (await allKeys(limited.kv())).length;
+    const logsBefore = limited.jsonLogs().length;
+    // Someone behind the same carrier NAT used the budget up; this visitor withdraws.
+    const res = await postForm(limited, { action: 'reject_all' }, { ...net, cookie: '_ga=GA1.1.1.1; _gcl_au=1.1.1' });
+    assert.equal(res.status, 303);
+    const cookie = consentCookie(res);
+    assert.ok(cookie, 'the refusing cookie is set');
+    const state = await (await limited.fetch('/_consent/state', { headers: { cookie } })).json();
+    assert.deepEqual([state.decided, state.analytics, state.marketing], [true, false, false]);
+    const setCookies = res.headers.getSetCookie();
+    assert.ok(setCookies.some((c) => /^_ga=;/.test(c) && /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c)), setCookies.join('\n'));
+    assert.ok(setCookies.some((c) => /^_gcl_au=;/.test(c)), 'marketing cookies too');
+    assert.equal((await allKeys(limited.kv())).length, before, 'no record written over the limit');
+    const line = limited.jsonLogs().slice(logsBefore).find((l) => l.msg === 'request' && l.path === '/_consent');
+    assert.equal(line.consent, 'rejected');
+    assert.match(line.error, /rate limit/);
+    // A grant from the same network is still refused.
+    assert.equal((await postForm(limited, { action: 'accept_all' }, net)).status, 429);
+  } finally {
+    await limited.close();
+  }
+});

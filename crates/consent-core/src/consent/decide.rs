@@ -46,6 +46,10 @@ pub struct DecideInput<'a> {
     pub now: EpochMillis,
     /// 28 random bytes: a fresh consent id (16) and the record's nonce (12).
     pub random: [u8; 28],
+    /// The visitor's network is over the abuse limit (`DECISION_LIMITER`): a decision that
+    /// grants something is refused; a refusal or withdrawal still takes effect, its record not
+    /// written (docs/compliance.md rule 8: refusing is never harder than consenting).
+    pub over_limit: bool,
 }
 
 /// A decision taken.
@@ -106,8 +110,11 @@ pub async fn decide<S: KeyValueStore>(
     let (Some(signing_key), Some(record_key)) = (&config.signing_key, &config.record_key) else {
         return Err(Failure::NotConfigured("consent keys missing"));
     };
-    let (fresh, nonce) = split_random(input.random);
     let wanted = input.wanted;
+    if input.over_limit && wanted.choices.any() {
+        return Err(Failure::TooManyRequests);
+    }
+    let (fresh, nonce) = split_random(input.random);
     let id = continued_id(input.previous, fresh);
     let mut decision = Decision::new(
         id,
@@ -116,8 +123,14 @@ pub async fn decide<S: KeyValueStore>(
         input.now,
         config.consent_max_age_days,
     );
-    let record = proof_record(config, input, id);
-    let stored = append(store, &record, record_key.expose(), nonce).await;
+    let stored = if input.over_limit {
+        Err("a refusal over the rate limit: its record is not written".to_owned())
+    } else {
+        let record = proof_record(config, input, id);
+        append(store, &record, record_key.expose(), nonce)
+            .await
+            .map_err(|e| e.to_string())
+    };
     let record_error = stored.as_ref().err().map(|e| format!("consent {id}: {e}"));
     decision.recent_records = recent_records(input.previous, stored.ok(), input.now);
     if let Some(detail) = &record_error {
@@ -259,6 +272,7 @@ pub(crate) mod tests {
                 banner_sha256: "ab12",
                 now: NOW,
                 random: [random; 28],
+                over_limit: false,
             },
         ))
     }
@@ -267,6 +281,45 @@ pub(crate) mod tests {
         let config = config();
         let stored = store.raw(key).unwrap().0;
         open(&stored, config.record_key.as_ref().unwrap().expose(), key).unwrap()
+    }
+
+    #[test]
+    fn over_the_abuse_limit_a_refusal_takes_effect_unrecorded_and_a_grant_is_refused() {
+        let config = config();
+        let decide_over_limit = |store: &MemoryStore, body: &str| {
+            let wanted = form(body);
+            block_on(decide(
+                store,
+                &config,
+                &DecideInput {
+                    wanted: &wanted,
+                    previous: None,
+                    visitor: visitor(Some("_ga=GA1.1.1.1")),
+                    banner_sha256: "ab12",
+                    now: NOW,
+                    random: [3; 28],
+                    over_limit: true,
+                },
+            ))
+        };
+        let store = MemoryStore::new(NOW);
+        let refused = decide_over_limit(&store, "action=reject_all").unwrap();
+        assert_eq!(refused.decision.choices, Choices::NONE);
+        assert!(refused.set_cookies[0].starts_with(&format!("{COOKIE_NAME}=")));
+        assert!(
+            refused.set_cookies.iter().any(|c| c.starts_with("_ga=;")),
+            "the analytics cookies are expired: {:?}",
+            refused.set_cookies
+        );
+        assert!(refused
+            .record_error
+            .is_some_and(|e| e.contains("rate limit")));
+        assert!(store.keys().is_empty(), "nothing written");
+        assert_eq!(
+            decide_over_limit(&store, "action=accept_all").unwrap_err(),
+            Failure::TooManyRequests
+        );
+        assert!(store.keys().is_empty());
     }
 
     #[test]
