@@ -237,6 +237,21 @@ test('delete fails: the erasure answers 503 `unavailable`, not 200; a retry afte
   assert.equal(after.erasure.length, before.erasure.length + 1, 'one erasure entry');
 });
 
+test('erasure is idempotent: erasing again, with the same cookie, answers 0 and writes nothing to KV', async () => {
+  const { cookie } = await visitorWithTwoRecords();
+  assert.deepEqual(await (await erase(cookie)).json(), { erased: 2 });
+  const before = await counts();
+  await worker.kvFaults({});
+  for (let i = 0; i < 3; i++) {
+    const again = await erase(cookie);
+    assert.equal(again.status, 200);
+    assert.deepEqual(await again.json(), { erased: 0 });
+  }
+  const { calls } = await worker.kvFaults();
+  assert.deepEqual([calls.put, calls.delete], [0, 0], 'no put, no delete');
+  assert.deepEqual(await counts(), before, 'no second erasure entry');
+});
+
 test('delete fails half-way through an erasure: 503, and the retry finishes it', async () => {
   const { cookie, id } = await visitorWithTwoRecords();
   const before = await counts();

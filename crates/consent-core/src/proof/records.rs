@@ -163,6 +163,9 @@ pub struct ErasureRequest<'a> {
 
 /// Deletes every record of the id (listed or named by the cookie) and its day index
 /// entries, then keeps the erasure note (no personal data: the id's hash and the time).
+/// Idempotent: a key that is gone already (erased before, expired) is not deleted again, and
+/// when nothing was there no note is written, so repeated calls write nothing (KV's daily
+/// writes are a budget a loop could otherwise spend).
 ///
 /// # Errors
 /// When listing or a deletion fails; what was deleted stays deleted, and a retry finishes
@@ -177,7 +180,19 @@ pub async fn erase<S: KeyValueStore>(
         retention_days,
         ..
     } = request;
-    let keys = keys_of(store, id, request.known).await?;
+    let mut keys = Vec::new();
+    for key in keys_of(store, id, request.known).await? {
+        // Read, not written: a listing lags behind deletions as it does behind writes.
+        if store.get(&key).await?.is_some() {
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        return Ok(Erasure {
+            records: 0,
+            note_error: None,
+        });
+    }
     for key in &keys {
         // The day index entries first: if the record's deletion then fails, a retry still
         // finds the record (by listing its id) and finishes the job.

@@ -218,6 +218,35 @@ mod tests {
     }
 
     #[test]
+    fn erasure_is_idempotent_a_second_call_writes_nothing() {
+        let store = MemoryStore::new(NOW);
+        let (_, cookie) = visitor_with_two_records(&store);
+        let erase_now = || {
+            block_on(erase(
+                &store,
+                &config(),
+                Some(&cookie),
+                "sivocenter.com",
+                NOW,
+            ))
+            .unwrap()
+        };
+        assert_eq!(erase_now().records, 2);
+        let after_first = store.keys();
+        let calls = store.calls().len();
+        let again = erase_now();
+        assert_eq!(again.records, 0);
+        assert!(again.note_error.is_none());
+        assert_eq!(store.keys(), after_first, "no second erasure note");
+        let writes: Vec<_> = store.calls()[calls..]
+            .iter()
+            .filter(|(op, _)| matches!(op, Op::Put | Op::Delete))
+            .cloned()
+            .collect();
+        assert!(writes.is_empty(), "{writes:?}");
+    }
+
+    #[test]
     fn erasure_does_not_trust_a_lagging_listing() {
         let store = MemoryStore::new(NOW);
         store.hide_new_keys_from_list(60_000);
