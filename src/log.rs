@@ -3,6 +3,7 @@
 use crate::served::Outcome;
 use crate::visit::Visit;
 use consent_core::log::{Level, RequestLog};
+use consent_core::paths;
 
 /// Writes the request's log line: `status` is its answer's, `end_ms` when the answer's head
 /// was ready (its `ms` is the time from arrival to then).
@@ -10,7 +11,7 @@ pub fn request_line(visit: &Visit, status: u16, outcome: &Outcome, end_ms: u64) 
     let line = RequestLog {
         received_at: visit.now,
         method: &visit.method,
-        path: &visit.path,
+        path: paths::loggable(&visit.path),
         status,
         client_ip: visit.client_ip.as_deref(),
         consent: outcome

@@ -514,8 +514,13 @@ test('a record look-up answers that id’s records, decrypted, after writing its
     const viewerTry = await get(w, `/_consent/admin/records/${id}`, { token: tokenFor(VIEWER) });
     await assertError(viewerTry, 403, 'forbidden', 'a viewer looks up an id');
 
+    const [logsBefore, rawBefore] = [w.jsonLogs().length, w.logs.length];
     const res = await get(w, `/_consent/admin/records/${id}`, { token: tokenFor(ADMIN), headers: { 'cf-connecting-ip': '203.0.113.77' } });
     assert.equal(res.status, 200);
+    // The consent id names a visitor's records: the log line holds the route, not the id.
+    const lines = w.jsonLogs().slice(logsBefore).filter((l) => l.msg === 'request');
+    assert.deepEqual(lines.map((l) => l.path), ['/_consent/admin/records/:id']);
+    assert.ok(!w.logs.slice(rawBefore).some((l) => l.message.includes(id)), 'no log line names the id');
     // Read at once, without waiting: the entry was written before the answer was sent.
     const last = await w.db().prepare('SELECT who, role, action, target, ip FROM audit_log ORDER BY seq DESC LIMIT 1').first();
     assert.deepEqual(last, { who: ADMIN, role: 'admin', action: 'records_lookup', target: id, ip: '203.0.113.0' });

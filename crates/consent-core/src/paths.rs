@@ -31,6 +31,20 @@ pub const ADMIN_RECORDS_PREFIX: &str = "/_consent/admin/records/";
 /// `GET`: the audit log (admins).
 pub const ADMIN_AUDIT: &str = "/_consent/admin/audit";
 
+/// How the record look-up's path is written in a log line: its consent id, which names a
+/// visitor's records, never goes to the logs.
+pub const ADMIN_RECORDS_LOGGED: &str = "/_consent/admin/records/:id";
+
+/// A path as a log line may hold it: the record look-up's consent id replaced by `:id`.
+#[must_use]
+pub fn loggable(path: &str) -> &str {
+    if path.starts_with(ADMIN_RECORDS_PREFIX) {
+        ADMIN_RECORDS_LOGGED
+    } else {
+        path
+    }
+}
+
 /// True for a path the worker answers itself.
 #[must_use]
 pub fn is_own(path: &str) -> bool {
@@ -94,6 +108,21 @@ pub fn split_request_url(url: &str) -> UrlParts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logged_record_look_up_holds_no_consent_id() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            loggable(&format!("{ADMIN_RECORDS_PREFIX}{id}")),
+            ADMIN_RECORDS_LOGGED
+        );
+        assert_eq!(
+            loggable("/_consent/admin/records/x/y"),
+            ADMIN_RECORDS_LOGGED
+        );
+        assert_eq!(loggable(ADMIN_AUDIT), ADMIN_AUDIT);
+        assert_eq!(loggable("/pricing.html"), "/pricing.html");
+    }
 
     #[test]
     fn a_request_url_splits_as_the_url_standard_would() {
