@@ -250,7 +250,15 @@ pub(crate) mod tests {
         cookie_header: Option<&str>,
         random: u8,
     ) -> Result<Decided, Failure> {
-        run_with(&config(), store, body, previous, cookie_header, random)
+        run_with(
+            &config(),
+            store,
+            body,
+            previous,
+            cookie_header,
+            random,
+            false,
+        )
     }
 
     fn run_with(
@@ -260,6 +268,7 @@ pub(crate) mod tests {
         previous: Option<&Decision>,
         cookie_header: Option<&str>,
         random: u8,
+        over_limit: bool,
     ) -> Result<Decided, Failure> {
         let wanted = form(body);
         block_on(decide(
@@ -272,7 +281,7 @@ pub(crate) mod tests {
                 banner_sha256: "ab12",
                 now: NOW,
                 random: [random; 28],
-                over_limit: false,
+                over_limit,
             },
         ))
     }
@@ -287,20 +296,7 @@ pub(crate) mod tests {
     fn over_the_abuse_limit_a_refusal_takes_effect_unrecorded_and_a_grant_is_refused() {
         let config = config();
         let decide_over_limit = |store: &MemoryStore, body: &str| {
-            let wanted = form(body);
-            block_on(decide(
-                store,
-                &config,
-                &DecideInput {
-                    wanted: &wanted,
-                    previous: None,
-                    visitor: visitor(Some("_ga=GA1.1.1.1")),
-                    banner_sha256: "ab12",
-                    now: NOW,
-                    random: [3; 28],
-                    over_limit: true,
-                },
-            ))
+            run_with(&config, store, body, None, Some("_ga=GA1.1.1.1"), 3, true)
         };
         let store = MemoryStore::new(NOW);
         let refused = decide_over_limit(&store, "action=reject_all").unwrap();
@@ -474,7 +470,7 @@ pub(crate) mod tests {
         let store = MemoryStore::new(NOW);
         let mut config = config();
         config.signing_key = None;
-        let failed = run_with(&config, &store, "action=reject_all", None, None, 0);
+        let failed = run_with(&config, &store, "action=reject_all", None, None, 0, false);
         assert_eq!(
             failed.unwrap_err(),
             Failure::NotConfigured("consent keys missing")
