@@ -3,7 +3,7 @@
 //! here is a visitor's: the page views are counts, the keys are public.
 
 use consent_core::config::Config;
-use consent_core::dashboard::access::Jwks;
+use consent_core::dashboard::access::KeyCache;
 use consent_core::dashboard::stats::PageViewTally;
 use consent_core::i18n::Lang;
 use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
@@ -20,8 +20,9 @@ pub struct Isolate {
     pub config: OnceCell<Rc<Config>>,
     /// Page views counted and not yet written to D1 (`crate::dashboard::stats`).
     pub page_views: RefCell<PageViewTally>,
-    /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
-    pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// The Access team's keys, and when they were fetched and last tried
+    /// (`crate::dashboard::access`).
+    pub access_keys: RefCell<KeyCache>,
     /// Whether the site's CSP was logged as forbidding what the worker adds
     /// (`crate::gate`): once per isolate.
     pub csp_forbidding_noted: Cell<bool>,

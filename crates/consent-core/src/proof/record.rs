@@ -213,6 +213,20 @@ pub fn record_key(id: ConsentId, reference: &str) -> String {
     format!("{}{reference}", records_prefix(id))
 }
 
+/// A record key as a log line may name it: `rec:*:<reference>`, its consent id left out (no
+/// log holds one). The reference is enough for an operator to find the key
+/// (`wrangler kv key list --prefix rec:`, then the key ending in it).
+#[must_use]
+pub fn loggable_record_key(key: &str) -> String {
+    match key
+        .strip_prefix("rec:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((_, reference)) => format!("rec:*:{reference}"),
+        None => "a record key".to_owned(),
+    }
+}
+
 /// The prefix under which every record of `id` lives.
 #[must_use]
 pub fn records_prefix(id: ConsentId) -> String {

@@ -6,8 +6,8 @@
 use crate::clock::EpochMillis;
 use crate::consent::ConsentId;
 use crate::proof::record::{
-    day_index_keys_of, erasure_entry, open, record_key, record_keys, records_prefix, seal,
-    ProofRecord, RecordError,
+    day_index_keys_of, erasure_entry, loggable_record_key, open, record_key, record_keys,
+    records_prefix, seal, ProofRecord, RecordError,
 };
 use crate::proof::store::{Entry, KeyValueStore, StoreError};
 
@@ -58,7 +58,7 @@ pub async fn append<S: KeyValueStore>(
             Ok(()) => format!("day index write failed ({index_err}); record rolled back"),
             Err(delete_err) => format!(
                 "day index write failed ({index_err}) and the record {} could not be rolled back ({delete_err})",
-                keys.record
+                loggable_record_key(&keys.record)
             ),
         }));
     }
@@ -97,7 +97,7 @@ async fn listed_keys_of<S: KeyValueStore>(
         let page = store
             .list(&prefix, cursor.take())
             .await
-            .map_err(|e| StoreError(format!("listing records of consent {id}: {e}")))?;
+            .map_err(|e| StoreError(format!("listing a visitor's records: {e}")))?;
         keys.extend(page.keys);
         match page.cursor {
             None => return Ok(keys),
@@ -105,7 +105,7 @@ async fn listed_keys_of<S: KeyValueStore>(
         }
     }
     Err(StoreError(format!(
-        "consent {id} has more than {MAX_LIST_PAGES} pages of records"
+        "a visitor has more than {MAX_LIST_PAGES} pages of records"
     )))
 }
 
@@ -125,7 +125,7 @@ pub async fn open_all<S: KeyValueStore>(
         let Some(stored) = store
             .get(key)
             .await
-            .map_err(|e| StoreError(format!("reading record {key}: {e}")))?
+            .map_err(|e| StoreError(format!("reading record {}: {e}", loggable_record_key(key))))?
         else {
             continue;
         };
@@ -197,9 +197,9 @@ pub async fn erase<S: KeyValueStore>(
         // The day index entries first: if the record's deletion then fails, a retry still
         // finds the record (by listing its id) and finishes the job.
         for index in day_index_keys_of(key, request.record_key) {
-            store.delete(&index).await.map_err(|e| incomplete(id, &e))?;
+            store.delete(&index).await.map_err(|e| incomplete(&e))?;
         }
-        store.delete(key).await.map_err(|e| incomplete(id, &e))?;
+        store.delete(key).await.map_err(|e| incomplete(&e))?;
     }
     let (note_key, note) = erasure_entry(id, now);
     let kept = store
@@ -218,8 +218,8 @@ pub async fn erase<S: KeyValueStore>(
     })
 }
 
-fn incomplete(id: ConsentId, e: &StoreError) -> StoreError {
-    StoreError(format!("erasing consent {id}: {e}; retry to finish"))
+fn incomplete(e: &StoreError) -> StoreError {
+    StoreError(format!("erasing a visitor's records: {e}; retry to finish"))
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ pub async fn erase<S: KeyValueStore>(
         set_cookies,
         note_error: erasure
             .note_error
-            .map(|e| format!("consent {id} erased, but the erasure entry was not kept: {e}")),
+            .map(|e| format!("records erased, but the erasure entry was not kept: {e}")),
     })
 }
 
@@ -189,7 +189,9 @@ mod tests {
         let (_, cookie) = visitor_with_two_records(&store);
         store.fail(Op::List, "rec:", 0);
         let failed = block_on(download(&store, &config(), Some(&cookie))).unwrap_err();
-        assert!(matches!(failed, Failure::Unavailable(ref d) if d.contains("listing records")));
+        assert!(
+            matches!(failed, Failure::Unavailable(ref d) if d.contains("listing a visitor's records"))
+        );
         store.heal();
         store.fail(Op::Get, "rec:", 1);
         assert!(matches!(
