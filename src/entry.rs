@@ -94,7 +94,7 @@ pub fn origin_base(env: &JsValue) -> Option<String> {
     let env: Env = env.clone().unchecked_into();
     match &config(&env, crate::platform::now_ms()).origin {
         Origin::Url(base) => Some(base.clone()),
-        Origin::Demo | Origin::Route => None,
+        Origin::Demo | Origin::Route | Origin::Unset => None,
     }
 }
 
@@ -110,7 +110,9 @@ impl Page {
     pub fn route(&self) -> u32 {
         let kind = match self.config.origin {
             Origin::Demo => OriginKind::Demo,
-            Origin::Route => OriginKind::Route,
+            // Never fetched: `serves` below sends the request to the router, which answers
+            // 503 for a page.
+            Origin::Route | Origin::Unset => OriginKind::Route,
             Origin::Url(_) => OriginKind::Url,
         };
         let visit = &self.visit;
@@ -123,7 +125,13 @@ impl Page {
             .and_then(|head| u32::try_from(head.len()).ok())
             .filter(|&o| o < NO_OFFSET)
             .unwrap_or(NO_OFFSET);
-        let own = if visit.is_own_route { ROUTE_OWN } else { 0 };
+        // A page with no origin to serve it from (ORIGIN_URL unset, or the demo reached off
+        // loopback) is answered by the router too: 503, never the demo site.
+        let own = if visit.is_own_route || !self.config.origin.serves(&visit.host) {
+            ROUTE_OWN
+        } else {
+            0
+        };
         let changed = if outbound_changes(visit) {
             ROUTE_CHANGED
         } else {
@@ -157,7 +165,7 @@ impl Page {
     pub fn origin_url(&self) -> Option<String> {
         match &self.config.origin {
             Origin::Url(base) => Some(format!("{base}{}", self.visit.path_and_query())),
-            Origin::Demo | Origin::Route => None,
+            Origin::Demo | Origin::Route | Origin::Unset => None,
         }
     }
 

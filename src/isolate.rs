@@ -23,6 +23,8 @@ pub struct Isolate {
     /// The Access team's keys, and when they were fetched and last tried
     /// (`crate::dashboard::access`).
     pub access_keys: RefCell<KeyCache>,
+    /// Whether D1's schema was found to have the newest migration (`crate::health`).
+    pub schema_current: Cell<bool>,
     /// Whether the site's CSP was logged as forbidding what the worker adds
     /// (`crate::gate`): once per isolate.
     pub csp_forbidding_noted: Cell<bool>,

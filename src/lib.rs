@@ -17,6 +17,7 @@ mod visitor;
 mod config;
 mod entry;
 mod failure;
+mod health;
 mod isolate;
 mod log;
 mod platform;

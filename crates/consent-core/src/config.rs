@@ -10,8 +10,12 @@ use std::fmt;
 /// Where the worker sends requests that are not its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// `ORIGIN_URL` empty: the demo site bundled in `www/`, for local development only.
+    /// `ORIGIN_URL = "demo"`: the demo site bundled in `www/`, for local development only,
+    /// and only on a loopback host ([`crate::ip::is_loopback_host`]).
     Demo,
+    /// `ORIGIN_URL` absent or empty: a configuration that lost its origin. Never the demo:
+    /// pages answer `503 not_configured` and health says `degraded`.
+    Unset,
     /// `ORIGIN_URL = "route"`: forward each request unchanged to the origin behind the route.
     Route,
     /// `ORIGIN_URL = "http(s)://host[:port]"`: proxy to this base URL (no trailing slash).
@@ -24,6 +28,17 @@ impl Origin {
     #[must_use]
     pub fn is_development(&self) -> bool {
         matches!(self, Origin::Demo)
+    }
+
+    /// True when pages can be served for a request to `host`: a real origin always, the demo
+    /// only on a loopback host, nothing without an origin.
+    #[must_use]
+    pub fn serves(&self, host: &str) -> bool {
+        match self {
+            Origin::Route | Origin::Url(_) => true,
+            Origin::Demo => crate::ip::is_loopback_host(host),
+            Origin::Unset => false,
+        }
     }
 }
 
@@ -121,19 +136,73 @@ pub const DEFAULT_STATS_FLUSH_SECONDS: u32 = 30;
 /// The longest `STATS_FLUSH_SECONDS`: an isolate evicted before it writes loses what it held.
 pub const MAX_STATS_FLUSH_SECONDS: u32 = 300;
 
+/// The D1 schema as the health route finds it: the newest migration applied (wrangler's
+/// `d1_migrations` table) against the newest the worker was built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    /// The newest migration is applied.
+    Current,
+    /// An older one is (or none, or the table is missing): `wrangler d1 migrations apply`.
+    Behind(Option<String>),
+    /// D1 could not be asked (no binding, or the query failed).
+    Unavailable,
+}
+
+/// What the health route knows beyond the configuration: the request's host, the database,
+/// and the build.
+#[derive(Debug, Clone)]
+pub struct HealthFacts<'a> {
+    /// Whether the request came to a loopback host.
+    pub loopback: bool,
+    /// The D1 schema.
+    pub schema: SchemaState,
+    /// The git commit the worker was built from (`scripts/build.sh`), if known.
+    pub commit: Option<&'a str>,
+    /// When it was built (RFC 3339), if known.
+    pub built_at: Option<&'a str>,
+}
+
 impl Config {
     /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
-    /// origin's address.
+    /// origin's address. `degraded` when a setting is in error, when the demo site or the
+    /// development keys are reached on a host that is not loopback, and when D1's schema is
+    /// behind the newest migration or cannot be read.
     #[must_use]
-    pub fn health(&self) -> serde_json::Value {
+    pub fn health(&self, facts: &HealthFacts<'_>) -> serde_json::Value {
         let origin = match &self.origin {
             Origin::Demo => "demo",
+            Origin::Unset => "unset",
             Origin::Route => "route",
             Origin::Url(_) => "url",
         };
-        let degraded = self.problems.iter().any(|p| p.severity == Severity::Error);
+        let mut reasons: Vec<&str> = Vec::new();
+        if self.problems.iter().any(|p| p.severity == Severity::Error) {
+            reasons.push("a setting is in error (see problems)");
+        }
+        if self.origin.is_development() && !facts.loopback {
+            reasons
+                .push("development mode (the demo site and development keys) off a loopback host");
+        }
+        let database = match &facts.schema {
+            SchemaState::Current => {
+                serde_json::json!({ "schema": "current", "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+            SchemaState::Behind(applied) => {
+                reasons.push(
+                    "D1's schema is behind the newest migration: run wrangler d1 migrations apply",
+                );
+                serde_json::json!({ "schema": "behind", "applied": applied, "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+            SchemaState::Unavailable => {
+                reasons.push("D1 cannot be read");
+                serde_json::json!({ "schema": "unavailable", "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+        };
         serde_json::json!({
-            "status": if degraded { "degraded" } else { "ok" },
+            "status": if reasons.is_empty() { "ok" } else { "degraded" },
+            "degraded_because": reasons,
+            "version": { "commit": facts.commit, "built_at": facts.built_at },
+            "database": database,
             "origin": origin,
             "development": self.origin.is_development(),
             "ga4": self.ga4_measurement_id.is_some(),
@@ -308,9 +377,18 @@ fn non_empty(value: Option<String>) -> Option<String> {
 fn parse_origin(raw: Option<&str>, problems: &mut Vec<ConfigProblem>) -> Origin {
     let raw = raw.map(str::trim).unwrap_or_default();
     if raw.is_empty() {
+        // A deployed environment does not inherit [vars]: an environment that lost the line
+        // must not become the demo site.
+        problems.push(error(
+            "ORIGIN_URL",
+            "not set: pages answer 503 until it is \"route\" or an http(s) URL (\"demo\" for local development)",
+        ));
+        return Origin::Unset;
+    }
+    if raw == "demo" {
         problems.push(warning(
             "ORIGIN_URL",
-            "empty: serving the bundled demo site with development keys; for local development only",
+            "demo: serving the bundled demo site with development keys, on a loopback host only; for local development",
         ));
         return Origin::Demo;
     }
@@ -324,7 +402,7 @@ fn parse_origin(raw: Option<&str>, problems: &mut Vec<ConfigProblem>) -> Origin 
             // to whatever origin sits behind the route, which is what production means.
             problems.push(error(
                 "ORIGIN_URL",
-                format!("{why}; expected http(s)://host[:port], \"route\" or empty. Forwarding to the route's origin instead"),
+                format!("{why}; expected http(s)://host[:port], \"route\" or \"demo\". Forwarding to the route's origin instead"),
             ));
             Origin::Route
         }
@@ -416,6 +494,10 @@ fn parse_signing_key(
 ) -> Option<SecretBytes> {
     const SETTING: &str = "CONSENT_SIGNING_KEY";
     match non_empty(raw) {
+        Some(key) if !dev && key.as_bytes() == DEV_SIGNING_KEY => {
+            problems.push(error(SETTING, "is the development key, which is published in the source: generate one (README, Configuration); consent cannot be recorded"));
+            None
+        }
         Some(key) if key.len() >= 32 => Some(SecretBytes(key.into_bytes())),
         Some(_) => {
             problems.push(error(SETTING, "too short: use at least 32 characters (for instance `openssl rand -base64 32`); consent cannot be recorded"));
@@ -440,6 +522,10 @@ fn parse_record_key(
     const SETTING: &str = "RECORD_ENCRYPTION_KEY";
     match non_empty(raw) {
         Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+            Ok(bytes) if !dev && bytes == DEV_RECORD_KEY => {
+                problems.push(error(SETTING, "is the development key, which is published in the source: generate one (README, Configuration); consent cannot be recorded"));
+                None
+            }
             Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
             _ => {
                 problems.push(error(SETTING, "must be 32 bytes in base64 (`openssl rand -base64 32`); consent cannot be recorded"));
@@ -482,8 +568,103 @@ mod tests {
     }
 
     #[test]
-    fn empty_configuration_is_the_demo_site_with_development_keys() {
-        let c = parse(&[], &[]);
+    fn a_configuration_without_an_origin_is_never_the_demo() {
+        for vars in [
+            &[][..],
+            &[("ORIGIN_URL", "")][..],
+            &[("ORIGIN_URL", "  ")][..],
+        ] {
+            let c = parse(vars, &[]);
+            assert_eq!(c.origin, Origin::Unset, "{vars:?}");
+            assert!(
+                c.signing_key.is_none() && c.record_key.is_none(),
+                "no development keys"
+            );
+            assert!(!c.origin.serves("127.0.0.1:8787") && !c.origin.serves("sivocenter.com"));
+            let p = &c.problems[0];
+            assert_eq!((p.setting, p.severity), ("ORIGIN_URL", Severity::Error));
+            let health = c.health(&facts(true));
+            assert_eq!(health["status"], "degraded", "{health}");
+            assert_eq!(health["origin"], "unset");
+        }
+    }
+
+    #[test]
+    fn the_demo_serves_and_is_healthy_only_on_a_loopback_host() {
+        let c = parse(&[("ORIGIN_URL", "demo")], &[]);
+        assert_eq!(c.origin, Origin::Demo);
+        assert!(c.origin.serves("localhost:8787") && c.origin.serves("[::1]"));
+        assert!(!c.origin.serves("sivocenter.com") && !c.origin.serves("192.168.1.2:8787"));
+        assert_eq!(c.health(&facts(true))["status"], "ok");
+        let off = c.health(&facts(false));
+        assert_eq!(off["status"], "degraded", "{off}");
+        assert!(off["degraded_because"][0]
+            .as_str()
+            .unwrap()
+            .contains("loopback"));
+        assert!(Origin::Route.serves("sivocenter.com"));
+    }
+
+    #[test]
+    fn health_is_degraded_when_the_schema_is_behind_or_unreadable_and_names_the_build() {
+        let c = parse(
+            &[("ORIGIN_URL", "route")],
+            &[
+                ("CONSENT_SIGNING_KEY", SIGN),
+                ("RECORD_ENCRYPTION_KEY", KEY32),
+            ],
+        );
+        let mut f = facts(false);
+        assert_eq!(c.health(&f)["status"], "ok");
+        assert_eq!(c.health(&f)["version"]["commit"], "0123abcd");
+        for schema in [
+            SchemaState::Behind(None),
+            SchemaState::Behind(Some("0001_x.sql".into())),
+            SchemaState::Unavailable,
+        ] {
+            f.schema = schema.clone();
+            let h = c.health(&f);
+            assert_eq!(h["status"], "degraded", "{schema:?}: {h}");
+        }
+    }
+
+    #[test]
+    fn a_deployed_worker_refuses_the_development_keys_as_secrets() {
+        let dev_record = base64::engine::general_purpose::STANDARD.encode(DEV_RECORD_KEY);
+        let dev_signing = String::from_utf8_lossy(DEV_SIGNING_KEY).into_owned();
+        let c = parse(
+            &[("ORIGIN_URL", "route")],
+            &[
+                ("CONSENT_SIGNING_KEY", &dev_signing),
+                ("RECORD_ENCRYPTION_KEY", &dev_record),
+            ],
+        );
+        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert_eq!(
+            settings_with_problems(&c),
+            ["CONSENT_SIGNING_KEY", "RECORD_ENCRYPTION_KEY"]
+        );
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
+        // Locally, with the demo, they are what it runs on anyway.
+        let local = parse(
+            &[("ORIGIN_URL", "demo")],
+            &[("CONSENT_SIGNING_KEY", &dev_signing)],
+        );
+        assert!(local.signing_key.is_some());
+    }
+
+    fn facts(loopback: bool) -> HealthFacts<'static> {
+        HealthFacts {
+            loopback,
+            schema: SchemaState::Current,
+            commit: Some("0123abcd"),
+            built_at: Some("2026-12-07T05:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn the_demo_configuration_has_development_keys() {
+        let c = parse(&[("ORIGIN_URL", "demo")], &[]);
         assert_eq!(c.origin, Origin::Demo);
         assert_eq!(c.policy_version, "1");
         assert_eq!(c.consent_max_age_days, 365);
@@ -558,7 +739,7 @@ mod tests {
             Some("https://sivo.cloudflareaccess.com")
         );
         assert_eq!(open.dashboard.stats_flush_seconds, 0);
-        assert_eq!(open.health()["dashboard"], "access");
+        assert_eq!(open.health(&facts(true))["dashboard"], "access");
         for vars in [
             vec![
                 ("ORIGIN_URL", "route"),
@@ -581,7 +762,7 @@ mod tests {
                 c.problems.iter().any(|p| p.setting.starts_with("ACCESS_")),
                 "{vars:?}"
             );
-            assert_eq!(c.health()["dashboard"], "closed");
+            assert_eq!(c.health(&facts(true))["dashboard"], "closed");
         }
         let local = parse(
             &[
@@ -591,7 +772,10 @@ mod tests {
             &[],
         );
         assert!(local.dashboard.access_configured(), "loopback for tests");
-        assert_eq!(parse(&[], &[]).health()["dashboard"], "development");
+        assert_eq!(
+            parse(&[("ORIGIN_URL", "demo")], &[]).health(&facts(true))["dashboard"],
+            "development"
+        );
         let slow = parse(&[("STATS_FLUSH_SECONDS", "9999")], &[]);
         assert_eq!(
             slow.dashboard.stats_flush_seconds,

@@ -497,7 +497,7 @@ pub struct Identity {
 }
 
 /// The identity of the demo origin's dashboard, used by the worker only when the origin
-/// is the demo (`ORIGIN_URL` empty) and Access is not configured: `developer@localhost`,
+/// is the demo (`ORIGIN_URL = "demo"`, on a loopback host) and Access is not configured: `developer@localhost`,
 /// admin. Every dashboard page says so.
 #[must_use]
 pub fn development_identity() -> Identity {
