@@ -86,6 +86,19 @@ pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page 
     }
 }
 
+/// The Cron Trigger's run at `scheduled_time` (ms since the epoch): the daily summary and the
+/// alerts (`crate::alerts`). Never rejects: every failure is logged. Not named `scheduled`:
+/// worker-build's glue takes an export of that name for its own handler.
+#[wasm_bindgen(js_name = runScheduled)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a whole, positive number of ms
+pub fn scheduled(env: &JsValue, scheduled_time: f64) -> js_sys::Promise {
+    let env: Env = env.clone().unchecked_into();
+    wasm_bindgen_futures::future_to_promise(async move {
+        crate::alerts::run(&env, scheduled_time as u64).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
 /// The configured origin's base URL (`ORIGIN_URL`), if the site is fetched from one: with
 /// [`Page::route`]'s offset the entry builds each page's URL itself, without a crossing.
 #[wasm_bindgen(js_name = originBase)]

@@ -39,6 +39,11 @@ class OriginFailure extends Error {
 }
 
 export default class Worker extends WorkerEntrypoint {
+  // The Cron Trigger (wrangler.toml [triggers]): the daily summary and the alerts.
+  scheduled(controller) {
+    return wasm.runScheduled(this.env, controller.scheduledTime);
+  }
+
   fetch(request) {
     return serve(request, this.env, this.ctx);
   }

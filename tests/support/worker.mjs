@@ -137,6 +137,14 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     fetch(url, init) {
       return mf.dispatchFetch(new URL(url, 'https://sivocenter.com').href, init);
     },
+    /**
+     * Runs the worker's Cron Trigger handler as the platform would at `scheduledTime` (ms;
+     * default now), and resolves when it is done.
+     */
+    async scheduled(scheduledTime = Date.now()) {
+      const worker = await mf.getWorker();
+      return worker.scheduled({ scheduledTime, cron: '0 * * * *' });
+    },
     /** The worker's D1 database (migrations applied), as the worker sees it. */
     db() {
       return db;

@@ -103,6 +103,11 @@ pub struct Config {
     pub record_key: Option<SecretBytes>,
     /// The marketing dashboard's settings.
     pub dashboard: DashboardSettings,
+    /// `ALERT_WEBHOOK_URL` (a secret: the URL is the credential); `None`: no summary or
+    /// alert is posted.
+    pub alert_webhook: Option<SecretBytes>,
+    /// `ALERT_COVERAGE_DROP_POINTS` and `ALERT_SILENCE_HOURS`.
+    pub alerts: crate::dashboard::alerts::AlertSettings,
     /// Everything that is wrong, in the order the settings are read.
     pub problems: Vec<ConfigProblem>,
 }
@@ -218,6 +223,7 @@ impl Config {
             } else {
                 "closed"
             },
+            "alerts": if self.alert_webhook.is_some() { "on" } else { "off: ALERT_WEBHOOK_URL is not set" },
             "problems": self.problems,
         })
     }
@@ -281,6 +287,8 @@ pub fn parse_config(
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
     let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
     let dashboard = parse_dashboard(&var, &mut problems);
+    let alert_webhook = parse_webhook(secret("ALERT_WEBHOOK_URL"), &mut problems);
+    let alerts = parse_alert_settings(&var, &mut problems);
     Config {
         origin,
         ga4_measurement_id,
@@ -291,7 +299,77 @@ pub fn parse_config(
         signing_key,
         record_key,
         dashboard,
+        alert_webhook,
+        alerts,
         problems,
+    }
+}
+
+fn parse_alert_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> crate::dashboard::alerts::AlertSettings {
+    use crate::dashboard::alerts::{DEFAULT_COVERAGE_DROP_POINTS, DEFAULT_SILENCE_HOURS};
+    crate::dashboard::alerts::AlertSettings {
+        coverage_drop_points: parse_bounded(
+            "ALERT_COVERAGE_DROP_POINTS",
+            var("ALERT_COVERAGE_DROP_POINTS"),
+            DEFAULT_COVERAGE_DROP_POINTS,
+            1..=100,
+            problems,
+        ),
+        silence_hours: parse_bounded(
+            "ALERT_SILENCE_HOURS",
+            var("ALERT_SILENCE_HOURS"),
+            DEFAULT_SILENCE_HOURS,
+            0..=168,
+            problems,
+        ),
+    }
+}
+
+fn parse_webhook(raw: Option<String>, problems: &mut Vec<ConfigProblem>) -> Option<SecretBytes> {
+    let url = non_empty(raw)?;
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    let https = url
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if https || loopback {
+        Some(SecretBytes(url.into_bytes()))
+    } else {
+        problems.push(error(
+            "ALERT_WEBHOOK_URL",
+            "must be an https:// URL (Slack or Teams incoming webhook); no summary or alert is posted",
+        ));
+        None
+    }
+}
+
+fn parse_bounded(
+    setting: &'static str,
+    raw: Option<String>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    problems: &mut Vec<ConfigProblem>,
+) -> u32 {
+    let Some(raw) = non_empty(raw) else {
+        return default;
+    };
+    match raw.parse::<u32>() {
+        Ok(n) if range.contains(&n) => n,
+        _ => {
+            problems.push(error(
+                setting,
+                format!(
+                    "must be a whole number from {} to {}; using {default}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+            default
+        }
     }
 }
 
@@ -651,6 +729,58 @@ mod tests {
             &[("CONSENT_SIGNING_KEY", &dev_signing)],
         );
         assert!(local.signing_key.is_some());
+    }
+
+    #[test]
+    fn alerts_are_off_without_a_webhook_and_their_settings_are_bounded() {
+        let c = parse(&[("ORIGIN_URL", "route")], &[]);
+        assert!(c.alert_webhook.is_none());
+        assert!(c.health(&facts(false))["alerts"]
+            .as_str()
+            .unwrap()
+            .starts_with("off"));
+        let hook = "https://hooks.slack.com/services/T0/B0/secret-token";
+        let c = parse(
+            &[
+                ("ORIGIN_URL", "route"),
+                ("ALERT_COVERAGE_DROP_POINTS", "5"),
+                ("ALERT_SILENCE_HOURS", "0"),
+            ],
+            &[("ALERT_WEBHOOK_URL", hook)],
+        );
+        assert_eq!(c.health(&facts(false))["alerts"], "on");
+        assert_eq!(
+            (c.alerts.coverage_drop_points, c.alerts.silence_hours),
+            (5, 0)
+        );
+        assert!(!format!("{c:?} {}", c.health(&facts(false))).contains("secret-token"));
+        let c = parse(
+            &[
+                ("ALERT_COVERAGE_DROP_POINTS", "0"),
+                ("ALERT_SILENCE_HOURS", "x"),
+            ],
+            &[("ALERT_WEBHOOK_URL", "http://hooks.example.com/x")],
+        );
+        assert!(
+            c.alert_webhook.is_none(),
+            "plain http is refused off loopback"
+        );
+        assert_eq!(
+            (c.alerts.coverage_drop_points, c.alerts.silence_hours),
+            (10, 6)
+        );
+        let named: Vec<_> = settings_with_problems(&c)
+            .into_iter()
+            .filter(|s| s.starts_with("ALERT"))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "ALERT_WEBHOOK_URL",
+                "ALERT_COVERAGE_DROP_POINTS",
+                "ALERT_SILENCE_HOURS"
+            ]
+        );
     }
 
     fn facts(loopback: bool) -> HealthFacts<'static> {

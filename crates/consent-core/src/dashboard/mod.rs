@@ -1,8 +1,10 @@
 //! The marketing dashboard at `/_consent/admin`: who may see it ([`access`], Cloudflare
 //! Access), the audit log of what was done there ([`audit`]), the counts behind it
-//! ([`stats`]), its numbers for a date range ([`report`]) and the page itself ([`page`]).
+//! ([`stats`]), its numbers for a date range ([`report`]), the page itself ([`page`]), and
+//! the daily summary and alerts posted to the team's chat ([`alerts`]).
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 pub mod page;
 pub mod report;

@@ -147,7 +147,21 @@ pub fn page_view(
 /// route compares it with the newest migration wrangler recorded as applied
 /// (`d1_migrations`), so a deploy that skipped `wrangler d1 migrations apply` says
 /// `degraded` rather than `ok`. A test fails when a migration is added and this is not.
-pub const LATEST_MIGRATION: &str = "0001_consent_stats.sql";
+pub const LATEST_MIGRATION: &str = "0004_activity.sql";
+
+/// Records that the banner was shown (`?1 = 'banner'`) or answered (`'decision'`) at `?2`
+/// (ms), for `alerts::run_alerts`: the later time wins.
+pub const ACTIVITY_UPSERT: &str = "INSERT INTO activity (kind, at) VALUES (?1, ?2) ON CONFLICT (kind) DO UPDATE SET at = MAX(at, excluded.at)";
+
+/// Both activity times.
+pub const ACTIVITY_QUERY: &str = "SELECT kind, at FROM activity";
+
+/// The KV key holding the time of the last failed statistics write (a number, ms), for the
+/// alert that statistics are not being written: D1 cannot hold what D1 failed to write.
+pub const STATS_FAILED_KEY: &str = "alerts:stats-failed-at";
+
+/// The KV key of what the hourly alert runs have already posted (`alerts::AlertState`).
+pub const ALERT_STATE_KEY: &str = "alerts:state";
 
 /// The newest applied migration, as wrangler records it.
 pub const APPLIED_MIGRATION_QUERY: &str = "SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1";
@@ -234,6 +248,15 @@ impl DecisionCount {
             DecisionMethod::Withdraw => "withdraw",
             DecisionMethod::Api => "api",
         }
+    }
+
+    /// True for a decision made on the banner (its buttons or its customise layer).
+    #[must_use]
+    pub fn from_banner(&self) -> bool {
+        matches!(
+            self.method,
+            DecisionMethod::AcceptAll | DecisionMethod::RejectAll | DecisionMethod::Save
+        )
     }
 }
 
