@@ -269,9 +269,8 @@ async fn records(
     identity: &Identity,
     id: ConsentId,
 ) -> Result<Served, WorkerError> {
-    let record_key = config
-        .record_key
-        .as_ref()
+    let keyring = config
+        .record_keyring()
         .ok_or(Failure::NotConfigured("record key missing"))?;
     // No look-up without its audit entry.
     log_action(
@@ -287,7 +286,9 @@ async fn records(
     let keys = keys_of(&store, id, &[])
         .await
         .map_err(|e| Failure::Unavailable(e.0))?;
-    let records = open_all(&store, &keys, record_key.expose())
+    // Opened under the current or the previous key; one under a key no longer held is
+    // listed as unreadable with its date.
+    let records = open_all(&store, &keys, &keyring)
         .await
         .map_err(|e| Failure::Unavailable(e.0))?;
     let body = serde_json::json!({ "consent_id": id, "records": records });

@@ -5,6 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { keyId } from '../../scripts/lib/records.mjs';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker, RECORD_KEY } from '../support/worker.mjs';
 import { consentCookie, postForm, recordsOf, signedCookie } from '../support/consent.mjs';
@@ -615,6 +619,40 @@ test('a record look-up another site could make an admin’s browser send is refu
   } finally {
     await w.close();
   }
+});
+
+test('a record look-up after a record key rotation: both keys open with the previous key set; without it the older record is listed unreadable with its date, 200', async () => {
+  const NEW = Buffer.alloc(32, 11).toString('base64');
+  const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-rotation-'));
+  const run = async (vars, body) => {
+    const w = await startDashboard(certs, { kvDir, vars });
+    try {
+      return await body(w);
+    } finally {
+      await w.close();
+    }
+  };
+  const lookUp = async (w, id) => {
+    const res = await get(w, `/_consent/admin/records/${id}`, { token: tokenFor(ADMIN) });
+    assert.equal(res.status, 200);
+    return (await res.json()).records;
+  };
+  const { cookie, id, givenAt, key } = await run({}, async (w) => {
+    const c = consentCookie(await postForm(w, { action: 'accept_all' }));
+    const s = await (await w.fetch('/_consent/state', { headers: { cookie: c } })).json();
+    const [first] = await recordsOf(w.kv(), s.id);
+    return { cookie: c, id: s.id, givenAt: s.given_at, key: first.key.name };
+  });
+  await run({ RECORD_ENCRYPTION_KEY: NEW, RECORD_ENCRYPTION_KEY_PREVIOUS: RECORD_KEY }, async (w) => {
+    assert.equal((await postForm(w, { action: 'save', analytics: 'on' }, { cookie })).status, 303);
+    assert.deepEqual((await lookUp(w, id)).map((r) => [r.id, r.method]), [[id, 'accept_all'], [id, 'save']]);
+  });
+  await run({ RECORD_ENCRYPTION_KEY: NEW }, async (w) => {
+    const [gone, kept] = await lookUp(w, id);
+    assert.deepEqual([gone.unreadable, gone.key, gone.at, gone.at_ms, gone.key_id], [true, key, givenAt, Date.parse(givenAt), keyId(RECORD_KEY)]);
+    assert.equal(gone.method, undefined, 'nothing of it is shown but its date');
+    assert.equal(kept.method, 'save');
+  });
 });
 
 test('an export or a look-up whose audit entry cannot be written is refused, and reads nothing', async () => {

@@ -101,6 +101,9 @@ pub struct Config {
     pub signing_key: Option<SecretBytes>,
     /// `RECORD_ENCRYPTION_KEY`, exactly 32 bytes; `None` when missing or unusable.
     pub record_key: Option<SecretBytes>,
+    /// `RECORD_ENCRYPTION_KEY_PREVIOUS`: the record key before the current one, kept during a
+    /// rotation to open older records, never to seal. `None` when unset or unusable.
+    pub record_key_previous: Option<SecretBytes>,
     /// The marketing dashboard's settings.
     pub dashboard: DashboardSettings,
     /// `ALERT_WEBHOOK_URL` (a secret: the URL is the credential); `None`: no summary or
@@ -168,6 +171,18 @@ pub struct HealthFacts<'a> {
 }
 
 impl Config {
+    /// The record keys records are opened with: the current one and the previous one, if
+    /// set; `None` without a current key.
+    #[must_use]
+    pub fn record_keyring(&self) -> Option<crate::proof::record::Keyring<'_>> {
+        self.record_key.as_ref().map(|current| {
+            crate::proof::record::Keyring::new(
+                current.expose(),
+                self.record_key_previous.as_ref().map(SecretBytes::expose),
+            )
+        })
+    }
+
     /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
     /// origin's address. `degraded` when a setting is in error, when the demo site or the
     /// development keys are reached on a host that is not loopback, and when D1's schema is
@@ -286,6 +301,11 @@ pub fn parse_config(
     let dev = origin.is_development();
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
     let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
+    let record_key_previous = parse_previous_record_key(
+        secret("RECORD_ENCRYPTION_KEY_PREVIOUS"),
+        record_key.as_ref(),
+        &mut problems,
+    );
     let dashboard = parse_dashboard(&var, &mut problems);
     let alert_webhook = parse_webhook(secret("ALERT_WEBHOOK_URL"), &mut problems);
     let alerts = parse_alert_settings(&var, &mut problems);
@@ -298,6 +318,7 @@ pub fn parse_config(
         record_retention_days,
         signing_key,
         record_key,
+        record_key_previous,
         dashboard,
         alert_webhook,
         alerts,
@@ -616,6 +637,33 @@ fn parse_record_key(
         }
         None => {
             problems.push(error(SETTING, "not set: run `wrangler secret put RECORD_ENCRYPTION_KEY`; consent cannot be recorded"));
+            None
+        }
+    }
+}
+
+/// `RECORD_ENCRYPTION_KEY_PREVIOUS`: optional, the current key's format. Malformed: an error,
+/// and ignored (records sealed under it are listed unreadable). The current key again: a
+/// warning (it opens nothing the current key does not).
+fn parse_previous_record_key(
+    raw: Option<String>,
+    current: Option<&SecretBytes>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "RECORD_ENCRYPTION_KEY_PREVIOUS";
+    let key = non_empty(raw)?;
+    match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+        Ok(bytes) if bytes.len() == 32 => {
+            if current.is_some_and(|c| c.expose() == bytes.as_slice()) {
+                problems.push(warning(
+                    SETTING,
+                    "the same as RECORD_ENCRYPTION_KEY: set it to the key before the current one",
+                ));
+            }
+            Some(SecretBytes(bytes))
+        }
+        _ => {
+            problems.push(error(SETTING, "must be 32 bytes in base64, like RECORD_ENCRYPTION_KEY; ignored: records sealed under the previous key are listed as unreadable"));
             None
         }
     }
@@ -987,6 +1035,64 @@ mod tests {
     fn a_record_key_of_the_wrong_length_is_refused() {
         let c = parse(&[], &[("RECORD_ENCRYPTION_KEY", "c2hvcnQ=")]);
         assert!(c.record_key.is_none());
+    }
+
+    #[test]
+    fn the_previous_record_key_is_optional_opens_only_and_a_bad_one_is_an_error_and_ignored() {
+        const OLD: &str = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleSE="; // 32 bytes
+        let production = [("ORIGIN_URL", "route")];
+        let secrets = |previous: &'static str| {
+            [
+                ("CONSENT_SIGNING_KEY", SIGN),
+                ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("RECORD_ENCRYPTION_KEY_PREVIOUS", previous),
+            ]
+        };
+        let unset = parse(&production, &secrets(""));
+        assert!(unset.record_key_previous.is_none() && unset.problems.is_empty());
+
+        let rotating = parse(&production, &secrets(OLD));
+        assert!(rotating.problems.is_empty(), "{:?}", rotating.problems);
+        let old = base64::engine::general_purpose::STANDARD
+            .decode(OLD)
+            .unwrap();
+        let keyring = rotating.record_keyring().unwrap();
+        assert_eq!(
+            keyring.current(),
+            rotating.record_key.as_ref().unwrap().expose(),
+            "the current key seals"
+        );
+        assert_eq!(
+            rotating
+                .record_key_previous
+                .as_ref()
+                .map(SecretBytes::expose),
+            Some(old.as_slice())
+        );
+        assert!(!format!("{rotating:?}").contains(OLD));
+
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let c = parse(&production, &secrets(bad));
+            assert!(c.record_key_previous.is_none(), "{bad}: ignored");
+            assert!(c.record_key.is_some(), "{bad}: the current key still works");
+            assert_eq!(
+                settings_with_problems(&c),
+                ["RECORD_ENCRYPTION_KEY_PREVIOUS"]
+            );
+            assert_eq!(c.problems[0].severity, Severity::Error);
+            assert_eq!(c.health(&facts(false))["status"], "degraded");
+            assert!(!c.problems[0].message.contains(bad));
+        }
+        let same = parse(&production, &secrets(KEY32));
+        assert_eq!(
+            settings_with_problems(&same),
+            ["RECORD_ENCRYPTION_KEY_PREVIOUS"]
+        );
+        assert_eq!(same.problems[0].severity, Severity::Warning);
+        assert!(
+            parse(&production, &[]).record_keyring().is_none(),
+            "no current key, no keyring"
+        );
     }
 
     #[test]

@@ -292,7 +292,7 @@ pub(crate) mod tests {
     fn record_of(store: &MemoryStore, key: &str) -> ProofRecord {
         let config = config();
         let stored = store.raw(key).unwrap().0;
-        open(&stored, config.record_key.as_ref().unwrap().expose(), key).unwrap()
+        open(&stored, &config.record_keyring().unwrap(), key).unwrap()
     }
 
     #[test]
