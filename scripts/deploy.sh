@@ -154,7 +154,7 @@ if ((${#missing[@]})); then
       file="$name.$env_name.key"
       echo "  (umask 077 && openssl rand -base64 32 > $file)"
       echo "  # store the content of $file in the secret store as \"sivo-consent $env_name $name\""
-      echo "  npx wrangler secret put $name --env $env_name < $file"
+      echo "  scripts/wrangler.sh secret put $name --env $env_name < $file"
       echo "  shred -u $file"
       echo
     done
@@ -226,14 +226,14 @@ say "8. smoke test"
 if ! node scripts/lib/deploy-smoke.mjs --commit "$sha" --worker "$cfg_worker" --version-id "$version_id" \
   --timeout "${SIVO_SMOKE_TIMEOUT:-90}" "${smoke_urls[@]}"; then
   if [[ -n "$previous" ]]; then
-    echo "Roll back: npx wrangler rollback $previous --env $env_name --message \"smoke test failed for ${sha:0:12}\"" >&2
+    echo "Roll back: scripts/wrangler.sh rollback $previous --env $env_name --message \"smoke test failed for ${sha:0:12}\"" >&2
     echo "(README \"Rollback\": it does not undo the D1 migrations or any KV or D1 data)" >&2
   fi
   die "the smoke test failed on $env_name: version $version_id is deployed at $percentage%"
 fi
 if ((percentage < 100)); then
   say "deployed ${sha:0:12} to $percentage% of $env_name; the rest stays on $previous."
-  say "all traffic: npx wrangler versions deploy $version_id@100 --env $env_name; back: npx wrangler rollback $previous --env $env_name"
+  say "all traffic: scripts/wrangler.sh versions deploy $version_id@100 --env $env_name; back: scripts/wrangler.sh rollback $previous --env $env_name"
 else
   say "deployed ${sha:0:12} to $env_name (version $version_id)${previous:+; the previous version was $previous}"
 fi

@@ -212,7 +212,7 @@ test('online: migrations before the upload, the upload named by the commit, a gr
   assert.deepEqual(host.requests.map((r) => r.url), ['/_consent/health', '/']);
   for (const r of host.requests) assert.equal(r.override, `sivo-consent-production="${NEW}"`);
   assert.match(out, /smoke test passed/);
-  assert.match(out, new RegExp(`npx wrangler rollback ${OLD} --env production`));
+  assert.match(out, new RegExp(`scripts/wrangler.sh rollback ${OLD} --env production`));
 });
 
 test("online: a person's run keeps wrangler interactive (CI unset), a CI run keeps it unattended", async () => {
@@ -242,7 +242,7 @@ test('online: a missing secret stops the deploy with the commands that generate,
   assert.match(out, /required secrets are not set: AUDIT_LOG_KEY/);
   assert.match(out, /\(umask 077 && openssl rand -base64 32 > AUDIT_LOG_KEY\.production\.key\)/);
   assert.match(out, /store the content of AUDIT_LOG_KEY\.production\.key in the secret store/);
-  assert.match(out, /npx wrangler secret put AUDIT_LOG_KEY --env production < AUDIT_LOG_KEY\.production\.key/);
+  assert.match(out, /scripts\/wrangler\.sh secret put AUDIT_LOG_KEY --env production < AUDIT_LOG_KEY\.production\.key/);
   assert.doesNotMatch(out, /openssl rand[^\n]*\|/, 'never piped straight into wrangler: no copy would be kept');
   assert.deepEqual(w.calls().map(verb), ['secret list']);
 });
@@ -291,7 +291,7 @@ test('online: the smoke test fails when the host serves the demo site, and print
   const { code, out } = await deploy(online(), { env: w.env });
   assert.notEqual(code, 0);
   assert.match(out, /smoke test failed: .*the page is the demo site/);
-  assert.match(out, new RegExp(`Roll back: npx wrangler rollback ${OLD} --env production`));
+  assert.match(out, new RegExp(`Roll back: scripts/wrangler.sh rollback ${OLD} --env production`));
 });
 
 test('online: the smoke test fails when another version is live', async () => {
@@ -318,4 +318,10 @@ test('the smoke test: health degraded, the demo origin, an ungated page each fai
   assert.deepEqual(await smoke(base, { commit: SHA, timeoutMs: 0 }), []);
   // The demo's own footer links to the preferences page: only the worker's link counts.
   assert.match(pageProblems(demoIndex.replace('<head>', `<head>${gate}`)).join('\n'), /no settings link/);
+});
+
+test('scripts/wrangler.sh runs the pinned wrangler, whatever Node the system has', () => {
+  const out = execFileSync(path.join(ROOT, 'scripts/wrangler.sh'), ['--version'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } });
+  const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).devDependencies.wrangler;
+  assert.match(out, new RegExp(pinned.replaceAll('.', '\\.')));
 });
