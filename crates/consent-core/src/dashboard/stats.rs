@@ -224,7 +224,8 @@ pub const WAIT_UNTIL_MS: u64 = 30_000;
 #[derive(Debug, Default)]
 pub struct PageViewTally {
     counts: HashMap<PageView, u64>,
-    excluded: HashMap<(String, Excluded), u64>,
+    /// A handful of rows at most (a reason and a day each): a list, not a second map.
+    excluded: Vec<(String, Excluded, u64)>,
     /// When the open batch was opened, if one is.
     open_since: Option<EpochMillis>,
 }
@@ -237,7 +238,7 @@ impl PageViewTally {
     pub fn count(&mut self, counted: Counted, now: EpochMillis, flush_seconds: u32) -> Flush {
         match counted {
             Counted::View(view) => *self.counts.entry(view).or_insert(0) += 1,
-            Counted::Excluded(day, why) => *self.excluded.entry((day, why)).or_insert(0) += 1,
+            Counted::Excluded(day, why) => self.add_excluded(day, why, 1),
         }
         if flush_seconds == 0 {
             return Flush::Now(self.take());
@@ -257,11 +258,18 @@ impl PageViewTally {
         self.open_since = None;
         Batch {
             views: self.counts.drain().collect(),
-            excluded: self
-                .excluded
-                .drain()
-                .map(|((day, why), n)| (day, why, n))
-                .collect(),
+            excluded: std::mem::take(&mut self.excluded),
+        }
+    }
+
+    fn add_excluded(&mut self, day: String, why: Excluded, n: u64) {
+        match self
+            .excluded
+            .iter_mut()
+            .find(|(d, w, _)| *d == day && *w == why)
+        {
+            Some((_, _, count)) => *count += n,
+            None => self.excluded.push((day, why, n)),
         }
     }
 
@@ -272,7 +280,7 @@ impl PageViewTally {
             *self.counts.entry(view).or_insert(0) += n;
         }
         for (day, why, n) in batch.excluded {
-            *self.excluded.entry((day, why)).or_insert(0) += n;
+            self.add_excluded(day, why, n);
         }
     }
 
@@ -285,7 +293,7 @@ impl PageViewTally {
     /// Excluded pages waiting to be written.
     #[must_use]
     pub fn pending_excluded(&self) -> u64 {
-        self.excluded.values().sum()
+        self.excluded.iter().map(|(_, _, n)| n).sum()
     }
 
     /// True while a batch is open (its opener will write it).
