@@ -17,7 +17,7 @@ const BUILD_GLOBAL: &str = "__sivoBuild";
 /// A row of wrangler's `d1_migrations`.
 #[derive(serde::Deserialize)]
 struct Applied {
-    name: String,
+    name: Option<String>,
 }
 
 /// The health answer's JSON.
@@ -46,8 +46,10 @@ async fn schema(env: &Env) -> SchemaState {
         .first::<Applied>(None)
         .await
     {
-        Ok(Some(applied)) if applied.name == LATEST_MIGRATION => SchemaState::Current,
-        Ok(applied) => SchemaState::Behind(applied.map(|a| a.name)),
+        Ok(Some(Applied { name: Some(name) })) if name.as_str() >= LATEST_MIGRATION => {
+            SchemaState::Current
+        }
+        Ok(applied) => SchemaState::Behind(applied.and_then(|a| a.name)),
         // No `d1_migrations` table: no migration was ever applied.
         Err(e) if e.to_string().contains("no such table") => SchemaState::Behind(None),
         Err(_) => SchemaState::Unavailable,

@@ -341,8 +341,10 @@ pub const STATS_FAILED_KEY: &str = "alerts:stats-failed-at";
 /// The KV key of what the hourly alert runs have already posted (`alerts::AlertState`).
 pub const ALERT_STATE_KEY: &str = "alerts:state";
 
-/// The newest applied migration, as wrangler records it.
-pub const APPLIED_MIGRATION_QUERY: &str = "SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1";
+/// The newest migration applied, by name (wrangler's `d1_migrations`): by name rather than
+/// by the order applied, so a migration numbered before one already applied does not read as
+/// the newest. `NULL` when none is.
+pub const APPLIED_MIGRATION_QUERY: &str = "SELECT MAX(name) AS name FROM d1_migrations";
 
 /// Adds `?6` views to one page-view row (D1: one statement per row, sent as one batch).
 pub const PAGE_VIEWS_UPSERT: &str = "INSERT INTO page_views (day, consent, country, lang, device, views) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (day, consent, country, lang, device) DO UPDATE SET views = views + excluded.views";
