@@ -86,6 +86,9 @@ pub struct Config {
     pub signing_key: Option<SecretBytes>,
     /// `RECORD_ENCRYPTION_KEY`, exactly 32 bytes; `None` when missing or unusable.
     pub record_key: Option<SecretBytes>,
+    /// `AUDIT_LOG_KEY`, exactly 32 bytes, the audit log's own (never the record key); `None`
+    /// when missing or unusable: the audited dashboard actions are refused.
+    pub audit_key: Option<SecretBytes>,
     /// The marketing dashboard's settings.
     pub dashboard: DashboardSettings,
     /// Everything that is wrong, in the order the settings are read.
@@ -171,6 +174,8 @@ pub const MAX_RECORD_RETENTION_DAYS: u32 = 3650;
 const DEV_SIGNING_KEY: &[u8] = b"sivo-consent development signing key - never deploy";
 /// Development-only record key (32 bytes), accepted only with the demo origin.
 const DEV_RECORD_KEY: [u8; 32] = *b"sivo-consent dev record key 32by";
+/// Development-only audit log key (32 bytes), accepted only with the demo origin.
+const DEV_AUDIT_KEY: [u8; 32] = *b"sivo-consent dev audit key 32byt";
 
 /// Reads every setting through `var` (plain vars) and `secret` (secrets); each returns
 /// `None` when the setting is absent.
@@ -211,6 +216,12 @@ pub fn parse_config(
     let dev = origin.is_development();
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
     let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
+    let audit_key = parse_audit_key(
+        secret("AUDIT_LOG_KEY"),
+        dev,
+        record_key.as_ref(),
+        &mut problems,
+    );
     let dashboard = parse_dashboard(&var, &mut problems);
     Config {
         origin,
@@ -221,6 +232,7 @@ pub fn parse_config(
         record_retention_days,
         signing_key,
         record_key,
+        audit_key,
         dashboard,
         problems,
     }
@@ -457,6 +469,43 @@ fn parse_record_key(
     }
 }
 
+fn parse_audit_key(
+    raw: Option<String>,
+    dev: bool,
+    record_key: Option<&SecretBytes>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "AUDIT_LOG_KEY";
+    const OFF: &str = "the dashboard's audited actions (exports, record look-ups, reading the audit log) are refused";
+    match non_empty(raw) {
+        Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+            Ok(bytes) if record_key.is_some_and(|r| r.expose() == bytes.as_slice()) => {
+                problems.push(error(SETTING, format!("must not be RECORD_ENCRYPTION_KEY: whoever holds that one could rebuild the chain; use its own (`openssl rand -base64 32`); {OFF}")));
+                None
+            }
+            Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
+            _ => {
+                problems.push(error(
+                    SETTING,
+                    format!("must be 32 bytes in base64 (`openssl rand -base64 32`); {OFF}"),
+                ));
+                None
+            }
+        },
+        None if dev => {
+            problems.push(warning(SETTING, "not set: using the development key"));
+            Some(SecretBytes(DEV_AUDIT_KEY.to_vec()))
+        }
+        None => {
+            problems.push(error(
+                SETTING,
+                format!("not set: run `wrangler secret put AUDIT_LOG_KEY`; {OFF}"),
+            ));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +513,7 @@ mod tests {
 
     const KEY32: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
     const SIGN: &str = "a-signing-key-of-at-least-32-characters!";
+    const AUDIT32: &str = "YXVkaXQgbG9nIGtleSBvZiB0aGVzZSB0ZXN0cyAzMmI="; // 32 bytes
 
     fn parse(vars: &[(&str, &str)], secrets: &[(&str, &str)]) -> Config {
         let vars: HashMap<String, String> = vars
@@ -488,11 +538,16 @@ mod tests {
         assert_eq!(c.policy_version, "1");
         assert_eq!(c.consent_max_age_days, 365);
         assert_eq!(c.record_retention_days, 1460);
-        assert!(c.signing_key.is_some() && c.record_key.is_some());
+        assert!(c.signing_key.is_some() && c.record_key.is_some() && c.audit_key.is_some());
         assert!(c.problems.iter().all(|p| p.severity == Severity::Warning));
         assert_eq!(
             settings_with_problems(&c),
-            ["ORIGIN_URL", "CONSENT_SIGNING_KEY", "RECORD_ENCRYPTION_KEY"]
+            [
+                "ORIGIN_URL",
+                "CONSENT_SIGNING_KEY",
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
+            ]
         );
     }
 
@@ -500,10 +555,11 @@ mod tests {
     fn a_deployed_worker_never_gets_development_keys() {
         let c = parse(&[("ORIGIN_URL", "route")], &[]);
         assert_eq!(c.origin, Origin::Route);
-        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
         assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
+        assert_eq!(c.health()["status"], "degraded");
         let c = parse(&[("ORIGIN_URL", "https://origin.sivocenter.com")], &[]);
-        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
     }
 
     #[test]
@@ -520,6 +576,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", SIGN),
                 ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("AUDIT_LOG_KEY", AUDIT32),
             ],
         );
         assert_eq!(c.problems, []);
@@ -539,6 +596,44 @@ mod tests {
             Some(SIGN.as_bytes().to_vec())
         );
         assert_eq!(c.record_key.map(|k| k.expose().len()), Some(32));
+        assert_eq!(
+            c.audit_key.map(|k| k.expose().to_vec()),
+            Some(b"audit log key of these tests 32b".to_vec())
+        );
+    }
+
+    #[test]
+    fn the_audit_log_key_is_its_own_and_required_in_production() {
+        let production = |secrets: &[(&str, &str)]| parse(&[("ORIGIN_URL", "route")], secrets);
+        let c = production(&[
+            ("RECORD_ENCRYPTION_KEY", KEY32),
+            ("CONSENT_SIGNING_KEY", SIGN),
+        ]);
+        assert!(c.audit_key.is_none(), "no development key in production");
+        assert_eq!(settings_with_problems(&c), ["AUDIT_LOG_KEY"]);
+        assert_eq!(c.problems[0].severity, Severity::Error);
+        assert_eq!(c.health()["status"], "degraded");
+        let same = production(&[("RECORD_ENCRYPTION_KEY", KEY32), ("AUDIT_LOG_KEY", KEY32)]);
+        assert!(
+            same.audit_key.is_none(),
+            "the record key is refused as the audit key"
+        );
+        assert!(same
+            .problems
+            .iter()
+            .any(|p| p.setting == "AUDIT_LOG_KEY" && p.message.contains("must not be")));
+        for bad in ["c2hvcnQ=", "not base64!"] {
+            assert!(
+                production(&[("AUDIT_LOG_KEY", bad)]).audit_key.is_none(),
+                "{bad}"
+            );
+        }
+        let own = production(&[("RECORD_ENCRYPTION_KEY", KEY32), ("AUDIT_LOG_KEY", AUDIT32)]);
+        assert!(own.audit_key.is_some());
+        assert_ne!(
+            own.audit_key.map(|k| k.expose().to_vec()),
+            own.record_key.map(|k| k.expose().to_vec())
+        );
     }
 
     #[test]
@@ -613,6 +708,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", "short"),
                 ("RECORD_ENCRYPTION_KEY", "not base64!"),
+                ("AUDIT_LOG_KEY", "c2hvcnQ="),
             ],
         );
         assert_eq!(
@@ -636,7 +732,8 @@ mod tests {
                 "CONSENT_MAX_AGE_DAYS",
                 "RECORD_RETENTION_DAYS",
                 "CONSENT_SIGNING_KEY",
-                "RECORD_ENCRYPTION_KEY"
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
             ]
         );
         assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
@@ -682,6 +779,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", "tiny-secret"),
                 ("RECORD_ENCRYPTION_KEY", "dG9vIHNob3J0IGtleQ=="),
+                ("AUDIT_LOG_KEY", "YXVkaXQgdG9vIHNob3J0"),
             ],
         );
         let shown = format!(
@@ -690,6 +788,9 @@ mod tests {
             serde_json::to_string(&c.problems).unwrap_or_default()
         );
         assert!(!shown.contains("tiny-secret") && !shown.contains("dG9vIHNob3J0IGtleQ=="));
+        assert!(!shown.contains("YXVkaXQgdG9vIHNob3J0"));
+        let c = parse(&[], &[("AUDIT_LOG_KEY", AUDIT32)]);
+        assert!(!format!("{c:?}").contains("audit log key of these tests"));
         let c = parse(&[], &[("CONSENT_SIGNING_KEY", SIGN)]);
         assert!(!format!("{c:?}").contains(SIGN));
     }
