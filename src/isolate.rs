@@ -1,7 +1,9 @@
 //! Everything the worker keeps per isolate, in one place: an isolate's bindings never change,
 //! so what is read or built from them once serves every later request it handles. Nothing
-//! here is a visitor's: the page views are counts, the keys are public.
+//! here is a visitor's: the page views are counts, the keys are public, and refused dashboard
+//! requests are counted by truncated IP only.
 
+use crate::dashboard::AuditState;
 use consent_core::config::Config;
 use consent_core::dashboard::access::Jwks;
 use consent_core::dashboard::stats::PageViewTally;
@@ -22,6 +24,8 @@ pub struct Isolate {
     pub page_views: RefCell<PageViewTally>,
     /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
     pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// The audit log's turn, last head and counted refusals (`crate::dashboard::audit`).
+    pub audit: AuditState,
     /// Whether the site's CSP was logged as forbidding what the worker adds
     /// (`crate::gate`): once per isolate.
     pub csp_forbidding_noted: Cell<bool>,
