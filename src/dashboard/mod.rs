@@ -1,6 +1,7 @@
 //! The marketing dashboard under `/_consent/admin` (README, "For marketing: the consent
-//! dashboard"): every request proves who it is ([`access`]), every export, look-up and refusal
-//! is appended to the audit log ([`mod@audit`]), and the numbers come from D1 in one batch of
+//! dashboard"): every request proves who it is ([`access`]), every export, look-up, read of the
+//! log and refusal is appended to the audit log ([`mod@audit`]; refused anonymous requests
+//! counted a minute at a time per network), and the numbers come from D1 in one batch of
 //! grouped queries; page views and decisions are counted by [`stats`].
 
 mod access;
