@@ -10,18 +10,30 @@ cd "$ROOT"
 flags=(--release)
 [[ "${SIVO_NO_OPT:-}" == 1 ]] && flags+=(--no-opt)
 inputs_sha="$( { echo "${flags[*]} names=${SIVO_KEEP_NAMES:-}"; find src crates -type f \( -name '*.rs' -o -name '*.mjs' \) -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
-if [[ -f build/index_bg.wasm && -f build/.inputs-sha && "$(cat build/.inputs-sha)" == "$inputs_sha" ]]; then
-  say "build/ is up to date"
-  exit 0
+# The build stamp /_consent/health reports: the commit (with "-dirty" when the tree differs
+# from it) and the time of this build. Only the bundling step below changes with it.
+build_stamp() {
+  local commit=null
+  if git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+    commit="$(git -C "$ROOT" rev-parse --short=12 HEAD)"
+    git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
+    commit="\"$commit\""
+  fi
+  printf '{"commit":%s,"builtAt":"%s"}' "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+}
+if [[ -f build/index_bg.wasm && -f build/glue.js && -f build/.inputs-sha && "$(cat build/.inputs-sha)" == "$inputs_sha" ]]; then
+  say "build/ is up to date; stamping $(build_stamp)"
+else
+  worker-build "${flags[@]}"
+  # worker-build's glue, kept as build/glue.js so a rebuild of an unchanged tree only bundles.
+  mv build/index.js build/glue.js
 fi
-worker-build "${flags[@]}"
 # The entry (src/js/entry.mjs, and src/js/protocol.mjs, which checks the protocol it shares
 # with wasm) proxies the site's pages and calls into wasm synchronously; it is bundled with
 # worker-build's glue into the one module wrangler and the tests load.
-mv build/index.js build/glue.js
 cp src/js/*.mjs build/
 "$ESBUILD_BIN" build/entry.mjs --bundle --format=esm --log-level=warning \
-  --external:./index_bg.wasm '--external:cloudflare:*' --outfile=build/index.js
+  --external:./index_bg.wasm '--external:cloudflare:*' --outfile=build/index.js \
+  "--define:SIVO_BUILD=$(build_stamp)"
 for module in src/js/*.mjs; do rm "build/${module##*/}"; done
-rm build/glue.js
 echo "$inputs_sha" > build/.inputs-sha

@@ -86,6 +86,19 @@ pub fn page_for(env: &JsValue, now: f64, headers: Headers, facts: &str) -> Page 
     }
 }
 
+/// The Cron Trigger's run at `scheduled_time` (ms since the epoch): the daily summary and the
+/// alerts (`crate::alerts`). Never rejects: every failure is logged. Not named `scheduled`:
+/// worker-build's glue takes an export of that name for its own handler.
+#[wasm_bindgen(js_name = runScheduled)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a whole, positive number of ms
+pub fn scheduled(env: &JsValue, scheduled_time: f64) -> js_sys::Promise {
+    let env: Env = env.clone().unchecked_into();
+    wasm_bindgen_futures::future_to_promise(async move {
+        crate::alerts::run(&env, scheduled_time as u64).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
 /// The configured origin's base URL (`ORIGIN_URL`), if the site is fetched from one: with
 /// [`Page::route`]'s offset the entry builds each page's URL itself, without a crossing.
 #[wasm_bindgen(js_name = originBase)]
@@ -94,7 +107,7 @@ pub fn origin_base(env: &JsValue) -> Option<String> {
     let env: Env = env.clone().unchecked_into();
     match &config(&env, crate::platform::now_ms()).origin {
         Origin::Url(base) => Some(base.clone()),
-        Origin::Demo | Origin::Route => None,
+        Origin::Demo | Origin::Route | Origin::Unset => None,
     }
 }
 
@@ -110,7 +123,9 @@ impl Page {
     pub fn route(&self) -> u32 {
         let kind = match self.config.origin {
             Origin::Demo => OriginKind::Demo,
-            Origin::Route => OriginKind::Route,
+            // Never fetched: `serves` below sends the request to the router, which answers
+            // 503 for a page.
+            Origin::Route | Origin::Unset => OriginKind::Route,
             Origin::Url(_) => OriginKind::Url,
         };
         let visit = &self.visit;
@@ -123,7 +138,13 @@ impl Page {
             .and_then(|head| u32::try_from(head.len()).ok())
             .filter(|&o| o < NO_OFFSET)
             .unwrap_or(NO_OFFSET);
-        let own = if visit.is_own_route { ROUTE_OWN } else { 0 };
+        // A page with no origin to serve it from (ORIGIN_URL unset, or the demo reached off
+        // loopback) is answered by the router too: 503, never the demo site.
+        let own = if visit.is_own_route || !self.config.origin.serves(&visit.host) {
+            ROUTE_OWN
+        } else {
+            0
+        };
         let changed = if outbound_changes(visit) {
             ROUTE_CHANGED
         } else {
@@ -157,7 +178,7 @@ impl Page {
     pub fn origin_url(&self) -> Option<String> {
         match &self.config.origin {
             Origin::Url(base) => Some(format!("{base}{}", self.visit.path_and_query())),
-            Origin::Demo | Origin::Route => None,
+            Origin::Demo | Origin::Route | Origin::Unset => None,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use crate::dashboard::AuditState;
 use consent_core::config::Config;
-use consent_core::dashboard::access::Jwks;
+use consent_core::dashboard::access::KeyCache;
 use consent_core::dashboard::stats::PageViewTally;
 use consent_core::i18n::Lang;
 use consent_core::visitor::banner::{banner_template, BannerTemplate, BannerVariant};
@@ -22,8 +22,11 @@ pub struct Isolate {
     pub config: OnceCell<Rc<Config>>,
     /// Page views counted and not yet written to D1 (`crate::dashboard::stats`).
     pub page_views: RefCell<PageViewTally>,
-    /// The Access team's keys, and when they were last refreshed (`crate::dashboard::access`).
-    pub access_keys: RefCell<Option<(Jwks, Option<u64>)>>,
+    /// The Access team's keys, and when they were fetched and last tried
+    /// (`crate::dashboard::access`).
+    pub access_keys: RefCell<KeyCache>,
+    /// Whether D1's schema was found to have the newest migration (`crate::health`).
+    pub schema_current: Cell<bool>,
     /// The audit log's turn, last head and counted refusals (`crate::dashboard::audit`).
     pub audit: AuditState,
     /// Whether the site's CSP was logged as forbidding what the worker adds

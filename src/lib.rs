@@ -7,6 +7,7 @@
 //! and ends in exactly one log line and one statistics call (`Page.finish`).
 
 // The concerns, named as in the domain crate (`consent_core`).
+mod alerts;
 mod consent;
 mod dashboard;
 mod gate;
@@ -17,6 +18,7 @@ mod visitor;
 mod config;
 mod entry;
 mod failure;
+mod health;
 mod isolate;
 mod log;
 mod platform;

@@ -22,6 +22,10 @@ pub async fn handle(
     config: &Config,
     visit: &Visit,
 ) -> Result<Served, WorkerError> {
+    if !visit.is_own_route {
+        // `Page::route` sends a page here only when there is no origin to serve it from.
+        return Err(Failure::NoOrigin.into());
+    }
     if visit.path == paths::ADMIN || visit.path.starts_with("/_consent/admin/") {
         return crate::dashboard::handle(env, config, visit).await;
     }
@@ -36,10 +40,8 @@ pub async fn handle(
         paths::PREFERENCES if read => return visitor::preferences(visit),
         paths::COOKIES if read => return visitor::cookie_policy(config, visit),
         paths::HEALTH if read => {
-            return Ok(Served::ok(respond::json(
-                &config.health().to_string(),
-                &[],
-            )?))
+            let health = crate::health::health(env, config, visit).await;
+            return Ok(Served::ok(respond::json(&health.to_string(), &[])?));
         }
         paths::STATE | paths::PREFERENCES | paths::COOKIES | paths::HEALTH => READ,
         paths::RECORDS => match visit.method.as_str() {

@@ -1,7 +1,8 @@
 //! Who is asking for the dashboard: the Cloudflare Access token in
 //! `Cf-Access-Jwt-Assertion`, checked by the domain
 //! (`consent_core::dashboard::access::authenticate`) against the team's keys (fetched and
-//! cached per isolate, refetched once on an unknown `kid`) with the runtime's `WebCrypto`. No
+//! kept per isolate for at most an hour, refetched once on an unknown `kid`, a refresh or a
+//! failed fetch tried at most once a minute: `KeyCache`) with the runtime's `WebCrypto`. No
 //! cookie or other header is trusted instead.
 
 use crate::failure::describe;
@@ -10,9 +11,10 @@ use crate::visit::{Header, Visit};
 use consent_core::config::Config;
 use consent_core::dashboard::access::{
     authenticate, development_identity, parse_rules, AccessConfig, AccessError, Identity, Jwk,
-    Jwks, KeySource, SignatureVerifier,
+    Jwks, KeyPlan, KeySource, SignatureVerifier,
 };
 use consent_core::failure::Failure;
+use consent_core::ip::is_loopback_host;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -20,16 +22,14 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use worker::Env;
 
-/// A refresh asked for within this long of the last refresh is answered from the cache, so
-/// tokens naming made-up `kid`s cannot make every request fetch the keys (the first fetch of
-/// an isolate is not a refresh: a rotation is picked up at once).
-const MIN_REFRESH_MS: u64 = 60_000;
-
 /// Why someone is not let in.
 #[derive(Debug)]
 pub enum Refusal {
     /// The dashboard is closed: Access is not configured (and the origin is not the demo).
     Closed,
+    /// The demo origin without Access, reached on a host that is not loopback: the
+    /// development identity is for this machine only.
+    NotLoopback,
     /// A role list is malformed.
     Misconfigured(String),
     /// The token was missing or refused.
@@ -42,6 +42,11 @@ impl Refusal {
     pub fn reason(&self) -> String {
         match self {
             Refusal::Closed => "Cloudflare Access is not configured".to_owned(),
+            Refusal::NotLoopback => {
+                "Cloudflare Access is not configured, and the development identity is only \
+                 given on a loopback host"
+                    .to_owned()
+            }
             Refusal::Misconfigured(why) => why.clone(),
             Refusal::Token(e) => e.to_string(),
         }
@@ -51,7 +56,7 @@ impl Refusal {
 impl From<Refusal> for Failure {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Closed => Failure::DashboardClosed,
+            Refusal::Closed | Refusal::NotLoopback => Failure::DashboardClosed,
             Refusal::Misconfigured(why) | Refusal::Token(AccessError::KeysUnavailable(why)) => {
                 Failure::Unavailable(why)
             }
@@ -61,18 +66,22 @@ impl From<Refusal> for Failure {
     }
 }
 
-/// The identity of the request. With the demo origin and Access not configured, the
-/// development identity (every dashboard page says so); otherwise never open by default.
+/// The identity of the request. With the demo origin, Access not configured and a loopback
+/// host (`localhost`, `127.0.0.1`, `[::1]`), the development identity (every dashboard page
+/// says so); otherwise never open by default.
 ///
 /// # Errors
 /// See [`Refusal`].
 pub async fn identify(_env: &Env, config: &Config, visit: &Visit) -> Result<Identity, Refusal> {
     let settings = &config.dashboard;
     let (Some(team_domain), Some(audience)) = (&settings.team_domain, &settings.audience) else {
-        return if config.origin.is_development() {
-            Ok(development_identity())
-        } else {
-            Err(Refusal::Closed)
+        return match (
+            config.origin.is_development(),
+            is_loopback_host(&visit.host),
+        ) {
+            (true, true) => Ok(development_identity()),
+            (true, false) => Err(Refusal::NotLoopback),
+            (false, _) => Err(Refusal::Closed),
         };
     };
     let rules = |name: &str, raw: &str| {
@@ -107,21 +116,21 @@ struct TeamKeys {
 
 impl KeySource for TeamKeys {
     async fn keys(&self, refresh: bool) -> Result<Jwks, AccessError> {
-        let cached = isolate::with(|i| i.access_keys.borrow().clone());
-        let last_refresh = match cached {
-            Some((keys, last_refresh)) => {
-                let refreshed_lately =
-                    last_refresh.is_some_and(|at| self.now.saturating_sub(at) < MIN_REFRESH_MS);
-                if !refresh || refreshed_lately {
-                    return Ok(keys);
-                }
-                Some(self.now)
+        match isolate::with(|i| i.access_keys.borrow().plan(self.now, refresh)) {
+            KeyPlan::Use(keys) => Ok(keys),
+            KeyPlan::Wait(seconds) => Err(AccessError::KeysUnavailable(format!(
+                "the team's keys could not be fetched; tried again in {seconds} s"
+            ))),
+            KeyPlan::Fetch => {
+                let fetched = fetch_keys(&self.certs_url).await;
+                isolate::with(|i| {
+                    i.access_keys
+                        .borrow_mut()
+                        .fetched(self.now, refresh, fetched.as_ref().ok());
+                });
+                fetched
             }
-            None => None,
-        };
-        let keys = fetch_keys(&self.certs_url).await?;
-        isolate::with(|i| *i.access_keys.borrow_mut() = Some((keys.clone(), last_refresh)));
-        Ok(keys)
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::failure::WorkerError;
 use crate::proof::KvRecords;
 use crate::respond::{html, json, own, OK};
 use crate::served::Served;
-use crate::visit::Visit;
+use crate::visit::{Header, Visit};
 use access::identify;
 use consent_core::clock::rfc3339;
 use consent_core::config::{Config, SecretBytes};
@@ -22,6 +22,7 @@ use consent_core::consent::ConsentId;
 use consent_core::dashboard::access::{Identity, Role};
 use consent_core::dashboard::audit::read::PageRequest;
 use consent_core::dashboard::audit::{AuditAction, AuditEvent};
+use consent_core::dashboard::look_up_allowed;
 use consent_core::dashboard::page::{dashboard_page, Viewer};
 use consent_core::dashboard::report::{DayRange, DecisionRow, PageViewRow, Report};
 use consent_core::dashboard::stats::{decisions_query, page_views_query, DIMENSIONS};
@@ -69,7 +70,24 @@ impl AdminRoute {
 /// (`503`), D1 or KV failing (`503`), a bad date range (`400`).
 pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served, WorkerError> {
     let route = AdminRoute::of(&visit.path)?;
-    if !matches!(visit.method.as_str(), "GET" | "HEAD") {
+    if let AdminRoute::Records(_) = route {
+        if !matches!(visit.method.as_str(), "GET" | "HEAD" | "POST") {
+            return Err(Failure::MethodNotAllowed {
+                allow: "GET, HEAD, POST",
+            }
+            .into());
+        }
+        let site = visit.header(Header::SecFetchSite);
+        let origin = visit.header(Header::Origin);
+        if !look_up_allowed(
+            &visit.method,
+            site.as_deref(),
+            origin.as_deref(),
+            &visit.host,
+        ) {
+            return Err(Failure::CrossSite.into());
+        }
+    } else if !matches!(visit.method.as_str(), "GET" | "HEAD") {
         return Err(Failure::MethodNotAllowed { allow: "GET, HEAD" }.into());
     }
     let identity = match identify(env, config, visit).await {
@@ -270,9 +288,8 @@ async fn records(
     identity: &Identity,
     id: ConsentId,
 ) -> Result<Served, WorkerError> {
-    let record_key = config
-        .record_key
-        .as_ref()
+    let keyring = config
+        .record_keyring()
         .ok_or(Failure::NotConfigured("record key missing"))?;
     // No look-up without its audit entry.
     log_action(
@@ -288,7 +305,9 @@ async fn records(
     let keys = keys_of(&store, id, &[])
         .await
         .map_err(|e| Failure::Unavailable(e.0))?;
-    let records = open_all(&store, &keys, record_key.expose())
+    // Opened under the current or the previous key; one under a key no longer held is
+    // listed as unreadable with its date.
+    let records = open_all(&store, &keys, &keyring)
         .await
         .map_err(|e| Failure::Unavailable(e.0))?;
     let body = serde_json::json!({ "consent_id": id, "records": records });

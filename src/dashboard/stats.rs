@@ -7,7 +7,8 @@
 use crate::isolate;
 use consent_core::config::Config;
 use consent_core::dashboard::stats::{
-    page_view, page_view_params, DecisionCount, PageView, DECISIONS_UPSERT, PAGE_VIEWS_UPSERT,
+    page_view, page_view_params, DecisionCount, PageView, ACTIVITY_UPSERT, DECISIONS_UPSERT,
+    PAGE_VIEWS_UPSERT, STATS_FAILED_KEY,
 };
 use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
@@ -58,8 +59,8 @@ pub fn count(tally: Tally, visit: &crate::visit::Visit, config: &Config, env: &E
             let env = env.clone();
             let now = visit.now;
             ctx.wait_until(async move {
-                if let Err(e) = write_decision(&env, &decision).await {
-                    log_failure(now, "decision count not written", &e);
+                if let Err(e) = write_decision(&env, &decision, now).await {
+                    log_failure(&env, now, "decision count not written", &e).await;
                 }
             });
         }
@@ -67,8 +68,14 @@ pub fn count(tally: Tally, visit: &crate::visit::Visit, config: &Config, env: &E
 }
 
 async fn flush(env: &Env, rows: Vec<(PageView, u64)>, now: u64) {
-    if let Err(e) = write_page_views(env, &rows).await {
-        log_failure(now, "page views not written; kept for the next flush", &e);
+    if let Err(e) = write_page_views(env, &rows, now).await {
+        log_failure(
+            env,
+            now,
+            "page views not written; kept for the next flush",
+            &e,
+        )
+        .await;
         isolate::with(|i| i.page_views.borrow_mut().restore(rows));
     }
 }
@@ -87,9 +94,12 @@ pub fn d1_failed(e: &worker::Error) -> Failure {
     Failure::Unavailable(format!("D1: {e}"))
 }
 
-async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), Failure> {
+async fn write_page_views(env: &Env, rows: &[(PageView, u64)], now: u64) -> Result<(), Failure> {
     let db = database(env)?;
-    let mut statements = Vec::with_capacity(rows.len());
+    let mut statements = Vec::with_capacity(rows.len() + 1);
+    if rows.iter().any(|(view, _)| view.consent == "undecided") {
+        statements.push(activity(&db, "banner", now)?);
+    }
     for (view, n) in rows {
         let (day, consent, country, lang, device, views) = page_view_params(view, *n);
         #[allow(clippy::cast_precision_loss)] // a count far below 2^53
@@ -114,9 +124,23 @@ async fn write_page_views(env: &Env, rows: &[(PageView, u64)]) -> Result<(), Fai
         .map_err(|e| d1_failed(&e))
 }
 
-async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), Failure> {
+/// The statement recording that the banner was shown or answered at `now`.
+fn activity(
+    db: &D1Database,
+    kind: &str,
+    now: u64,
+) -> Result<worker::d1::D1PreparedStatement, Failure> {
+    #[allow(clippy::cast_precision_loss)] // ms since the epoch, far below 2^53
+    let at = JsValue::from_f64(now as f64);
+    db.prepare(ACTIVITY_UPSERT)
+        .bind(&[kind.into(), at])
+        .map_err(|e| d1_failed(&e))
+}
+
+async fn write_decision(env: &Env, d: &DecisionCount, now: u64) -> Result<(), Failure> {
     let db = database(env)?;
-    db.prepare(DECISIONS_UPSERT)
+    let count = db
+        .prepare(DECISIONS_UPSERT)
         .bind(&[
             d.day.clone().into(),
             d.method_name().into(),
@@ -127,14 +151,20 @@ async fn write_decision(env: &Env, d: &DecisionCount) -> Result<(), Failure> {
             d.lang.tag().into(),
             d.device.as_str().into(),
         ])
-        .map_err(|e| d1_failed(&e))?
-        .run()
+        .map_err(|e| d1_failed(&e))?;
+    let mut statements = vec![count];
+    if d.from_banner() {
+        statements.push(activity(&db, "decision", now)?);
+    }
+    db.batch(statements)
         .await
         .map(|_| ())
         .map_err(|e| d1_failed(&e))
 }
 
-fn log_failure(now: u64, msg: &str, error: &Failure) {
+/// Logs a failed statistics write and notes its time in KV for the hourly alert
+/// (`crate::alerts`); a failure to note it is logged too, and nothing more.
+async fn log_failure(env: &Env, now: u64, msg: &str, error: &Failure) {
     let line = event_line(
         now,
         Level::Error,
@@ -142,4 +172,20 @@ fn log_failure(now: u64, msg: &str, error: &Failure) {
         serde_json::json!({ "error": error.to_string() }),
     );
     worker::console_error!("{line}");
+    let noted = match env.kv(crate::proof::KV_BINDING) {
+        Ok(kv) => match kv.put(STATS_FAILED_KEY, now.to_string()) {
+            Ok(put) => put.execute().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = noted {
+        let line = event_line(
+            now,
+            Level::Error,
+            "statistics failure not noted for the alerts",
+            serde_json::json!({ "error": e }),
+        );
+        worker::console_error!("{line}");
+    }
 }

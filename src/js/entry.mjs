@@ -20,6 +20,9 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import Glue, { Page } from './glue.js';
 import { readProtocol } from './protocol.mjs';
 
+// The build stamp scripts/build.sh hands esbuild (`--define:SIVO_BUILD=…`): the git commit and
+// the build time, which /_consent/health reports (src/health.rs reads this global).
+globalThis.__sivoBuild = Object.freeze(typeof SIVO_BUILD === 'object' ? SIVO_BUILD : { commit: null, builtAt: null });
 const wasm = Glue.prototype;
 const HTML = { html: true };
 const P = readProtocol(wasm, Page);
@@ -36,6 +39,11 @@ class OriginFailure extends Error {
 }
 
 export default class Worker extends WorkerEntrypoint {
+  // The Cron Trigger (wrangler.toml [triggers]): the daily summary and the alerts.
+  scheduled(controller) {
+    return wasm.runScheduled(this.env, controller.scheduledTime);
+  }
+
   fetch(request) {
     return serve(request, this.env, this.ctx);
   }

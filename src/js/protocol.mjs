@@ -14,7 +14,7 @@ const NUMBERS = {
   inline: ['actionShift', 'stateMask', 'scriptStart', 'styleStart'],
 };
 const STRINGS = { selectors: ['stripElements', 'stripInline', 'stripStyle', 'ownTagElements', 'ownTagInline'] };
-const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'elementEdits', 'inlineStep', 'filterCss', 'loadsTag'];
+const FUNCTIONS = ['protocol', 'pageFor', 'originBase', 'elementEdits', 'inlineStep', 'filterCss', 'loadsTag', 'runScheduled'];
 const PAGE_METHODS = [
   'route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices',
   'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free',

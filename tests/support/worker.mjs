@@ -69,10 +69,12 @@ export default class extends WorkerEntrypoint {
 
 /**
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
- * and the three secrets are set, as in production. `kvFaults: true` puts CONSENT_KV behind a
- * wrapper that fails its calls on command (see `kvFaults()` below).
+ * (without one, `ORIGIN_URL = "demo"`, served on a loopback host only) and the three secrets
+ * are set, as in production. `kvFaults: true` puts CONSENT_KV behind a wrapper that fails its
+ * calls on command (see `kvFaults()` below). `migrateUpTo` applies the migrations up to that
+ * file name only (`'0'`: none).
  */
-export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = true, cf = { country: 'ES' }, ratelimits, kvFaults = false } = {}) {
+export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = true, cf = { country: 'ES' }, ratelimits, kvFaults = false, migrateUpTo } = {}) {
   const build = path.join(ROOT, 'build');
   if (!fs.existsSync(path.join(build, 'index_bg.wasm'))) {
     throw new Error('build/ is missing: run scripts/build.sh (scripts/test.sh does)');
@@ -96,7 +98,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
       // The decisions' rate limiter, as wrangler.toml declares it, when a test wants one.
       ...(ratelimits ? { ratelimits: Object.fromEntries(Object.entries(ratelimits).map(([name, o]) => [name, { namespace_id: '1001', ...o }])) } : {}),
       bindings: {
-        ORIGIN_URL: origin ?? '',
+        ORIGIN_URL: origin ?? 'demo',
         GA4_MEASUREMENT_ID: '',
         GTM_CONTAINER_ID: '',
         POLICY_VERSION: '1',
@@ -118,7 +120,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
   const listening = await mf.ready;
   const kvNamespace = kv ? await mf.getKVNamespace('CONSENT_KV') : undefined;
   const db = d1 ? await mf.getD1Database('CONSENT_DB') : undefined;
-  if (db) await applyMigrations(db);
+  if (db) await applyMigrations(db, { upTo: migrateUpTo });
   return {
     mf,
     logs,
@@ -140,6 +142,14 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     },
     fetch(url, init) {
       return mf.dispatchFetch(new URL(url, 'https://sivocenter.com').href, init);
+    },
+    /**
+     * Runs the worker's Cron Trigger handler as the platform would at `scheduledTime` (ms;
+     * default now), and resolves when it is done.
+     */
+    async scheduled(scheduledTime = Date.now()) {
+      const worker = await mf.getWorker();
+      return worker.scheduled({ scheduledTime, cron: '0 * * * *' });
     },
     /** The worker's D1 database (migrations applied), as the worker sees it. */
     db() {
@@ -170,19 +180,22 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
  * (recorded in `d1_migrations`, as wrangler records them), its statements ending with a
  * semicolon at the end of a line (a trigger's inner statements do not).
  */
-export async function applyMigrations(db) {
+export async function applyMigrations(db, { upTo } = {}) {
   const dir = path.join(ROOT, 'migrations');
-  await db.prepare('CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)').run();
-  const applied = new Set((await db.prepare('SELECT name FROM d1_migrations').all()).results.map((r) => r.name));
+  // wrangler's own record of what is applied, which /_consent/health reads.
+  await db.prepare(D1_MIGRATIONS_TABLE).run();
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
-    if (applied.has(file)) continue;
+    if (upTo !== undefined && file > upTo) break;
+    if (await db.prepare('SELECT 1 FROM d1_migrations WHERE name = ?1').bind(file).first()) continue;
     const sql = fs.readFileSync(path.join(dir, file), 'utf8').replace(/^\s*--.*$/gm, '');
     const statements = sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean);
-    try {
-      await db.batch([...statements.map((s) => db.prepare(s)), db.prepare('INSERT INTO d1_migrations (name) VALUES (?1)').bind(file)]);
-    } catch (e) {
-      // Another worker on the same storage directory applied it at the same time.
-      if (!/already exists|UNIQUE constraint/.test(String(e?.message ?? e))) throw e;
-    }
+    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare('INSERT INTO d1_migrations (name) VALUES (?1)').bind(file)]);
   }
 }
+
+/** The table `wrangler d1 migrations apply` keeps its record in. */
+const D1_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT UNIQUE,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+)`;

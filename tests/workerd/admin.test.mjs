@@ -5,8 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { keyId } from '../../scripts/lib/records.mjs';
 import { startOrigin } from '../support/origin.mjs';
-import { startWorker } from '../support/worker.mjs';
+import { startWorker, RECORD_KEY } from '../support/worker.mjs';
 import { entryHash } from '../support/audit.mjs';
 import { consentCookie, postForm, recordsOf, signedCookie } from '../support/consent.mjs';
 import { daysAgo, today } from '../support/days.mjs';
@@ -63,10 +67,19 @@ after(async () => {
 /** A token for `email` from the main certs server's team, valid now. */
 const tokenFor = (email, options = {}) => accessToken({ teamDomain: certs.url, email, ...options });
 
-/** GET `path` on `w` as a program would (JSON errors), with `token` if given. */
-function get(w, path, { token, headers = {} } = {}) {
+/**
+ * GET `path` on `w` as the dashboard's own pages would (JSON errors, `Sec-Fetch-Site:
+ * same-origin`), with `token` if given.
+ */
+function get(w, path, { token, headers = {}, method = 'GET' } = {}) {
   return w.fetch(path, {
-    headers: { accept: 'application/json', ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }), ...headers },
+    method,
+    headers: {
+      accept: 'application/json',
+      'sec-fetch-site': 'same-origin',
+      ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }),
+      ...headers,
+    },
   });
 }
 
@@ -252,7 +265,9 @@ test('key rotation: an unknown kid refetches the certs once; a made-up kid right
   }
 });
 
-test('certs that cannot be fetched: 503 unavailable, nothing let in; fetched again once they answer', async () => {
+test('certs that cannot be fetched: 503 unavailable, nothing let in, and not fetched again for a minute', async () => {
+  // When they are fetched again (a minute on), and that keys are kept for at most an hour:
+  // dashboard/access/tests.rs, over a clock the test sets.
   const team = await startCertsServer();
   team.fail(500);
   const w = await startDashboard(team);
@@ -262,12 +277,14 @@ test('certs that cannot be fetched: 503 unavailable, nothing let in; fetched aga
       await assertError(await get(w, path, { token }), 503, 'unavailable', `${path} with the certs down`);
     }
     await assertError(await get(w, ROUTES.json), 401, 'sign_in_required', 'no token needs no certs');
+    assert.equal(team.fetches, 1, 'one failed fetch; every later request within the minute waits');
+    for (const kid of ['made-up-1', 'made-up-2']) {
+      const madeUp = accessToken({ teamDomain: team.url, email: ADMIN, kid });
+      await assertError(await get(w, ROUTES.json, { token: madeUp }), 503, 'unavailable', kid);
+    }
     team.fail(0);
-    const res = await get(w, ROUTES.audit, { token });
-    assert.equal(res.status, 200, `certs back: ${await res.text()}`);
-    const kept = team.fetches;
-    assert.equal((await get(w, ROUTES.json, { token })).status, 200);
-    assert.equal(team.fetches, kept, 'a failure was not cached, a success is');
+    await assertError(await get(w, ROUTES.json, { token }), 503, 'unavailable', 'certs back, but within the minute');
+    assert.equal(team.fetches, 1, 'a failed fetch is throttled like a refresh');
   } finally {
     await w.close();
     await team.close();
@@ -299,21 +316,33 @@ test('Access not configured with a real origin: 503 not_configured on every rout
   }
 });
 
-test('the demo origin with Access unset opens as the development identity and says so; with Access set it does not', async () => {
+test('the demo origin with Access unset opens as the development identity on a loopback host only, and says so; with Access set it does not', async () => {
   const demo = await startWorker({ vars: { ACCESS_TEAM_DOMAIN: '', ACCESS_AUD: '' } });
   try {
-    const page = await get(demo, ROUTES.dashboard, { headers: { accept: 'text/html', 'accept-language': 'en' } });
+    for (const host of ['sivocenter.com', 'staging.sivocenter.com', '192.168.1.20:8787', 'localhost.sivocenter.com']) {
+      for (const path of EVERY_ROUTE) {
+        await assertError(await get(demo, `http://${host}${path}`), 503, 'not_configured', `${host}${path}: no development identity off loopback`);
+      }
+    }
+    for (const host of ['localhost:8787', '127.0.0.1:8787', '[::1]:8787']) {
+      const res = await get(demo, `http://${host}${ROUTES.json}`);
+      assert.equal(res.status, 200, `${host}: ${await res.text()}`);
+    }
+    const loopback = (path) => `http://127.0.0.1:8787${path}`;
+    const page = await get(demo, loopback(ROUTES.dashboard), { headers: { accept: 'text/html', 'accept-language': 'en' } });
     assert.equal(page.status, 200);
     const html = await page.text();
     assert.match(html, /Development mode/);
     assert.match(html, /developer@localhost/);
     for (const path of [ROUTES.json, ROUTES.csv, ROUTES.audit, ROUTES.records]) {
-      const res = await get(demo, path);
+      const res = await get(demo, loopback(path));
       assert.equal(res.status, 200, `${path}: ${await res.text()}`);
     }
-    const audit = await (await get(demo, ROUTES.audit)).json();
-    assert.ok(audit.entries.every((e) => e.who === 'developer@localhost' && e.role === 'admin'), 'audited as the developer');
-    assert.equal((await (await demo.fetch('/_consent/health')).json()).dashboard, 'development');
+    const audit = await (await get(demo, loopback(ROUTES.audit))).json();
+    const asked = audit.entries.filter((e) => e.action !== 'refused');
+    assert.ok(asked.length > 0 && asked.every((e) => e.who === 'developer@localhost' && e.role === 'admin'), 'audited as the developer');
+    assert.ok(audit.entries.filter((e) => e.action === 'refused').every((e) => e.who === 'anonymous'), 'off loopback: refused, anonymous');
+    assert.equal((await (await demo.fetch(loopback('/_consent/health'))).json()).dashboard, 'development');
   } finally {
     await demo.close();
   }
@@ -533,6 +562,86 @@ test('a record look-up answers that id’s records, decrypted, after writing its
   } finally {
     await w.close();
   }
+});
+
+test('a record look-up another site could make an admin’s browser send is refused before anything is read or written; a POST or the site’s own GET is answered', async () => {
+  const w = await startDashboard(certs);
+  try {
+    const cookie = consentCookie(await postForm(w, { action: 'accept_all' }));
+    const { id } = await (await w.fetch('/_consent/state', { headers: { cookie } })).json();
+    const path = `/_consent/admin/records/${id}`;
+    const admin = tokenFor(ADMIN);
+    const entries = async () => (await w.db().prepare('SELECT COUNT(*) AS n FROM audit_log').first()).n;
+    const before = await entries();
+    for (const [what, init] of [
+      ['a link from another site', { headers: { 'sec-fetch-site': 'cross-site' } }],
+      ['a sibling subdomain', { headers: { 'sec-fetch-site': 'same-site' } }],
+      ['a GET that says nothing of where it comes from', { headers: { 'sec-fetch-site': undefined } }],
+      ['a form posted from another site', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } }],
+      ['a POST with a foreign Origin', { method: 'POST', headers: { 'sec-fetch-site': undefined, origin: 'https://evil.example' } }],
+    ]) {
+      const headers = Object.fromEntries(Object.entries(init.headers).filter(([, v]) => v !== undefined));
+      const res = await w.fetch(path, {
+        method: init.method ?? 'GET',
+        headers: { accept: 'application/json', 'cf-access-jwt-assertion': admin, ...headers },
+      });
+      await assertError(res, 403, 'cross_site', what);
+    }
+    assert.equal(await entries(), before, 'nothing written: the admin did not ask');
+    for (const [what, init] of [
+      ['the dashboard\'s own GET', { headers: { 'sec-fetch-site': 'same-origin' } }],
+      ['the address bar', { headers: { 'sec-fetch-site': 'none' } }],
+      ['a program\'s POST', { method: 'POST', headers: {} }],
+      ['a POST from the dashboard', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://sivocenter.com' } }],
+    ]) {
+      const res = await w.fetch(path, {
+        method: init.method ?? 'GET',
+        headers: { accept: 'application/json', 'cf-access-jwt-assertion': admin, ...init.headers },
+      });
+      assert.equal(res.status, 200, `${what}: ${await res.clone().text()}`);
+      assert.equal((await res.json()).records.length, 1, what);
+    }
+    assert.equal(await entries(), before + 4, 'each answered look-up audited');
+    const put = await w.fetch(path, { method: 'PUT', headers: { 'cf-access-jwt-assertion': admin, accept: 'application/json' } });
+    await assertError(put, 405, 'method_not_allowed', 'PUT');
+    assert.equal(put.headers.get('allow'), 'GET, HEAD, POST');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a record look-up after a record key rotation: both keys open with the previous key set; without it the older record is listed unreadable with its date, 200', async () => {
+  const NEW = Buffer.alloc(32, 11).toString('base64');
+  const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-rotation-'));
+  const run = async (vars, body) => {
+    const w = await startDashboard(certs, { kvDir, vars });
+    try {
+      return await body(w);
+    } finally {
+      await w.close();
+    }
+  };
+  const lookUp = async (w, id) => {
+    const res = await get(w, `/_consent/admin/records/${id}`, { token: tokenFor(ADMIN) });
+    assert.equal(res.status, 200);
+    return (await res.json()).records;
+  };
+  const { cookie, id, givenAt, key } = await run({}, async (w) => {
+    const c = consentCookie(await postForm(w, { action: 'accept_all' }));
+    const s = await (await w.fetch('/_consent/state', { headers: { cookie: c } })).json();
+    const [first] = await recordsOf(w.kv(), s.id);
+    return { cookie: c, id: s.id, givenAt: s.given_at, key: first.key.name };
+  });
+  await run({ RECORD_ENCRYPTION_KEY: NEW, RECORD_ENCRYPTION_KEY_PREVIOUS: RECORD_KEY }, async (w) => {
+    assert.equal((await postForm(w, { action: 'save', analytics: 'on' }, { cookie })).status, 303);
+    assert.deepEqual((await lookUp(w, id)).map((r) => [r.id, r.method]), [[id, 'accept_all'], [id, 'save']]);
+  });
+  await run({ RECORD_ENCRYPTION_KEY: NEW }, async (w) => {
+    const [gone, kept] = await lookUp(w, id);
+    assert.deepEqual([gone.unreadable, gone.key, gone.at, gone.at_ms, gone.key_id], [true, key, givenAt, Date.parse(givenAt), keyId(RECORD_KEY)]);
+    assert.equal(gone.method, undefined, 'nothing of it is shown but its date');
+    assert.equal(kept.method, 'save');
+  });
 });
 
 test('an export or a look-up whose audit entry cannot be written is refused, and reads nothing', async () => {

@@ -31,10 +31,18 @@ const startDashboard = (team, options = {}) =>
     vars: { ACCESS_TEAM_DOMAIN: team.url, ACCESS_AUD: TEST_AUD, DASHBOARD_ADMINS: ADMIN, DASHBOARD_VIEWERS: '@sivocenter.com', ...options.vars },
   });
 
-/** GET `path` on `w` as a program would (JSON errors), with `token` if given. */
+/**
+ * GET `path` on `w` as the dashboard's own pages would (JSON errors, `Sec-Fetch-Site:
+ * same-origin`: a record look-up by GET is answered only so), with `token` if given.
+ */
 function get(w, path, { token, headers = {} } = {}) {
   return w.fetch(path, {
-    headers: { accept: 'application/json', ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }), ...headers },
+    headers: {
+      accept: 'application/json',
+      'sec-fetch-site': 'same-origin',
+      ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }),
+      ...headers,
+    },
   });
 }
 

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consentCookie, consentSetCookie, openRecord, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
 import { fetchIdentity, useSite } from '../support/site.mjs';
-import { startWorker } from '../support/worker.mjs';
+import { startWorker, RECORD_KEY } from '../support/worker.mjs';
 import { COOKIE_NAME, LEGACY_COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
+import { keyId } from '../../scripts/lib/records.mjs';
 
 const BANNER = 'data-consent-banner';
 const site = useSite();
@@ -80,6 +81,8 @@ test('Accept all: 303 back to the page, a signed cookie, one encrypted record, n
 
   const raw = await site.worker.kv().get(key.name);
   assert.ok(!raw.includes('203.0.113') && !raw.includes('TestBrowser'), 'KV holds no readable personal data');
+  assert.ok(raw.startsWith(`v2.${keyId(RECORD_KEY)}.`), 'sealed naming its key (never the key itself)');
+  assert.ok(!raw.includes(RECORD_KEY) && !raw.includes(Buffer.from(RECORD_KEY, 'base64').toString('hex')));
   const day = await allKeys(site.worker.kv(), `day:${record.at.slice(0, 10)}:`);
   assert.ok(day.some((k) => k.metadata?.method === 'accept_all' && k.expiration === key.expiration), 'a day index entry');
   const reference = key.name.split(':').pop();
@@ -284,7 +287,10 @@ test('when KV fails: a consent is not granted (503, banner stays); a refusal sti
     assert.equal((await (await noKv.fetch('/_consent/state', { headers: { cookie } })).json()).analytics, false);
     const errors = noKv.jsonLogs().filter((l) => l.msg === 'request' && l.level === 'error');
     assert.equal(errors.length, 3);
-    for (const line of errors) assert.match(line.error, /^consent [0-9a-f]{32}: /);
+    for (const line of errors) {
+      assert.match(line.error, /^decision not recorded: /);
+      assert.doesNotMatch(line.error, /[0-9a-f]{32}/, 'no consent id in the log');
+    }
   } finally {
     await noKv.close();
   }

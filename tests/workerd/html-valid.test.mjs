@@ -204,7 +204,7 @@ for (const lang of Object.keys(LANGS)) {
 }
 
 // The dashboard, with data in every chart and table, in both languages: the demo origin opens
-// it to the development identity (Access not configured).
+// it to the development identity (Access not configured) on a loopback host.
 test('the dashboard, with data, in English and Spanish', async () => {
   const demo = await startWorker({ origin: undefined, vars: { STATS_FLUSH_SECONDS: '0' } });
   try {
@@ -214,7 +214,7 @@ test('the dashboard, with data, in English and Spanish', async () => {
       demo.db().prepare("INSERT INTO decisions VALUES (?1, 'accept_all', 1, 1, 0, 'ES', 'es', 'mobile', 30), (?1, 'reject_all', 0, 0, 1, 'FR', 'en', 'desktop', 11)").bind(day),
     ]);
     for (const lang of Object.keys(LANGS)) {
-      const html = await page(demo, '/_consent/admin', { headers: { 'accept-language': LANGS[lang] } });
+      const html = await page(demo, 'http://127.0.0.1:8787/_consent/admin', { headers: { 'accept-language': LANGS[lang] } });
       assert.match(html, /<svg/, 'with its charts');
       await assertValid(`dashboard-${lang}`, html);
     }

@@ -27,7 +27,7 @@ function fakeWasm(edit = (p) => p) {
     originTimeoutMs: 20000,
   };
   const fn = () => {};
-  const wasm = { pageFor: fn, originBase: fn, elementEdits: fn, inlineStep: fn, filterCss: fn, loadsTag: fn, protocol: () => JSON.stringify(edit(description)) };
+  const wasm = { pageFor: fn, originBase: fn, elementEdits: fn, inlineStep: fn, filterCss: fn, loadsTag: fn, runScheduled: fn, protocol: () => JSON.stringify(edit(description)) };
   class Page {}
   for (const m of ['route', 'own', 'originUrl', 'outbound', 'prepare', 'sniffed', 'headerEdits', 'refusal', 'fail', 'choices', 'strip', 'consentMode', 'loaders', 'noscript', 'banner', 'style', 'link', 'finish', 'free']) {
     Page.prototype[m] = fn;

@@ -1,7 +1,7 @@
 // The visitor's rights in workerd with real local KV: preferences (a receipt even when the
-// decision lapsed), access and portability, erasure (across policy versions, of what the
-// cookie names even before KV lists it), the cookie policy; and that nobody reaches another
-// visitor's records.
+// decision lapsed), access and portability, erasure (across policy versions and record key
+// rotations, of what the cookie names even before KV lists it), the cookie policy; and that
+// nobody reaches another visitor's records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { consentCookie, allKeys, recordsOf, signedCookie, postForm } from '../support/consent.mjs';
 import { fetchIdentity, useSite } from '../support/site.mjs';
-import { startWorker } from '../support/worker.mjs';
+import { startWorker, RECORD_KEY } from '../support/worker.mjs';
 import { COOKIE_NAME } from '../../scripts/lib/consent-cookie.mjs';
+import { keyId, openRecord } from '../../scripts/lib/records.mjs';
 
 const site = useSite();
 
@@ -219,4 +220,72 @@ test('erasure deletes the records the cookie names even when KV does not list th
   const erased = await site.worker.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
   assert.deepEqual(await erased.json(), { erased: 1 });
   assert.equal(await site.worker.kv().get(key.name), null);
+});
+
+test('a record key rotation: with RECORD_ENCRYPTION_KEY_PREVIOUS the download holds records under both keys; without it the older one is listed unreadable with its date, never a 5xx', async () => {
+  const OLD = RECORD_KEY;
+  const NEW = Buffer.alloc(32, 11).toString('base64');
+  const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-kv-rotation-'));
+  const run = async (vars, body) => {
+    const w = await startWorker({ origin: site.origin.url, kvDir, vars });
+    try {
+      return await body(w);
+    } finally {
+      await w.close();
+    }
+  };
+  const download = async (w, cookie) => {
+    const res = await w.fetch('/_consent/records', { headers: { cookie } });
+    assert.equal(res.status, 200);
+    return (await res.json()).records;
+  };
+
+  // Under the old key.
+  const before = await run({}, async (w) => {
+    const c = consentCookie(await postForm(w, { action: 'accept_all' }));
+    const s = await (await w.fetch('/_consent/state', { headers: { cookie: c } })).json();
+    return { cookie: c, id: s.id, givenAt: s.given_at, keys: await allKeys(w.kv(), `rec:${s.id}:`) };
+  });
+  const { id, givenAt, keys: [first] } = before;
+  let { cookie } = before;
+
+  // The new key, the old one kept as the previous: the new record is sealed under the new key only.
+  const rotating = { RECORD_ENCRYPTION_KEY: NEW, RECORD_ENCRYPTION_KEY_PREVIOUS: OLD };
+  await run(rotating, async (w) => {
+    const health = await (await w.fetch('/_consent/health')).json();
+    assert.deepEqual([health.status, health.problems], ['ok', []]);
+    cookie = consentCookie(await postForm(w, { action: 'reject_all' }, { cookie }));
+    const raw = await Promise.all((await allKeys(w.kv(), `rec:${id}:`)).map((k) => w.kv().get(k.name)));
+    assert.deepEqual(raw.map((r) => r.split('.').slice(0, 2).join('.')), [`v2.${keyId(OLD)}`, `v2.${keyId(NEW)}`], 'each record names its key');
+    const records = await download(w, cookie);
+    assert.deepEqual(records.map((r) => [r.id, r.method]), [[id, 'accept_all'], [id, 'reject_all']]);
+    // The operator's tool opens it too, given both keys, and names the key it lacks.
+    assert.equal(openRecord(raw[0], first.name, [NEW, OLD]).method, 'accept_all');
+    assert.throws(() => openRecord(raw[0], first.name, NEW), new RegExp(`sealed under record key ${keyId(OLD)}`));
+  });
+
+  // The previous key gone (unset, or set but malformed: an error in health, ignored).
+  for (const previous of [undefined, 'not base64!']) {
+    await run({ RECORD_ENCRYPTION_KEY: NEW, ...(previous ? { RECORD_ENCRYPTION_KEY_PREVIOUS: previous } : {}) }, async (w) => {
+      const health = await (await w.fetch('/_consent/health')).json();
+      assert.deepEqual(health.problems.map((p) => [p.setting, p.severity]), previous ? [['RECORD_ENCRYPTION_KEY_PREVIOUS', 'error']] : []);
+      const [gone, kept] = await download(w, cookie);
+      assert.deepEqual(gone, {
+        unreadable: true,
+        key: first.name,
+        at: givenAt,
+        at_ms: Date.parse(givenAt),
+        key_id: keyId(OLD),
+        error: `sealed under record key ${keyId(OLD)}, which is no longer held`,
+      });
+      assert.equal(kept.method, 'reject_all');
+    });
+  }
+
+  // Back with the previous key, erasure finds both records and both day index entries.
+  await run(rotating, async (w) => {
+    const erased = await w.fetch('/_consent/records', { method: 'DELETE', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
+    assert.deepEqual(await erased.json(), { erased: 2 });
+    assert.deepEqual((await allKeys(w.kv())).map((k) => k.name.split(':')[0]), ['erasure'], 'no record and no day index entry left');
+  });
 });

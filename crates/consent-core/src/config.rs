@@ -10,8 +10,12 @@ use std::fmt;
 /// Where the worker sends requests that are not its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// `ORIGIN_URL` empty: the demo site bundled in `www/`, for local development only.
+    /// `ORIGIN_URL = "demo"`: the demo site bundled in `www/`, for local development only,
+    /// and only on a loopback host ([`crate::ip::is_loopback_host`]).
     Demo,
+    /// `ORIGIN_URL` absent or empty: a configuration that lost its origin. Never the demo:
+    /// pages answer `503 not_configured` and health says `degraded`.
+    Unset,
     /// `ORIGIN_URL = "route"`: forward each request unchanged to the origin behind the route.
     Route,
     /// `ORIGIN_URL = "http(s)://host[:port]"`: proxy to this base URL (no trailing slash).
@@ -24,6 +28,17 @@ impl Origin {
     #[must_use]
     pub fn is_development(&self) -> bool {
         matches!(self, Origin::Demo)
+    }
+
+    /// True when pages can be served for a request to `host`: a real origin always, the demo
+    /// only on a loopback host, nothing without an origin.
+    #[must_use]
+    pub fn serves(&self, host: &str) -> bool {
+        match self {
+            Origin::Route | Origin::Url(_) => true,
+            Origin::Demo => crate::ip::is_loopback_host(host),
+            Origin::Unset => false,
+        }
     }
 }
 
@@ -86,11 +101,19 @@ pub struct Config {
     pub signing_key: Option<SecretBytes>,
     /// `RECORD_ENCRYPTION_KEY`, exactly 32 bytes; `None` when missing or unusable.
     pub record_key: Option<SecretBytes>,
+    /// `RECORD_ENCRYPTION_KEY_PREVIOUS`: the record key before the current one, kept during a
+    /// rotation to open older records, never to seal. `None` when unset or unusable.
+    pub record_key_previous: Option<SecretBytes>,
     /// `AUDIT_LOG_KEY`, exactly 32 bytes, the audit log's own (never the record key); `None`
     /// when missing or unusable: the audited dashboard actions are refused.
     pub audit_key: Option<SecretBytes>,
     /// The marketing dashboard's settings.
     pub dashboard: DashboardSettings,
+    /// `ALERT_WEBHOOK_URL` (a secret: the URL is the credential); `None`: no summary or
+    /// alert is posted.
+    pub alert_webhook: Option<SecretBytes>,
+    /// `ALERT_COVERAGE_DROP_POINTS` and `ALERT_SILENCE_HOURS`.
+    pub alerts: crate::dashboard::alerts::AlertSettings,
     /// Everything that is wrong, in the order the settings are read.
     pub problems: Vec<ConfigProblem>,
 }
@@ -124,19 +147,85 @@ pub const DEFAULT_STATS_FLUSH_SECONDS: u32 = 30;
 /// The longest `STATS_FLUSH_SECONDS`: an isolate evicted before it writes loses what it held.
 pub const MAX_STATS_FLUSH_SECONDS: u32 = 300;
 
+/// The D1 schema as the health route finds it: the newest migration applied (wrangler's
+/// `d1_migrations` table) against the newest the worker was built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    /// The newest migration is applied.
+    Current,
+    /// An older one is (or none, or the table is missing): `wrangler d1 migrations apply`.
+    Behind(Option<String>),
+    /// D1 could not be asked (no binding, or the query failed).
+    Unavailable,
+}
+
+/// What the health route knows beyond the configuration: the request's host, the database,
+/// and the build.
+#[derive(Debug, Clone)]
+pub struct HealthFacts<'a> {
+    /// Whether the request came to a loopback host.
+    pub loopback: bool,
+    /// The D1 schema.
+    pub schema: SchemaState,
+    /// The git commit the worker was built from (`scripts/build.sh`), if known.
+    pub commit: Option<&'a str>,
+    /// When it was built (RFC 3339), if known.
+    pub built_at: Option<&'a str>,
+}
+
 impl Config {
-    /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
-    /// origin's address.
+    /// The record keys records are opened with: the current one and the previous one, if
+    /// set; `None` without a current key.
     #[must_use]
-    pub fn health(&self) -> serde_json::Value {
+    pub fn record_keyring(&self) -> Option<crate::proof::record::Keyring<'_>> {
+        self.record_key.as_ref().map(|current| {
+            crate::proof::record::Keyring::new(
+                current.expose(),
+                self.record_key_previous.as_ref().map(SecretBytes::expose),
+            )
+        })
+    }
+
+    /// `GET /_consent/health`: what is configured and what is wrong, never a secret or the
+    /// origin's address. `degraded` when a setting is in error, when the demo site or the
+    /// development keys are reached on a host that is not loopback, and when D1's schema is
+    /// behind the newest migration or cannot be read.
+    #[must_use]
+    pub fn health(&self, facts: &HealthFacts<'_>) -> serde_json::Value {
         let origin = match &self.origin {
             Origin::Demo => "demo",
+            Origin::Unset => "unset",
             Origin::Route => "route",
             Origin::Url(_) => "url",
         };
-        let degraded = self.problems.iter().any(|p| p.severity == Severity::Error);
+        let mut reasons: Vec<&str> = Vec::new();
+        if self.problems.iter().any(|p| p.severity == Severity::Error) {
+            reasons.push("a setting is in error (see problems)");
+        }
+        if self.origin.is_development() && !facts.loopback {
+            reasons
+                .push("development mode (the demo site and development keys) off a loopback host");
+        }
+        let database = match &facts.schema {
+            SchemaState::Current => {
+                serde_json::json!({ "schema": "current", "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+            SchemaState::Behind(applied) => {
+                reasons.push(
+                    "D1's schema is behind the newest migration: run wrangler d1 migrations apply",
+                );
+                serde_json::json!({ "schema": "behind", "applied": applied, "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+            SchemaState::Unavailable => {
+                reasons.push("D1 cannot be read");
+                serde_json::json!({ "schema": "unavailable", "expected": crate::dashboard::stats::LATEST_MIGRATION })
+            }
+        };
         serde_json::json!({
-            "status": if degraded { "degraded" } else { "ok" },
+            "status": if reasons.is_empty() { "ok" } else { "degraded" },
+            "degraded_because": reasons,
+            "version": { "commit": facts.commit, "built_at": facts.built_at },
+            "database": database,
             "origin": origin,
             "development": self.origin.is_development(),
             "ga4": self.ga4_measurement_id.is_some(),
@@ -152,6 +241,7 @@ impl Config {
             } else {
                 "closed"
             },
+            "alerts": if self.alert_webhook.is_some() { "on" } else { "off: ALERT_WEBHOOK_URL is not set" },
             "problems": self.problems,
         })
     }
@@ -215,14 +305,10 @@ pub fn parse_config(
     );
     let dev = origin.is_development();
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
-    let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
-    let audit_key = parse_audit_key(
-        secret("AUDIT_LOG_KEY"),
-        dev,
-        record_key.as_ref(),
-        &mut problems,
-    );
+    let (record_key, record_key_previous, audit_key) = parse_keys(&secret, dev, &mut problems);
     let dashboard = parse_dashboard(&var, &mut problems);
+    let alert_webhook = parse_webhook(secret("ALERT_WEBHOOK_URL"), &mut problems);
+    let alerts = parse_alert_settings(&var, &mut problems);
     Config {
         origin,
         ga4_measurement_id,
@@ -232,9 +318,80 @@ pub fn parse_config(
         record_retention_days,
         signing_key,
         record_key,
+        record_key_previous,
         audit_key,
         dashboard,
+        alert_webhook,
+        alerts,
         problems,
+    }
+}
+
+fn parse_alert_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) -> crate::dashboard::alerts::AlertSettings {
+    use crate::dashboard::alerts::{DEFAULT_COVERAGE_DROP_POINTS, DEFAULT_SILENCE_HOURS};
+    crate::dashboard::alerts::AlertSettings {
+        coverage_drop_points: parse_bounded(
+            "ALERT_COVERAGE_DROP_POINTS",
+            var("ALERT_COVERAGE_DROP_POINTS"),
+            DEFAULT_COVERAGE_DROP_POINTS,
+            1..=100,
+            problems,
+        ),
+        silence_hours: parse_bounded(
+            "ALERT_SILENCE_HOURS",
+            var("ALERT_SILENCE_HOURS"),
+            DEFAULT_SILENCE_HOURS,
+            0..=168,
+            problems,
+        ),
+    }
+}
+
+fn parse_webhook(raw: Option<String>, problems: &mut Vec<ConfigProblem>) -> Option<SecretBytes> {
+    let url = non_empty(raw)?;
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    let https = url
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if https || loopback {
+        Some(SecretBytes(url.into_bytes()))
+    } else {
+        problems.push(error(
+            "ALERT_WEBHOOK_URL",
+            "must be an https:// URL (Slack or Teams incoming webhook); no summary or alert is posted",
+        ));
+        None
+    }
+}
+
+fn parse_bounded(
+    setting: &'static str,
+    raw: Option<String>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    problems: &mut Vec<ConfigProblem>,
+) -> u32 {
+    let Some(raw) = non_empty(raw) else {
+        return default;
+    };
+    match raw.parse::<u32>() {
+        Ok(n) if range.contains(&n) => n,
+        _ => {
+            problems.push(error(
+                setting,
+                format!(
+                    "must be a whole number from {} to {}; using {default}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+            default
+        }
     }
 }
 
@@ -320,9 +477,18 @@ fn non_empty(value: Option<String>) -> Option<String> {
 fn parse_origin(raw: Option<&str>, problems: &mut Vec<ConfigProblem>) -> Origin {
     let raw = raw.map(str::trim).unwrap_or_default();
     if raw.is_empty() {
+        // A deployed environment does not inherit [vars]: an environment that lost the line
+        // must not become the demo site.
+        problems.push(error(
+            "ORIGIN_URL",
+            "not set: pages answer 503 until it is \"route\" or an http(s) URL (\"demo\" for local development)",
+        ));
+        return Origin::Unset;
+    }
+    if raw == "demo" {
         problems.push(warning(
             "ORIGIN_URL",
-            "empty: serving the bundled demo site with development keys; for local development only",
+            "demo: serving the bundled demo site with development keys, on a loopback host only; for local development",
         ));
         return Origin::Demo;
     }
@@ -336,7 +502,7 @@ fn parse_origin(raw: Option<&str>, problems: &mut Vec<ConfigProblem>) -> Origin 
             // to whatever origin sits behind the route, which is what production means.
             problems.push(error(
                 "ORIGIN_URL",
-                format!("{why}; expected http(s)://host[:port], \"route\" or empty. Forwarding to the route's origin instead"),
+                format!("{why}; expected http(s)://host[:port], \"route\" or \"demo\". Forwarding to the route's origin instead"),
             ));
             Origin::Route
         }
@@ -428,6 +594,10 @@ fn parse_signing_key(
 ) -> Option<SecretBytes> {
     const SETTING: &str = "CONSENT_SIGNING_KEY";
     match non_empty(raw) {
+        Some(key) if !dev && key.as_bytes() == DEV_SIGNING_KEY => {
+            problems.push(error(SETTING, "is the development key, which is published in the source: generate one (README, Configuration); consent cannot be recorded"));
+            None
+        }
         Some(key) if key.len() >= 32 => Some(SecretBytes(key.into_bytes())),
         Some(_) => {
             problems.push(error(SETTING, "too short: use at least 32 characters (for instance `openssl rand -base64 32`); consent cannot be recorded"));
@@ -452,6 +622,10 @@ fn parse_record_key(
     const SETTING: &str = "RECORD_ENCRYPTION_KEY";
     match non_empty(raw) {
         Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+            Ok(bytes) if !dev && bytes == DEV_RECORD_KEY => {
+                problems.push(error(SETTING, "is the development key, which is published in the source: generate one (README, Configuration); consent cannot be recorded"));
+                None
+            }
             Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
             _ => {
                 problems.push(error(SETTING, "must be 32 bytes in base64 (`openssl rand -base64 32`); consent cannot be recorded"));
@@ -469,18 +643,82 @@ fn parse_record_key(
     }
 }
 
+/// `RECORD_ENCRYPTION_KEY`, `RECORD_ENCRYPTION_KEY_PREVIOUS` and `AUDIT_LOG_KEY`, which must
+/// be neither of the others.
+fn parse_keys(
+    secret: &impl Fn(&str) -> Option<String>,
+    dev: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> (
+    Option<SecretBytes>,
+    Option<SecretBytes>,
+    Option<SecretBytes>,
+) {
+    let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, problems);
+    let previous = parse_previous_record_key(
+        secret("RECORD_ENCRYPTION_KEY_PREVIOUS"),
+        record_key.as_ref(),
+        problems,
+    );
+    let audit_key = parse_audit_key(
+        secret("AUDIT_LOG_KEY"),
+        dev,
+        [record_key.as_ref(), previous.as_ref()],
+        problems,
+    );
+    (record_key, previous, audit_key)
+}
+
+/// `RECORD_ENCRYPTION_KEY_PREVIOUS`: optional, the current key's format. Malformed: an error,
+/// and ignored (records sealed under it are listed unreadable). The current key again: a
+/// warning (it opens nothing the current key does not).
+fn parse_previous_record_key(
+    raw: Option<String>,
+    current: Option<&SecretBytes>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "RECORD_ENCRYPTION_KEY_PREVIOUS";
+    let key = non_empty(raw)?;
+    match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+        Ok(bytes) if bytes.len() == 32 => {
+            if current.is_some_and(|c| c.expose() == bytes.as_slice()) {
+                problems.push(warning(
+                    SETTING,
+                    "the same as RECORD_ENCRYPTION_KEY: set it to the key before the current one",
+                ));
+            }
+            Some(SecretBytes(bytes))
+        }
+        _ => {
+            problems.push(error(SETTING, "must be 32 bytes in base64, like RECORD_ENCRYPTION_KEY; ignored: records sealed under the previous key are listed as unreadable"));
+            None
+        }
+    }
+}
+
+/// `AUDIT_LOG_KEY`: required in production, its own. A record key (current or previous) in its
+/// place is refused: whoever holds that one could rebuild the chain.
 fn parse_audit_key(
     raw: Option<String>,
     dev: bool,
-    record_key: Option<&SecretBytes>,
+    record_keys: [Option<&SecretBytes>; 2],
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<SecretBytes> {
     const SETTING: &str = "AUDIT_LOG_KEY";
     const OFF: &str = "the dashboard's audited actions (exports, record look-ups, reading the audit log) are refused";
     match non_empty(raw) {
         Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
-            Ok(bytes) if record_key.is_some_and(|r| r.expose() == bytes.as_slice()) => {
-                problems.push(error(SETTING, format!("must not be RECORD_ENCRYPTION_KEY: whoever holds that one could rebuild the chain; use its own (`openssl rand -base64 32`); {OFF}")));
+            Ok(bytes) if !dev && bytes == DEV_AUDIT_KEY => {
+                problems.push(error(SETTING, format!("is the development key, which is published in the source: generate one (README, Configuration); {OFF}")));
+                None
+            }
+            Ok(bytes)
+                if record_keys
+                    .iter()
+                    .flatten()
+                    .any(|r| r.expose() == bytes.as_slice()) =>
+            {
+                problems.push(error(SETTING, format!("must not be a record key (RECORD_ENCRYPTION_KEY or RECORD_ENCRYPTION_KEY_PREVIOUS): whoever holds that one could rebuild the chain; use its own (`openssl rand -base64 32`); {OFF}")));
                 None
             }
             Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
@@ -532,8 +770,162 @@ mod tests {
     }
 
     #[test]
-    fn empty_configuration_is_the_demo_site_with_development_keys() {
-        let c = parse(&[], &[]);
+    fn a_configuration_without_an_origin_is_never_the_demo() {
+        for vars in [
+            &[][..],
+            &[("ORIGIN_URL", "")][..],
+            &[("ORIGIN_URL", "  ")][..],
+        ] {
+            let c = parse(vars, &[]);
+            assert_eq!(c.origin, Origin::Unset, "{vars:?}");
+            assert!(
+                c.signing_key.is_none() && c.record_key.is_none(),
+                "no development keys"
+            );
+            assert!(!c.origin.serves("127.0.0.1:8787") && !c.origin.serves("sivocenter.com"));
+            let p = &c.problems[0];
+            assert_eq!((p.setting, p.severity), ("ORIGIN_URL", Severity::Error));
+            let health = c.health(&facts(true));
+            assert_eq!(health["status"], "degraded", "{health}");
+            assert_eq!(health["origin"], "unset");
+        }
+    }
+
+    #[test]
+    fn the_demo_serves_and_is_healthy_only_on_a_loopback_host() {
+        let c = parse(&[("ORIGIN_URL", "demo")], &[]);
+        assert_eq!(c.origin, Origin::Demo);
+        assert!(c.origin.serves("localhost:8787") && c.origin.serves("[::1]"));
+        assert!(!c.origin.serves("sivocenter.com") && !c.origin.serves("192.168.1.2:8787"));
+        assert_eq!(c.health(&facts(true))["status"], "ok");
+        let off = c.health(&facts(false));
+        assert_eq!(off["status"], "degraded", "{off}");
+        assert!(off["degraded_because"][0]
+            .as_str()
+            .unwrap()
+            .contains("loopback"));
+        assert!(Origin::Route.serves("sivocenter.com"));
+    }
+
+    #[test]
+    fn health_is_degraded_when_the_schema_is_behind_or_unreadable_and_names_the_build() {
+        let c = parse(
+            &[("ORIGIN_URL", "route")],
+            &[
+                ("CONSENT_SIGNING_KEY", SIGN),
+                ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("AUDIT_LOG_KEY", AUDIT32),
+            ],
+        );
+        let mut f = facts(false);
+        assert_eq!(c.health(&f)["status"], "ok");
+        assert_eq!(c.health(&f)["version"]["commit"], "0123abcd");
+        for schema in [
+            SchemaState::Behind(None),
+            SchemaState::Behind(Some("0001_x.sql".into())),
+            SchemaState::Unavailable,
+        ] {
+            f.schema = schema.clone();
+            let h = c.health(&f);
+            assert_eq!(h["status"], "degraded", "{schema:?}: {h}");
+        }
+    }
+
+    #[test]
+    fn a_deployed_worker_refuses_the_development_keys_as_secrets() {
+        let dev_record = base64::engine::general_purpose::STANDARD.encode(DEV_RECORD_KEY);
+        let dev_signing = String::from_utf8_lossy(DEV_SIGNING_KEY).into_owned();
+        let dev_audit = base64::engine::general_purpose::STANDARD.encode(DEV_AUDIT_KEY);
+        let c = parse(
+            &[("ORIGIN_URL", "route")],
+            &[
+                ("CONSENT_SIGNING_KEY", &dev_signing),
+                ("RECORD_ENCRYPTION_KEY", &dev_record),
+                ("AUDIT_LOG_KEY", &dev_audit),
+            ],
+        );
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
+        assert_eq!(
+            settings_with_problems(&c),
+            [
+                "CONSENT_SIGNING_KEY",
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
+            ]
+        );
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
+        // Locally, with the demo, they are what it runs on anyway.
+        let local = parse(
+            &[("ORIGIN_URL", "demo")],
+            &[("CONSENT_SIGNING_KEY", &dev_signing)],
+        );
+        assert!(local.signing_key.is_some());
+    }
+
+    #[test]
+    fn alerts_are_off_without_a_webhook_and_their_settings_are_bounded() {
+        let c = parse(&[("ORIGIN_URL", "route")], &[]);
+        assert!(c.alert_webhook.is_none());
+        assert!(c.health(&facts(false))["alerts"]
+            .as_str()
+            .unwrap()
+            .starts_with("off"));
+        let hook = "https://hooks.slack.com/services/T0/B0/secret-token";
+        let c = parse(
+            &[
+                ("ORIGIN_URL", "route"),
+                ("ALERT_COVERAGE_DROP_POINTS", "5"),
+                ("ALERT_SILENCE_HOURS", "0"),
+            ],
+            &[("ALERT_WEBHOOK_URL", hook)],
+        );
+        assert_eq!(c.health(&facts(false))["alerts"], "on");
+        assert_eq!(
+            (c.alerts.coverage_drop_points, c.alerts.silence_hours),
+            (5, 0)
+        );
+        assert!(!format!("{c:?} {}", c.health(&facts(false))).contains("secret-token"));
+        let c = parse(
+            &[
+                ("ALERT_COVERAGE_DROP_POINTS", "0"),
+                ("ALERT_SILENCE_HOURS", "x"),
+            ],
+            &[("ALERT_WEBHOOK_URL", "http://hooks.example.com/x")],
+        );
+        assert!(
+            c.alert_webhook.is_none(),
+            "plain http is refused off loopback"
+        );
+        assert_eq!(
+            (c.alerts.coverage_drop_points, c.alerts.silence_hours),
+            (10, 6)
+        );
+        let named: Vec<_> = settings_with_problems(&c)
+            .into_iter()
+            .filter(|s| s.starts_with("ALERT"))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "ALERT_WEBHOOK_URL",
+                "ALERT_COVERAGE_DROP_POINTS",
+                "ALERT_SILENCE_HOURS"
+            ]
+        );
+    }
+
+    fn facts(loopback: bool) -> HealthFacts<'static> {
+        HealthFacts {
+            loopback,
+            schema: SchemaState::Current,
+            commit: Some("0123abcd"),
+            built_at: Some("2026-12-07T05:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn the_demo_configuration_has_development_keys() {
+        let c = parse(&[("ORIGIN_URL", "demo")], &[]);
         assert_eq!(c.origin, Origin::Demo);
         assert_eq!(c.policy_version, "1");
         assert_eq!(c.consent_max_age_days, 365);
@@ -557,7 +949,7 @@ mod tests {
         assert_eq!(c.origin, Origin::Route);
         assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
         assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
-        assert_eq!(c.health()["status"], "degraded");
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
         let c = parse(&[("ORIGIN_URL", "https://origin.sivocenter.com")], &[]);
         assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
     }
@@ -612,11 +1004,20 @@ mod tests {
         assert!(c.audit_key.is_none(), "no development key in production");
         assert_eq!(settings_with_problems(&c), ["AUDIT_LOG_KEY"]);
         assert_eq!(c.problems[0].severity, Severity::Error);
-        assert_eq!(c.health()["status"], "degraded");
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
         let same = production(&[("RECORD_ENCRYPTION_KEY", KEY32), ("AUDIT_LOG_KEY", KEY32)]);
         assert!(
             same.audit_key.is_none(),
             "the record key is refused as the audit key"
+        );
+        let previous = production(&[
+            ("RECORD_ENCRYPTION_KEY", AUDIT32),
+            ("RECORD_ENCRYPTION_KEY_PREVIOUS", KEY32),
+            ("AUDIT_LOG_KEY", KEY32),
+        ]);
+        assert!(
+            previous.audit_key.is_none(),
+            "so is the previous record key"
         );
         assert!(same
             .problems
@@ -653,7 +1054,7 @@ mod tests {
             Some("https://sivo.cloudflareaccess.com")
         );
         assert_eq!(open.dashboard.stats_flush_seconds, 0);
-        assert_eq!(open.health()["dashboard"], "access");
+        assert_eq!(open.health(&facts(true))["dashboard"], "access");
         for vars in [
             vec![
                 ("ORIGIN_URL", "route"),
@@ -676,7 +1077,7 @@ mod tests {
                 c.problems.iter().any(|p| p.setting.starts_with("ACCESS_")),
                 "{vars:?}"
             );
-            assert_eq!(c.health()["dashboard"], "closed");
+            assert_eq!(c.health(&facts(true))["dashboard"], "closed");
         }
         let local = parse(
             &[
@@ -686,7 +1087,10 @@ mod tests {
             &[],
         );
         assert!(local.dashboard.access_configured(), "loopback for tests");
-        assert_eq!(parse(&[], &[]).health()["dashboard"], "development");
+        assert_eq!(
+            parse(&[("ORIGIN_URL", "demo")], &[]).health(&facts(true))["dashboard"],
+            "development"
+        );
         let slow = parse(&[("STATS_FLUSH_SECONDS", "9999")], &[]);
         assert_eq!(
             slow.dashboard.stats_flush_seconds,
@@ -770,6 +1174,65 @@ mod tests {
     fn a_record_key_of_the_wrong_length_is_refused() {
         let c = parse(&[], &[("RECORD_ENCRYPTION_KEY", "c2hvcnQ=")]);
         assert!(c.record_key.is_none());
+    }
+
+    #[test]
+    fn the_previous_record_key_is_optional_opens_only_and_a_bad_one_is_an_error_and_ignored() {
+        const OLD: &str = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleSE="; // 32 bytes
+        let production = [("ORIGIN_URL", "route")];
+        let secrets = |previous: &'static str| {
+            [
+                ("CONSENT_SIGNING_KEY", SIGN),
+                ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("RECORD_ENCRYPTION_KEY_PREVIOUS", previous),
+                ("AUDIT_LOG_KEY", AUDIT32),
+            ]
+        };
+        let unset = parse(&production, &secrets(""));
+        assert!(unset.record_key_previous.is_none() && unset.problems.is_empty());
+
+        let rotating = parse(&production, &secrets(OLD));
+        assert!(rotating.problems.is_empty(), "{:?}", rotating.problems);
+        let old = base64::engine::general_purpose::STANDARD
+            .decode(OLD)
+            .unwrap();
+        let keyring = rotating.record_keyring().unwrap();
+        assert_eq!(
+            keyring.current(),
+            rotating.record_key.as_ref().unwrap().expose(),
+            "the current key seals"
+        );
+        assert_eq!(
+            rotating
+                .record_key_previous
+                .as_ref()
+                .map(SecretBytes::expose),
+            Some(old.as_slice())
+        );
+        assert!(!format!("{rotating:?}").contains(OLD));
+
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let c = parse(&production, &secrets(bad));
+            assert!(c.record_key_previous.is_none(), "{bad}: ignored");
+            assert!(c.record_key.is_some(), "{bad}: the current key still works");
+            assert_eq!(
+                settings_with_problems(&c),
+                ["RECORD_ENCRYPTION_KEY_PREVIOUS"]
+            );
+            assert_eq!(c.problems[0].severity, Severity::Error);
+            assert_eq!(c.health(&facts(false))["status"], "degraded");
+            assert!(!c.problems[0].message.contains(bad));
+        }
+        let same = parse(&production, &secrets(KEY32));
+        assert_eq!(
+            settings_with_problems(&same),
+            ["RECORD_ENCRYPTION_KEY_PREVIOUS"]
+        );
+        assert_eq!(same.problems[0].severity, Severity::Warning);
+        assert!(
+            parse(&production, &[]).record_keyring().is_none(),
+            "no current key, no keyring"
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub enum Failure {
     /// the demo site). Never open by default.
     #[error("the dashboard is closed: Cloudflare Access is not configured")]
     DashboardClosed,
+    /// A page was asked for and there is no origin to serve it from: `ORIGIN_URL` is not
+    /// set, or the demo site was reached on a host that is not loopback. Never the demo.
+    #[error("no origin: ORIGIN_URL is not set, or the demo site was reached off a loopback host")]
+    NoOrigin,
     /// The visitor's records were asked for without a validly signed consent cookie.
     #[error("no valid consent cookie")]
     NoConsentCookie,
@@ -116,6 +120,7 @@ impl Failure {
             Failure::OriginUnreachable(_) => 502,
             Failure::NotConfigured(_)
             | Failure::DashboardClosed
+            | Failure::NoOrigin
             | Failure::Unavailable(_)
             | Failure::NotRecorded { .. } => 503,
             Failure::OriginTimeout => 504,
@@ -133,7 +138,9 @@ impl Failure {
             Failure::TooManyRequests => "too_many_requests",
             Failure::BadRequest(_) => "bad_request",
             Failure::UnsupportedMediaType => "unsupported_media_type",
-            Failure::NotConfigured(_) | Failure::DashboardClosed => "not_configured",
+            Failure::NotConfigured(_) | Failure::DashboardClosed | Failure::NoOrigin => {
+                "not_configured"
+            }
             Failure::NoConsentCookie => "no_consent_cookie",
             Failure::SignInRequired => "sign_in_required",
             Failure::Forbidden(_) => "forbidden",
@@ -159,6 +166,7 @@ impl Failure {
             Failure::UnsupportedMediaType => t.err_media_type,
             Failure::NotConfigured(_) => t.err_not_configured,
             Failure::DashboardClosed => t.err_dashboard_closed,
+            Failure::NoOrigin => t.err_no_origin,
             Failure::NoConsentCookie => t.err_no_cookie,
             Failure::SignInRequired => t.err_sign_in,
             Failure::Forbidden(_) => t.err_forbidden,
@@ -188,6 +196,7 @@ impl Failure {
             | Failure::UnsupportedMediaType
             | Failure::NotConfigured(_)
             | Failure::DashboardClosed
+            | Failure::NoOrigin
             | Failure::NoConsentCookie
             | Failure::Unavailable(_)
             | Failure::Internal(_) => t.error_title,
@@ -213,6 +222,7 @@ impl Failure {
             | Failure::UnsupportedMediaType
             | Failure::NotConfigured(_)
             | Failure::DashboardClosed
+            | Failure::NoOrigin
             | Failure::NoConsentCookie
             | Failure::Unavailable(_)
             | Failure::Internal(_) => ("/", t.back_home),
@@ -235,6 +245,7 @@ impl Failure {
             | Failure::UnsupportedMediaType
             | Failure::NotConfigured(_)
             | Failure::DashboardClosed
+            | Failure::NoOrigin
             | Failure::NoConsentCookie
             | Failure::Unavailable(_)
             | Failure::OriginUnreachable(_)
@@ -287,6 +298,7 @@ mod tests {
             Failure::UnsupportedMediaType,
             Failure::NotConfigured("consent keys missing"),
             Failure::DashboardClosed,
+            Failure::NoOrigin,
             Failure::NoConsentCookie,
             Failure::SignInRequired,
             Failure::Forbidden("not listed".into()),
@@ -306,7 +318,10 @@ mod tests {
         let statuses: Vec<u16> = every_failure().iter().map(Failure::status).collect();
         assert_eq!(
             statuses,
-            [404, 405, 403, 413, 429, 400, 400, 503, 503, 401, 401, 403, 503, 503, 502, 504, 500]
+            [
+                404, 405, 403, 413, 429, 400, 400, 503, 503, 503, 401, 401, 403, 503, 503, 502,
+                504, 500
+            ]
         );
     }
 

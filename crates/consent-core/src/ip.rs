@@ -61,8 +61,63 @@ fn truncate_v6(addr: Ipv6Addr) -> Ipv6Addr {
     Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0)
 }
 
+/// True when `host` (a request URL's host, with or without its port) names this machine:
+/// `localhost`, an address in `127.0.0.0/8`, or `[::1]`. Development-only behaviour (the
+/// dashboard's development identity) is kept to such hosts, so a deployed worker reached by
+/// its real name never shows it, whatever its configuration.
+#[must_use]
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(bracketed) = host.strip_prefix('[') {
+        match bracketed.split_once(']') {
+            Some((inside, rest)) if rest.is_empty() || rest.starts_with(':') => inside,
+            _ => return false,
+        }
+    } else {
+        match host.split_once(':') {
+            Some((name, _port)) => name,
+            None => host,
+        }
+    };
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match name.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(IpAddr::V6(v6)) => v6.is_loopback(),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_this_machines_names_are_loopback_hosts() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8787",
+            "127.0.0.1",
+            "127.0.0.1:8787",
+            "127.9.9.9",
+            "[::1]",
+            "[::1]:8787",
+        ] {
+            assert!(super::is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "sivocenter.com",
+            "localhost.sivocenter.com",
+            "127.0.0.1.nip.io",
+            "10.0.0.1",
+            "[::2]",
+            "[::1]x",
+            "::1",
+            "",
+            "0.0.0.0:8787",
+        ] {
+            assert!(!super::is_loopback_host(host), "{host}");
+        }
+    }
+
     use super::truncate_ip;
 
     fn t(raw: &str) -> Option<String> {

@@ -116,7 +116,7 @@ impl RequestLog<'_> {
                 line.push_str(",\"");
                 line.push_str(name);
                 line.push_str("\":");
-                push_json_str(&mut line, value);
+                push_json_str(&mut line, &redact_ids(value));
             }
         }
         line.push('}');
@@ -202,14 +202,63 @@ pub fn cut_path(path: &str) -> Cow<'_, str> {
 }
 
 /// A log line for an event that is not a request (an error in the background, an admin
-/// action): `fields` is merged after `ts`, `level` and `msg`.
+/// action): `fields` is merged after `ts`, `level` and `msg`; a consent id in the message or
+/// a string field is replaced by `<id>` ([`redact_ids`]).
 #[must_use]
 pub fn event_line(at: EpochMillis, level: Level, msg: &str, fields: serde_json::Value) -> String {
-    let mut line = serde_json::json!({ "ts": rfc3339(at), "level": level, "msg": msg });
+    let mut line = serde_json::json!({ "ts": rfc3339(at), "level": level, "msg": redact_ids(msg) });
     if let (Some(obj), serde_json::Value::Object(extra)) = (line.as_object_mut(), fields) {
-        obj.extend(extra);
+        for (name, value) in extra {
+            let value = match value {
+                serde_json::Value::String(text) => {
+                    serde_json::Value::String(redact_ids(&text).into_owned())
+                }
+                other => other,
+            };
+            obj.insert(name, value);
+        }
     }
     line.to_string()
+}
+
+/// What a consent id is replaced by in a log line.
+pub const REDACTED_ID: &str = "<id>";
+
+/// `text` with every consent id in it (a run of exactly 32 hex digits, the form
+/// [`crate::consent::ConsentId`] is written in) replaced by [`REDACTED_ID`]. A consent id
+/// names a visitor's records (their cookie carries it), so no log line holds one: the
+/// messages are written without them, and this catches one that comes inside another
+/// component's error (a KV key, say). Longer hex runs (hashes) are kept.
+#[must_use]
+pub fn redact_ids(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_hexdigit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+        if i - start == 32 {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            // Hex digits are ASCII: both ends are character boundaries.
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED_ID);
+            copied = i;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +335,35 @@ mod tests {
         let long = format!("https://a.com/{}", "é".repeat(400));
         let p = log_path(&long);
         assert!(p.len() <= MAX_LOGGED_PATH + "…".len() && p.ends_with('…'));
+    }
+
+    #[test]
+    fn no_log_line_holds_a_consent_id() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let error = format!("KV put rec:{id}:1795810796123-abcdef01: failed");
+        let mut log = sample();
+        log.error = Some(&error);
+        let line = log.to_json_line();
+        assert!(!line.contains(id), "{line}");
+        assert!(line.contains("rec:<id>:1795810796123-abcdef01"), "{line}");
+        let event = event_line(
+            0,
+            Level::Error,
+            &format!("consent {id}"),
+            serde_json::json!({ "error": error, "n": 1 }),
+        );
+        assert!(!event.contains(id), "{event}");
+        // Only exactly 32 digits: a SHA-256 (64) or a shorter run is not an id.
+        let hash = "ab".repeat(32);
+        assert_eq!(redact_ids(&hash), hash.as_str());
+        assert_eq!(
+            redact_ids("ref 1795810796123-abcdef01"),
+            "ref 1795810796123-abcdef01"
+        );
+        assert_eq!(
+            redact_ids(&format!("{id}{id}x{id}")),
+            format!("{}x<id>", id.repeat(2))
+        );
     }
 
     #[test]

@@ -103,7 +103,13 @@ proptest! {
             let usable = signing.as_ref().is_some_and(|s| s.trim().len() >= 32);
             prop_assert_eq!(c.signing_key.is_some(), usable);
         }
-        let shown = format!("{} {:?}", c.health(), c);
+        let facts = consent_core::config::HealthFacts {
+            loopback: false,
+            schema: consent_core::config::SchemaState::Current,
+            commit: None,
+            built_at: None,
+        };
+        let shown = format!("{} {:?}", c.health(&facts), c);
         for s in [&signing, &record].into_iter().flatten() {
             prop_assert!(!shown.contains(s.trim()), "a secret in {}", shown);
         }

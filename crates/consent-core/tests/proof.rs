@@ -12,7 +12,8 @@ use consent_core::clock::day;
 use consent_core::consent::{Choices, ConsentId, DecisionMethod};
 use consent_core::i18n::Lang;
 use consent_core::proof::record::{
-    day_index_keys_of, open, seal, ProofRecord, RecordContext, RecordError, Requester,
+    day_index_keys_of, open, seal, KeyId, Keyring, ProofRecord, RecordContext, RecordError,
+    Requester,
 };
 use proptest::option;
 use proptest::prelude::*;
@@ -37,7 +38,7 @@ proptest! {
         key in prop_oneof![bytes(40), any::<[u8; 32]>().prop_map(|k| k.to_vec())],
         kv_key in text(40),
     ) {
-        match open(&stored, &key, &kv_key) {
+        match open(&stored, &Keyring::new(&key, None), &kv_key) {
             Ok(r) => prop_assert!(false, "opened {:?}", r),
             Err(RecordError::BadKey) => prop_assert_ne!(key.len(), 32),
             Err(_) => prop_assert_eq!(key.len(), 32),
@@ -54,14 +55,38 @@ proptest! {
         flip in any::<(usize, u8)>(),
     ) {
         let record = sample_record(ua.as_deref(), ip.as_deref(), &path);
+        let keys = Keyring::new(&[7; 32], None);
         let stored = seal(&record, &[7; 32], nonce, "rec:k").unwrap();
-        prop_assert_eq!(open(&stored, &[7; 32], "rec:k"), Ok(record));
-        prop_assert_eq!(open(&stored, &[7; 32], "rec:other"), Err(RecordError::Undecryptable));
-        let mut raw = STANDARD.decode(&stored).unwrap();
+        prop_assert_eq!(open(&stored, &keys, "rec:k"), Ok(record));
+        prop_assert_eq!(open(&stored, &keys, "rec:other"), Err(RecordError::Undecryptable));
+        let mut raw = stored.into_bytes();
         let i = flip.0 % raw.len();
         raw[i] ^= flip.1.max(1);
+        prop_assert!(open(&String::from_utf8_lossy(&raw), &keys, "rec:k").is_err());
+    }
+
+    /// Across a rotation: a record opens under whichever held key sealed it, current or
+    /// previous; with that key gone it names it and never opens under another; its key id
+    /// changed to another held key's, it does not open.
+    #[test]
+    fn a_record_opens_only_under_the_key_it_names(
+        old in any::<[u8; 32]>(),
+        new in any::<[u8; 32]>(),
+        nonce in any::<[u8; 12]>(),
+    ) {
+        prop_assume!(old != new);
+        let record = sample_record(None, None, "/");
+        let stored = seal(&record, &old, nonce, "rec:k").unwrap();
+        prop_assert_eq!(open(&stored, &Keyring::new(&new, Some(&old)), "rec:k"), Ok(record.clone()));
+        prop_assert_eq!(open(&stored, &Keyring::new(&old, Some(&new)), "rec:k"), Ok(record));
         prop_assert_eq!(
-            open(&STANDARD.encode(&raw), &[7; 32], "rec:k"),
+            open(&stored, &Keyring::new(&new, None), "rec:k"),
+            Err(RecordError::UnknownKey(KeyId::of(&old)))
+        );
+        let body = stored.rsplit('.').next().unwrap();
+        let swapped = format!("v2.{}.{body}", KeyId::of(&new));
+        prop_assert_eq!(
+            open(&swapped, &Keyring::new(&new, Some(&old)), "rec:k"),
             Err(RecordError::Undecryptable)
         );
     }

@@ -131,7 +131,10 @@ pub async fn decide<S: KeyValueStore>(
             .await
             .map_err(|e| e.to_string())
     };
-    let record_error = stored.as_ref().err().map(|e| format!("consent {id}: {e}"));
+    let record_error = stored
+        .as_ref()
+        .err()
+        .map(|e| format!("decision not recorded: {e}"));
     decision.recent_records = recent_records(input.previous, stored.ok(), input.now);
     if let Some(detail) = &record_error {
         if wanted.choices.any() {
@@ -289,7 +292,7 @@ pub(crate) mod tests {
     fn record_of(store: &MemoryStore, key: &str) -> ProofRecord {
         let config = config();
         let stored = store.raw(key).unwrap().0;
-        open(&stored, config.record_key.as_ref().unwrap().expose(), key).unwrap()
+        open(&stored, &config.record_keyring().unwrap(), key).unwrap()
     }
 
     #[test]
@@ -435,10 +438,10 @@ pub(crate) mod tests {
         match failed {
             Failure::NotRecorded { detail, back } => {
                 assert_eq!(back, "/precios");
-                assert!(
-                    detail.starts_with(&format!("consent {}: ", "01".repeat(16))),
-                    "{detail}"
-                );
+                assert!(detail.starts_with("decision not recorded: "), "{detail}");
+                // The store's own error names the key; the log line never holds the id.
+                let logged = crate::log::redact_ids(&detail);
+                assert!(!logged.contains(&"01".repeat(16)), "{logged}");
             }
             other => panic!("{other:?}"),
         }

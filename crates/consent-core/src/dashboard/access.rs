@@ -207,6 +207,71 @@ pub trait KeySource {
     async fn keys(&self, refresh: bool) -> Result<Jwks, AccessError>;
 }
 
+/// How long fetched keys are used before they are fetched again: a key the team removes
+/// (a revoked or leaked one) stops opening the dashboard within this long.
+pub const KEYS_MAX_AGE_MS: u64 = 3_600_000;
+
+/// A refresh (a token naming a `kid` not among the kept keys) or a fetch that failed is not
+/// tried again within this long: tokens naming made-up `kid`s, or an unreachable team
+/// domain, cannot make every request fetch.
+pub const MIN_REFRESH_MS: u64 = 60_000;
+
+/// The team's keys as an isolate keeps them, and when to fetch them again: the policy of the
+/// worker's [`KeySource`], kept here so it is tested without a network.
+#[derive(Debug, Clone, Default)]
+pub struct KeyCache {
+    /// The keys last fetched, and when.
+    keys: Option<(Jwks, u64)>,
+    /// When the last refresh, or the last fetch that failed, was tried.
+    last_attempt: Option<u64>,
+}
+
+/// What to do for a [`KeySource::keys`] call, from [`KeyCache::plan`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyPlan {
+    /// Answer with the kept keys.
+    Use(Jwks),
+    /// Fetch them (and tell [`KeyCache::fetched`] how it went).
+    Fetch,
+    /// Neither: the last attempt failed less than [`MIN_REFRESH_MS`] ago and no key younger
+    /// than [`KEYS_MAX_AGE_MS`] is kept. The time to wait, in seconds.
+    Wait(u64),
+}
+
+impl KeyCache {
+    /// What a call for the keys at `now` (ms) does. Kept keys are used while younger than
+    /// [`KEYS_MAX_AGE_MS`]; a `refresh` fetches unless one was tried in the last
+    /// [`MIN_REFRESH_MS`] (the first fetch of an isolate is not a refresh, so a rotation is
+    /// picked up at once); a failed fetch is throttled the same way.
+    #[must_use]
+    pub fn plan(&self, now: u64, refresh: bool) -> KeyPlan {
+        let fresh = self
+            .keys
+            .as_ref()
+            .filter(|(_, at)| now.saturating_sub(*at) < KEYS_MAX_AGE_MS)
+            .map(|(keys, _)| keys);
+        let tried_lately = self
+            .last_attempt
+            .filter(|at| now.saturating_sub(*at) < MIN_REFRESH_MS);
+        match (fresh, tried_lately) {
+            (Some(keys), _) if !refresh => KeyPlan::Use(keys.clone()),
+            (Some(keys), Some(_)) => KeyPlan::Use(keys.clone()),
+            (None, Some(at)) => KeyPlan::Wait((at + MIN_REFRESH_MS).saturating_sub(now) / 1000 + 1),
+            (_, None) => KeyPlan::Fetch,
+        }
+    }
+
+    /// Records a fetch made at `now` for a call with `refresh`, and how it went.
+    pub fn fetched(&mut self, now: u64, refresh: bool, result: Option<&Jwks>) {
+        if let Some(keys) = result {
+            self.keys = Some((keys.clone(), now));
+        }
+        if refresh || result.is_none() {
+            self.last_attempt = Some(now);
+        }
+    }
+}
+
 /// Checks an RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256). The worker implements it
 /// with `WebCrypto`; the native tests with the `rsa` crate.
 #[allow(async_fn_in_trait)]
@@ -432,7 +497,7 @@ pub struct Identity {
 }
 
 /// The identity of the demo origin's dashboard, used by the worker only when the origin
-/// is the demo (`ORIGIN_URL` empty) and Access is not configured: `developer@localhost`,
+/// is the demo (`ORIGIN_URL = "demo"`, on a loopback host) and Access is not configured: `developer@localhost`,
 /// admin. Every dashboard page says so.
 #[must_use]
 pub fn development_identity() -> Identity {

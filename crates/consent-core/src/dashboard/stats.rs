@@ -143,6 +143,29 @@ pub fn page_view(
     }
 }
 
+/// The newest file in `migrations/`: the schema this build reads and writes. The health
+/// route compares it with the newest migration wrangler recorded as applied
+/// (`d1_migrations`), so a deploy that skipped `wrangler d1 migrations apply` says
+/// `degraded` rather than `ok`. A test fails when a migration is added and this is not.
+pub const LATEST_MIGRATION: &str = "0005_audit_log.sql";
+
+/// Records that the banner was shown (`?1 = 'banner'`) or answered (`'decision'`) at `?2`
+/// (ms), for `alerts::run_alerts`: the later time wins.
+pub const ACTIVITY_UPSERT: &str = "INSERT INTO activity (kind, at) VALUES (?1, ?2) ON CONFLICT (kind) DO UPDATE SET at = MAX(at, excluded.at)";
+
+/// Both activity times.
+pub const ACTIVITY_QUERY: &str = "SELECT kind, at FROM activity";
+
+/// The KV key holding the time of the last failed statistics write (a number, ms), for the
+/// alert that statistics are not being written: D1 cannot hold what D1 failed to write.
+pub const STATS_FAILED_KEY: &str = "alerts:stats-failed-at";
+
+/// The KV key of what the hourly alert runs have already posted (`alerts::AlertState`).
+pub const ALERT_STATE_KEY: &str = "alerts:state";
+
+/// The newest applied migration, as wrangler records it.
+pub const APPLIED_MIGRATION_QUERY: &str = "SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1";
+
 /// Adds `?6` views to one page-view row (D1: one statement per row, sent as one batch).
 pub const PAGE_VIEWS_UPSERT: &str = "INSERT INTO page_views (day, consent, country, lang, device, views) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (day, consent, country, lang, device) DO UPDATE SET views = views + excluded.views";
 
@@ -226,6 +249,15 @@ impl DecisionCount {
             DecisionMethod::Api => "api",
         }
     }
+
+    /// True for a decision made on the banner (its buttons or its customise layer).
+    #[must_use]
+    pub fn from_banner(&self) -> bool {
+        matches!(
+            self.method,
+            DecisionMethod::AcceptAll | DecisionMethod::RejectAll | DecisionMethod::Save
+        )
+    }
 }
 
 /// The dimensions the dashboard breaks counts down by: the column, and the JSON key of a
@@ -251,6 +283,25 @@ pub fn decisions_query(column: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_latest_migration_is_the_newest_file_in_migrations() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations/")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "sql")
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some(super::LATEST_MIGRATION)
+        );
+    }
+
     use super::*;
 
     const NOW: u64 = 1_795_810_796_123;

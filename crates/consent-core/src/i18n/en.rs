@@ -79,6 +79,7 @@ pub(super) const TEXTS: Texts = Texts {
     err_no_cookie: "Your records are found through your consent cookie, and this browser has no valid one.",
     err_unavailable: "Your records cannot be reached right now. Please try again in a moment.",
     err_dashboard_closed: "The dashboard is closed: Cloudflare Access is not configured for this site yet.",
+    err_no_origin: "This site is not being served from here: its configuration has no origin. Please try again later.",
     err_sign_in: "Sign in through the company's Cloudflare Access to open the dashboard.",
     err_forbidden: "Your account may not open this part of the dashboard.",
     err_rate_limited: "Too many choices were sent from your network in the last minute. Please try again in a minute.",

@@ -79,6 +79,7 @@ pub(super) const TEXTS: Texts = Texts {
     err_no_cookie: "Tus registros se encuentran a través de tu cookie de consentimiento, y este navegador no tiene una válida.",
     err_unavailable: "Ahora no podemos acceder a tus registros. Inténtalo de nuevo en un momento.",
     err_dashboard_closed: "El panel está cerrado: Cloudflare Access aún no está configurado para este sitio.",
+    err_no_origin: "Este sitio no se está sirviendo desde aquí: a su configuración le falta el origen. Inténtalo de nuevo más tarde.",
     err_sign_in: "Inicia sesión con el Cloudflare Access de la empresa para abrir el panel.",
     err_forbidden: "Tu cuenta no puede abrir esta parte del panel.",
     err_rate_limited: "Se han enviado demasiadas decisiones desde tu red en el último minuto. Inténtalo de nuevo dentro de un minuto.",

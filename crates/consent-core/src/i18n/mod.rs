@@ -234,6 +234,8 @@ pub struct Texts {
     pub err_unavailable: &'static str,
     /// The dashboard is closed until Access is configured.
     pub err_dashboard_closed: &'static str,
+    /// A page with no origin to serve it from.
+    pub err_no_origin: &'static str,
     /// The dashboard needs Cloudflare Access.
     pub err_sign_in: &'static str,
     /// Not allowed on the dashboard, or not as an admin.

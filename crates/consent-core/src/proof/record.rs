@@ -4,6 +4,13 @@
 //! AES-256-GCM under `RECORD_ENCRYPTION_KEY`, a fresh random nonce per record, and the KV
 //! key as associated data, so a record cannot be moved to another key unnoticed.
 //!
+//! The sealed value names the key it was sealed under ([`KeyId`]): `v2.<key id>.<base64(nonce
+//! || ciphertext || tag)>`, with `v2.<key id>.` bound into the associated data too, so neither
+//! the id nor the version can be changed unnoticed. A [`Keyring`] holds the current key and,
+//! during a rotation, the one before (`RECORD_ENCRYPTION_KEY_PREVIOUS`): a record opens under
+//! whichever of them its id names. Records sealed before key ids (bare base64, the KV key
+//! alone as associated data) are opened by trying the current key, then the previous one.
+//!
 //! Keys (both written with the record's sealed expiry as their KV expiration):
 //! - `rec:<consent id>:<reference>`, `<reference>` = `<at ms, 13 digits>-<nonce tag>`: the
 //!   encrypted record, with no metadata. Listing the prefix `rec:<id>:` finds every record of
@@ -213,6 +220,20 @@ pub fn record_key(id: ConsentId, reference: &str) -> String {
     format!("{}{reference}", records_prefix(id))
 }
 
+/// A record key as a log line may name it: `rec:*:<reference>`, its consent id left out (no
+/// log holds one). The reference is enough for an operator to find the key
+/// (`wrangler kv key list --prefix rec:`, then the key ending in it).
+#[must_use]
+pub fn loggable_record_key(key: &str) -> String {
+    match key
+        .strip_prefix("rec:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((_, reference)) => format!("rec:*:{reference}"),
+        None => "a record key".to_owned(),
+    }
+}
+
 /// The prefix under which every record of `id` lives.
 #[must_use]
 pub fn records_prefix(id: ConsentId) -> String {
@@ -224,16 +245,12 @@ pub fn records_prefix(id: ConsentId) -> String {
 /// predates the change.
 #[must_use]
 pub fn day_index_keys_of(record_key: &str, index_key: &[u8]) -> Vec<String> {
-    let Some((_, reference)) = record_key
-        .strip_prefix("rec:")
-        .and_then(|r| r.split_once(':'))
-    else {
-        return Vec::new();
-    };
-    let Some(at_ms) = reference
-        .split_once('-')
-        .and_then(|(at, _)| at.parse::<EpochMillis>().ok())
-    else {
+    let (Some(at_ms), Some((_, reference))) = (
+        made_at(record_key),
+        record_key
+            .strip_prefix("rec:")
+            .and_then(|r| r.split_once(':')),
+    ) else {
         return Vec::new();
     };
     vec![
@@ -269,6 +286,106 @@ pub fn erasure_entry(id: ConsentId, now: EpochMillis) -> (String, String) {
     (key, value)
 }
 
+/// When the record under `record_key` was made, as its key says (`rec:<id>:<at ms>-<tag>`):
+/// known without opening it, so a record that no longer opens still shows its date.
+#[must_use]
+pub fn made_at(record_key: &str) -> Option<EpochMillis> {
+    record_key
+        .strip_prefix("rec:")
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(_, reference)| reference.split_once('-'))
+        .and_then(|(at, _)| at.parse().ok())
+}
+
+/// Names a record key without revealing it: the first 8 bytes of SHA-256 over a
+/// domain-separation label and the key, shown as 16 hex digits. Stored in each sealed record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KeyId([u8; 8]);
+
+impl KeyId {
+    /// The id of `key`.
+    #[must_use]
+    pub fn of(key: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"sivo-consent record key id\n")
+            .chain_update(key)
+            .finalize();
+        let mut id = [0; 8];
+        id.copy_from_slice(&digest[..8]);
+        Self(id)
+    }
+
+    /// Reads 16 lowercase hex digits.
+    #[must_use]
+    pub fn parse(hex: &str) -> Option<Self> {
+        if hex.len() != 16 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let mut id = [0; 8];
+        for (i, byte) in id.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(id))
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::hex(&self.0))
+    }
+}
+
+impl std::fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+/// The record keys a worker holds: the current one (`RECORD_ENCRYPTION_KEY`), which seals
+/// every new record, and, during a rotation, the one before it
+/// (`RECORD_ENCRYPTION_KEY_PREVIOUS`), which only opens.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyring<'a> {
+    current: &'a [u8],
+    previous: Option<&'a [u8]>,
+}
+
+impl<'a> Keyring<'a> {
+    /// The current key and the previous one, if any.
+    #[must_use]
+    pub fn new(current: &'a [u8], previous: Option<&'a [u8]>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The key that seals.
+    #[must_use]
+    pub fn current(&self) -> &'a [u8] {
+        self.current
+    }
+
+    /// The current key, then the previous one.
+    fn keys(&self) -> impl Iterator<Item = &'a [u8]> {
+        std::iter::once(self.current).chain(self.previous)
+    }
+
+    /// The held key whose id is `id`.
+    fn by_id(&self, id: KeyId) -> Option<&'a [u8]> {
+        self.keys().find(|key| KeyId::of(key) == id)
+    }
+
+    /// The held keys that may have sealed `stored` (and so keyed its day index tag): the one
+    /// its id names, none when that key is not held, every key for a record sealed before
+    /// key ids (or one that does not parse).
+    #[must_use]
+    pub fn sealers_of(&self, stored: &str) -> Vec<&'a [u8]> {
+        match envelope(stored) {
+            Ok(Sealed::Named { key_id, .. }) => self.by_id(key_id).into_iter().collect(),
+            Ok(Sealed::Legacy(_)) | Err(_) => self.keys().collect(),
+        }
+    }
+}
+
 /// Why a record could not be sealed or opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -276,6 +393,9 @@ pub enum RecordError {
     /// The key is not 32 bytes.
     #[error("the record key must be 32 bytes")]
     BadKey,
+    /// Sealed under a key this worker no longer holds (neither the current nor the previous).
+    #[error("sealed under record key {0}, which is no longer held")]
+    UnknownKey(KeyId),
     /// Not base64, too short, or the authentication tag does not match.
     #[error("the record cannot be decrypted: tampered, moved or another key")]
     Undecryptable,
@@ -284,7 +404,35 @@ pub enum RecordError {
     Unparseable,
 }
 
-/// Encrypts `record` for storage under `kv_key`: `base64(nonce || ciphertext || tag)`.
+/// The version tag of the sealed format that names its key.
+const NAMED: &str = "v2";
+
+/// A stored value, taken apart.
+enum Sealed<'a> {
+    /// Sealed before key ids: bare base64, the KV key alone as associated data.
+    Legacy(&'a str),
+    /// `v2.<key id>.<base64>`.
+    Named { key_id: KeyId, body: &'a str },
+}
+
+fn envelope(stored: &str) -> Result<Sealed<'_>, RecordError> {
+    let stored = stored.trim();
+    let Some(rest) = stored.strip_prefix(NAMED).and_then(|r| r.strip_prefix('.')) else {
+        // Base64 has no `.`: an old record, or garbage that will not decrypt.
+        return Ok(Sealed::Legacy(stored));
+    };
+    let (id, body) = rest.split_once('.').ok_or(RecordError::Undecryptable)?;
+    let key_id = KeyId::parse(id).ok_or(RecordError::Undecryptable)?;
+    Ok(Sealed::Named { key_id, body })
+}
+
+/// The associated data of a named record: its version and key id, then the KV key.
+fn named_aad(key_id: KeyId, kv_key: &str) -> String {
+    format!("{NAMED}.{key_id}.{kv_key}")
+}
+
+/// Encrypts `record` for storage under `kv_key` with `key`:
+/// `v2.<key id>.base64(nonce || ciphertext || tag)`.
 ///
 /// # Errors
 /// [`RecordError::BadKey`].
@@ -296,28 +444,47 @@ pub fn seal(
 ) -> Result<String, RecordError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| RecordError::BadKey)?;
     let plaintext = serde_json::to_vec(record).map_err(|_| RecordError::Unparseable)?;
+    let key_id = KeyId::of(key);
     let ciphertext = cipher
         .encrypt(
             Nonce::from_slice(&nonce),
             Payload {
                 msg: &plaintext,
-                aad: kv_key.as_bytes(),
+                aad: named_aad(key_id, kv_key).as_bytes(),
             },
         )
         .map_err(|_| RecordError::BadKey)?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ciphertext);
-    Ok(STANDARD.encode(out))
+    Ok(format!("{NAMED}.{key_id}.{}", STANDARD.encode(out)))
 }
 
-/// Decrypts a stored record read from `kv_key`.
+/// Decrypts a stored record read from `kv_key` with the key its id names (or, for a record
+/// sealed before key ids, the first key of `keys` it opens under).
 ///
 /// # Errors
-/// See [`RecordError`].
-pub fn open(stored: &str, key: &[u8], kv_key: &str) -> Result<ProofRecord, RecordError> {
+/// See [`RecordError`]: [`RecordError::UnknownKey`] when the key it names is not held.
+pub fn open(stored: &str, keys: &Keyring<'_>, kv_key: &str) -> Result<ProofRecord, RecordError> {
+    if keys.keys().any(|key| key.len() != 32) {
+        return Err(RecordError::BadKey);
+    }
+    match envelope(stored)? {
+        Sealed::Named { key_id, body } => {
+            let key = keys.by_id(key_id).ok_or(RecordError::UnknownKey(key_id))?;
+            decrypt(body, key, named_aad(key_id, kv_key).as_bytes())
+        }
+        Sealed::Legacy(body) => keys
+            .keys()
+            .map(|key| decrypt(body, key, kv_key.as_bytes()))
+            .find(|opened| *opened != Err(RecordError::Undecryptable))
+            .unwrap_or(Err(RecordError::Undecryptable)),
+    }
+}
+
+fn decrypt(body: &str, key: &[u8], aad: &[u8]) -> Result<ProofRecord, RecordError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| RecordError::BadKey)?;
     let bytes = STANDARD
-        .decode(stored.trim())
+        .decode(body)
         .map_err(|_| RecordError::Undecryptable)?;
     if bytes.len() < 12 + 16 {
         return Err(RecordError::Undecryptable);
@@ -328,7 +495,7 @@ pub fn open(stored: &str, key: &[u8], kv_key: &str) -> Result<ProofRecord, Recor
             Nonce::from_slice(nonce),
             Payload {
                 msg: ciphertext,
-                aad: kv_key.as_bytes(),
+                aad,
             },
         )
         .map_err(|_| RecordError::Undecryptable)?;
@@ -384,13 +551,132 @@ mod tests {
         assert!(r.gpc_refused_marketing && r.sec_gpc.as_deref() == Some("1"));
     }
 
+    /// Only `KEY`.
+    fn just(key: &[u8]) -> Keyring<'_> {
+        Keyring::new(key, None)
+    }
+
     #[test]
     fn sealing_round_trips_and_hides_the_content() {
         let r = record();
         let keys = record_keys(r.id, r.at_ms, &[0xde, 0xad, 0xbe, 0xef, 1], &KEY);
         let stored = seal(&r, &KEY, [5; 12], &keys.record).unwrap();
         assert!(!stored.contains("203.0.113") && !stored.contains("Mozilla"));
-        assert_eq!(open(&stored, &KEY, &keys.record), Ok(r));
+        assert_eq!(open(&stored, &just(&KEY), &keys.record), Ok(r));
+    }
+
+    #[test]
+    fn a_record_names_the_key_it_was_sealed_under_and_not_the_key() {
+        let r = record();
+        let stored = seal(&r, &KEY, [5; 12], "rec:k").unwrap();
+        let id = KeyId::of(&KEY).to_string();
+        assert_eq!(id.len(), 16);
+        assert!(stored.starts_with(&format!("v2.{id}.")), "{stored}");
+        assert_ne!(KeyId::of(&[8; 32]), KeyId::of(&KEY), "one id per key");
+        let key_hex = crate::hex(&KEY);
+        assert!(
+            !key_hex.contains(&id) && !id.contains(&key_hex[..16]),
+            "the id is no part of the key"
+        );
+        assert_eq!(KeyId::parse(&id), Some(KeyId::of(&KEY)));
+        for bad in [
+            "",
+            "0123",
+            "0123456789ABCDEF",
+            "0123456789abcdeg",
+            "0123456789abcdef0",
+        ] {
+            assert_eq!(KeyId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_record_sealed_under_the_previous_key_opens_beside_the_current_one() {
+        let (old, new) = ([1; 32], [2; 32]);
+        let r = record();
+        let under_old = seal(&r, &old, [5; 12], "rec:k").unwrap();
+        let under_new = seal(&r, &new, [6; 12], "rec:k").unwrap();
+        let rotating = Keyring::new(&new, Some(&old));
+        assert_eq!(open(&under_old, &rotating, "rec:k"), Ok(r.clone()));
+        assert_eq!(open(&under_new, &rotating, "rec:k"), Ok(r.clone()));
+        assert_eq!(
+            open(&under_old, &just(&new), "rec:k"),
+            Err(RecordError::UnknownKey(KeyId::of(&old))),
+            "the old key gone: named, not a failure of the new one"
+        );
+        assert!(open(&under_old, &just(&new), "rec:k")
+            .unwrap_err()
+            .to_string()
+            .contains(&KeyId::of(&old).to_string()));
+        assert_eq!(rotating.sealers_of(&under_old), [&old[..]]);
+        assert_eq!(rotating.sealers_of(&under_new), [&new[..]]);
+        assert!(just(&new).sealers_of(&under_old).is_empty());
+    }
+
+    #[test]
+    fn the_key_id_and_the_version_are_bound_a_changed_one_never_opens() {
+        let (old, new) = ([1; 32], [2; 32]);
+        let rotating = Keyring::new(&new, Some(&old));
+        let stored = seal(&record(), &old, [5; 12], "rec:k").unwrap();
+        let body = stored.rsplit('.').next().unwrap();
+        let swapped = format!("v2.{}.{body}", KeyId::of(&new));
+        assert_eq!(
+            open(&swapped, &rotating, "rec:k"),
+            Err(RecordError::Undecryptable)
+        );
+        // Presented as a record from before key ids (under the right key, the KV key alone as
+        // associated data), it opens only if the id and version were not bound in.
+        assert_eq!(
+            open(body, &rotating, "rec:k"),
+            Err(RecordError::Undecryptable)
+        );
+        for broken in [
+            format!("v2.{body}"),
+            format!("v2.{}.{body}", "0".repeat(15)),
+            format!("v2.{}.{body}", KeyId::of(&old).to_string().to_uppercase()),
+        ] {
+            assert_eq!(
+                open(&broken, &rotating, "rec:k"),
+                Err(RecordError::Undecryptable),
+                "{broken}"
+            );
+        }
+    }
+
+    /// A record as the worker sealed it before key ids (bare base64, the KV key alone as
+    /// associated data), under `[9; 32]`: written by the code of that time, kept byte for byte.
+    const OLD_FORMAT_KEY: &str = "rec:03030303030303030303030303030303:1795810796123-deadbeef";
+    const OLD_FORMAT: &str = "BQUFBQUFBQUFBQUFtFXAdDHpMG8rQHfE/19aRTL8gaCG44X8MUQlkVnHkz+bds2PQfJxd3Jd5Eqvewoqgho5CRMTHMhqnRep4ncO7I2CB+VyIqoAHFr36pJ+hhpsY0jpcdEJlsF/3Z2WM/yVcfTNdqqIZSzRQatwKVjTRDvQ3hfGKcr0UZG3miirlckVteK/PlpVHZ/vV6AP8gjOR/IMggQ5nFZ9kH1pEFfbrrOS38ypbZ7HLVUU2kHStzjfsQClnwePXe0g76jPPBnk8BjwYEdXUDiDVT7QGjpGm2boEcYi1yH7peunyE6jpOaAC7MKOeqNTpWaHcuXIeSRmIzM+5rOvpiSaPb5L+FWJtqjZvvxf8fqhB3jg8dj9IrvUS4eNyrDe4PcGgvuTwLxnh4sduGGp71LReOTAa2E6Vo50RbyBLXJ2DsCxnI4ykQzLMMu+oxVD5oIfdSRiB8FzwDflx3fLih0pcL/Id2CTPBjeMdarVLRxYmSHrHr0fpLEA8tnKmXh5XZ+Lhfp8C6v+/NduBUZfbYvi/LRnOQ5c4ziIZRF66/DkDCs90Q0beWiF8nmGkLn6kklcVUfwy2/tMg8DxiRsitaYs1RaWEn/jThfmFdSn7XE4Jg7dAbUFWQKqU6t+7";
+
+    #[test]
+    fn a_record_sealed_before_key_ids_opens_under_the_current_or_the_previous_key() {
+        let old = [9; 32];
+        for keys in [just(&old), Keyring::new(&[2; 32], Some(&old))] {
+            let r = open(OLD_FORMAT, &keys, OLD_FORMAT_KEY).unwrap();
+            assert_eq!(
+                (r.at_ms, r.method, r.path.as_str()),
+                (NOW, DecisionMethod::Save, "/precios")
+            );
+            assert_eq!(
+                keys.sealers_of(OLD_FORMAT).len(),
+                1 + usize::from(keys.current() != old)
+            );
+        }
+        assert_eq!(
+            open(
+                OLD_FORMAT,
+                &Keyring::new(&[2; 32], Some(&[3; 32])),
+                OLD_FORMAT_KEY
+            ),
+            Err(RecordError::Undecryptable),
+            "under neither key: no id to name"
+        );
+        assert_eq!(
+            made_at(OLD_FORMAT_KEY),
+            Some(NOW),
+            "its date is known all the same"
+        );
+        assert_eq!(made_at("rec:x"), None);
     }
 
     #[test]
@@ -398,30 +684,38 @@ mod tests {
         let r = record();
         let keys = record_keys(r.id, r.at_ms, &[1, 2, 3, 4], &KEY);
         let stored = seal(&r, &KEY, [5; 12], &keys.record).unwrap();
-        let mut bytes = STANDARD.decode(&stored).unwrap();
+        let mut bytes = STANDARD.decode(stored.rsplit('.').next().unwrap()).unwrap();
         let last = bytes.len() - 20;
         bytes[last] ^= 1;
         assert_eq!(
-            open(&STANDARD.encode(&bytes), &KEY, &keys.record),
+            open(
+                &format!("v2.{}.{}", KeyId::of(&KEY), STANDARD.encode(&bytes)),
+                &just(&KEY),
+                &keys.record
+            ),
             Err(RecordError::Undecryptable)
         );
         assert_eq!(
-            open(&stored, &KEY, "rec:other:key"),
+            open(&stored, &just(&KEY), "rec:other:key"),
             Err(RecordError::Undecryptable)
         );
         assert_eq!(
-            open(&stored, &[8; 32], &keys.record),
+            open(&stored, &just(&[8; 32]), &keys.record),
+            Err(RecordError::UnknownKey(KeyId::of(&KEY)))
+        );
+        assert_eq!(
+            open("not base64!", &just(&KEY), &keys.record),
             Err(RecordError::Undecryptable)
         );
         assert_eq!(
-            open("not base64!", &KEY, &keys.record),
-            Err(RecordError::Undecryptable)
-        );
-        assert_eq!(
-            open("AAAA", &KEY, &keys.record),
+            open("AAAA", &just(&KEY), &keys.record),
             Err(RecordError::Undecryptable)
         );
         assert_eq!(seal(&r, &[1; 16], [0; 12], "k"), Err(RecordError::BadKey));
+        assert_eq!(
+            open(&stored, &Keyring::new(&KEY, Some(&[1; 16])), &keys.record),
+            Err(RecordError::BadKey)
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! erasure note. Written once, tested here against the in-memory store's faults and lag, and
 //! run in production over Workers KV.
 
-use crate::clock::EpochMillis;
+use crate::clock::{rfc3339, EpochMillis};
 use crate::consent::ConsentId;
 use crate::proof::record::{
-    day_index_keys_of, erasure_entry, open, record_key, record_keys, records_prefix, seal,
-    ProofRecord, RecordError,
+    day_index_keys_of, erasure_entry, loggable_record_key, made_at, open, record_key, record_keys,
+    records_prefix, seal, Keyring, ProofRecord, RecordError,
 };
 use crate::proof::store::{Entry, KeyValueStore, StoreError};
 
@@ -58,7 +58,7 @@ pub async fn append<S: KeyValueStore>(
             Ok(()) => format!("day index write failed ({index_err}); record rolled back"),
             Err(delete_err) => format!(
                 "day index write failed ({index_err}) and the record {} could not be rolled back ({delete_err})",
-                keys.record
+                loggable_record_key(&keys.record)
             ),
         }));
     }
@@ -97,7 +97,7 @@ async fn listed_keys_of<S: KeyValueStore>(
         let page = store
             .list(&prefix, cursor.take())
             .await
-            .map_err(|e| StoreError(format!("listing records of consent {id}: {e}")))?;
+            .map_err(|e| StoreError(format!("listing a visitor's records: {e}")))?;
         keys.extend(page.keys);
         match page.cursor {
             None => return Ok(keys),
@@ -105,36 +105,55 @@ async fn listed_keys_of<S: KeyValueStore>(
         }
     }
     Err(StoreError(format!(
-        "consent {id} has more than {MAX_LIST_PAGES} pages of records"
+        "a visitor has more than {MAX_LIST_PAGES} pages of records"
     )))
 }
 
-/// The records under `keys`, decrypted, as JSON: a record that no longer opens (another
-/// key, tampered) is shown as `{"key", "error"}` rather than hidden; one that expired
-/// between listing and reading is left out.
+/// The records under `keys`, decrypted, as JSON, each opened with the key it names (the
+/// current or the previous one). A record that does not open (sealed under a key no longer
+/// held, tampered) is listed as unreadable with its date, from its KV key, rather than hidden
+/// or failing the whole answer: `{"unreadable": true, "key", "at", "at_ms", "error"}`, and
+/// `"key_id"` when the key it names is gone. One that expired between listing and reading is
+/// left out.
 ///
 /// # Errors
 /// When a read fails.
 pub async fn open_all<S: KeyValueStore>(
     store: &S,
     keys: &[String],
-    record_key: &[u8],
+    keyring: &Keyring<'_>,
 ) -> Result<Vec<serde_json::Value>, StoreError> {
     let mut records = Vec::with_capacity(keys.len());
     for key in keys {
         let Some(stored) = store
             .get(key)
             .await
-            .map_err(|e| StoreError(format!("reading record {key}: {e}")))?
+            .map_err(|e| StoreError(format!("reading record {}: {e}", loggable_record_key(key))))?
         else {
             continue;
         };
-        records.push(match open(&stored, record_key, key) {
+        records.push(match open(&stored, keyring, key) {
             Ok(record) => serde_json::to_value(record).unwrap_or(serde_json::Value::Null),
-            Err(e) => serde_json::json!({ "key": key, "error": e.to_string() }),
+            Err(e) => unreadable(key, e),
         });
     }
     Ok(records)
+}
+
+/// What a download shows of a record that does not open: its key, its date and why.
+fn unreadable(key: &str, error: RecordError) -> serde_json::Value {
+    let at_ms = made_at(key);
+    let mut entry = serde_json::json!({
+        "unreadable": true,
+        "key": key,
+        "at": at_ms.map(rfc3339),
+        "at_ms": at_ms,
+        "error": error.to_string(),
+    });
+    if let (RecordError::UnknownKey(id), Some(fields)) = (error, entry.as_object_mut()) {
+        fields.insert("key_id".to_owned(), id.to_string().into());
+    }
+    entry
 }
 
 /// What an erasure did.
@@ -153,8 +172,8 @@ pub struct ErasureRequest<'a> {
     pub id: ConsentId,
     /// The recent records the cookie names (a lagging listing may miss them).
     pub known: &'a [String],
-    /// The record key, which also keys the day index tags.
-    pub record_key: &'a [u8],
+    /// The record keys: a record's day index tag is keyed with the key that sealed it.
+    pub keys: Keyring<'a>,
     /// Now.
     pub now: EpochMillis,
     /// How long the erasure note is kept.
@@ -180,26 +199,35 @@ pub async fn erase<S: KeyValueStore>(
         retention_days,
         ..
     } = request;
-    let mut keys = Vec::new();
+    let mut found = Vec::new();
     for key in keys_of(store, id, request.known).await? {
         // Read, not written: a listing lags behind deletions as it does behind writes.
-        if store.get(&key).await?.is_some() {
-            keys.push(key);
+        if let Some(stored) = store.get(&key).await? {
+            found.push((key, stored));
         }
     }
-    if keys.is_empty() {
+    if found.is_empty() {
         return Ok(Erasure {
             records: 0,
             note_error: None,
         });
     }
-    for key in &keys {
+    for (key, stored) in &found {
         // The day index entries first: if the record's deletion then fails, a retry still
-        // finds the record (by listing its id) and finishes the job.
-        for index in day_index_keys_of(key, request.record_key) {
-            store.delete(&index).await.map_err(|e| incomplete(id, &e))?;
+        // finds the record (by listing its id) and finishes the job. Each is keyed with the
+        // key that sealed its record (a record from before key ids: either key may have).
+        let mut indexes = Vec::new();
+        for sealer in request.keys.sealers_of(stored) {
+            for index in day_index_keys_of(key, sealer) {
+                if !indexes.contains(&index) {
+                    indexes.push(index);
+                }
+            }
         }
-        store.delete(key).await.map_err(|e| incomplete(id, &e))?;
+        for index in &indexes {
+            store.delete(index).await.map_err(|e| incomplete(&e))?;
+        }
+        store.delete(key).await.map_err(|e| incomplete(&e))?;
     }
     let (note_key, note) = erasure_entry(id, now);
     let kept = store
@@ -213,13 +241,13 @@ pub async fn erase<S: KeyValueStore>(
         )
         .await;
     Ok(Erasure {
-        records: keys.len(),
+        records: found.len(),
         note_error: kept.err().map(|e| e.to_string()),
     })
 }
 
-fn incomplete(id: ConsentId, e: &StoreError) -> StoreError {
-    StoreError(format!("erasing consent {id}: {e}; retry to finish"))
+fn incomplete(e: &StoreError) -> StoreError {
+    StoreError(format!("erasing a visitor's records: {e}; retry to finish"))
 }
 
 #[cfg(test)]
@@ -228,7 +256,7 @@ mod tests {
     use crate::consent::{Choices, DecisionMethod};
     use crate::i18n::Lang;
     use crate::proof::memory::{MemoryStore, Op};
-    use crate::proof::record::{RecordContext, Requester};
+    use crate::proof::record::{KeyId, RecordContext, Requester};
     use crate::proof::store::block_on;
 
     const KEY: [u8; 32] = [7; 32];
@@ -237,7 +265,7 @@ mod tests {
         ErasureRequest {
             id,
             known,
-            record_key: &KEY,
+            keys: Keyring::new(&KEY, None),
             now,
             retention_days: 30,
         }
@@ -320,10 +348,84 @@ mod tests {
         block_on(append(&store, &record(other, NOW), &KEY, [9; 12])).unwrap();
         let keys = block_on(keys_of(&store, id, &[])).unwrap();
         assert_eq!(keys.len(), 5);
-        let records = block_on(open_all(&store, &keys, &KEY)).unwrap();
+        let records = block_on(open_all(&store, &keys, &Keyring::new(&KEY, None))).unwrap();
         assert!(records.iter().all(|r| r["id"] == id.to_string().as_str()));
-        let with_wrong_key = block_on(open_all(&store, &keys, &[1; 32])).unwrap();
+        let with_wrong_key =
+            block_on(open_all(&store, &keys, &Keyring::new(&[1; 32], None))).unwrap();
         assert!(with_wrong_key[0]["error"].is_string(), "shown, not hidden");
+    }
+
+    const OLD: [u8; 32] = [8; 32];
+
+    /// A store holding one record of `id` sealed under `OLD` and one under `KEY`.
+    fn records_under_two_keys(id: ConsentId) -> MemoryStore {
+        let store = MemoryStore::new(NOW);
+        block_on(append(&store, &record(id, NOW), &OLD, [1; 12])).unwrap();
+        block_on(append(&store, &record(id, NOW + 1), &KEY, [2; 12])).unwrap();
+        store
+    }
+
+    #[test]
+    fn with_the_previous_key_records_under_both_keys_open() {
+        let id = ConsentId::from_random([1; 16]);
+        let store = records_under_two_keys(id);
+        let keys = block_on(keys_of(&store, id, &[])).unwrap();
+        let records = block_on(open_all(&store, &keys, &Keyring::new(&KEY, Some(&OLD)))).unwrap();
+        let times: Vec<_> = records.iter().map(|r| r["at_ms"].as_u64()).collect();
+        assert_eq!(times, [Some(NOW), Some(NOW + 1)]);
+        assert!(records
+            .iter()
+            .all(|r| r["id"] == id.to_string().as_str() && r.get("unreadable").is_none()));
+    }
+
+    #[test]
+    fn a_record_whose_key_is_gone_is_listed_unreadable_with_its_date() {
+        let id = ConsentId::from_random([1; 16]);
+        let store = records_under_two_keys(id);
+        let keys = block_on(keys_of(&store, id, &[])).unwrap();
+        let records = block_on(open_all(&store, &keys, &Keyring::new(&KEY, None))).unwrap();
+        assert_eq!(records.len(), 2, "listed, not hidden");
+        let gone = &records[0];
+        assert_eq!(gone["unreadable"], true);
+        assert_eq!(gone["at"], "2026-11-27T20:19:56.123Z");
+        assert_eq!(gone["at_ms"], NOW);
+        assert_eq!(gone["key"], keys[0].as_str());
+        assert_eq!(gone["key_id"], KeyId::of(&OLD).to_string().as_str());
+        assert!(
+            gone["error"].as_str().unwrap().contains("no longer held"),
+            "{gone}"
+        );
+        assert!(gone.get("choices").is_none() && gone.get("ip_truncated").is_none());
+        assert_eq!(
+            records[1]["method"], "accept_all",
+            "the current key's record opens"
+        );
+    }
+
+    #[test]
+    fn erasure_finds_each_records_index_under_the_key_that_sealed_it() {
+        let id = ConsentId::from_random([1; 16]);
+        let store = records_under_two_keys(id);
+        let request = ErasureRequest {
+            keys: Keyring::new(&KEY, Some(&OLD)),
+            ..req(id, &[], NOW + 5)
+        };
+        assert_eq!(block_on(erase(&store, request)).unwrap().records, 2);
+        assert!(
+            store.keys().iter().all(|k| k.starts_with("erasure:")),
+            "both index entries found: {:?}",
+            store.keys()
+        );
+        // Without the previous key the record still goes; its index entry (no id, keyed
+        // under a key no longer held) cannot be found, and expires with it.
+        let store = records_under_two_keys(id);
+        assert_eq!(
+            block_on(erase(&store, req(id, &[], NOW + 5)))
+                .unwrap()
+                .records,
+            2
+        );
+        assert!(block_on(keys_of(&store, id, &[])).unwrap().is_empty());
     }
 
     #[test]

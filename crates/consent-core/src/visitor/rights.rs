@@ -11,6 +11,7 @@ use crate::consent::request::MAX_BODY_BYTES;
 use crate::consent::{Choices, Decision};
 use crate::failure::Failure;
 use crate::gate::cookies::expire_disallowed;
+use crate::proof::record::Keyring;
 use crate::proof::records::{erase as erase_records, keys_of, open_all, ErasureRequest};
 use crate::proof::store::{KeyValueStore, StoreError};
 
@@ -32,11 +33,9 @@ pub fn owner(cookie_header: Option<&str>, config: &Config) -> Result<Decision, F
         .ok_or(Failure::NoConsentCookie)
 }
 
-fn record_key_of(config: &Config) -> Result<&[u8], Failure> {
+fn keyring_of(config: &Config) -> Result<Keyring<'_>, Failure> {
     config
-        .record_key
-        .as_ref()
-        .map(crate::config::SecretBytes::expose)
+        .record_keyring()
         .ok_or(Failure::NotConfigured("record key missing"))
 }
 
@@ -45,7 +44,8 @@ fn record_key_of(config: &Config) -> Result<&[u8], Failure> {
 pub struct Download {
     /// The attachment's file name.
     pub filename: String,
-    /// `{"consent_id", "records": [...]}`, decrypted.
+    /// `{"consent_id", "records": [...]}`, decrypted under the current or the previous key;
+    /// a record under a key no longer held is listed as unreadable with its date.
     pub body: String,
 }
 
@@ -61,11 +61,11 @@ pub async fn download<S: KeyValueStore>(
 ) -> Result<Download, Failure> {
     let owner = owner(cookie_header, config)?;
     let id = owner.id;
-    let record_key = record_key_of(config)?;
+    let keyring = keyring_of(config)?;
     let keys = keys_of(store, id, &owner.recent_records)
         .await
         .map_err(unavailable)?;
-    let records = open_all(store, &keys, record_key)
+    let records = open_all(store, &keys, &keyring)
         .await
         .map_err(unavailable)?;
     Ok(Download {
@@ -117,7 +117,7 @@ pub async fn erase<S: KeyValueStore>(
     let request = ErasureRequest {
         id,
         known: &owner.recent_records,
-        record_key: record_key_of(config)?,
+        keys: keyring_of(config)?,
         now,
         retention_days: config.record_retention_days,
     };
@@ -131,7 +131,7 @@ pub async fn erase<S: KeyValueStore>(
         set_cookies,
         note_error: erasure
             .note_error
-            .map(|e| format!("consent {id} erased, but the erasure entry was not kept: {e}")),
+            .map(|e| format!("records erased, but the erasure entry was not kept: {e}")),
     })
 }
 
@@ -172,6 +172,73 @@ mod tests {
         assert_eq!(methods, ["accept_all", "reject_all"]);
     }
 
+    /// The test configuration with `current` as the record key and `previous` before it.
+    fn rotated(current: &str, previous: Option<&str>) -> Config {
+        let base = config();
+        let mut secrets = vec![
+            (
+                "CONSENT_SIGNING_KEY",
+                crate::consent::decide::tests::SIGNING,
+            ),
+            ("RECORD_ENCRYPTION_KEY", current),
+            // The audit log's own key (32 bytes of 0x09), unrelated to the record keys.
+            (
+                "AUDIT_LOG_KEY",
+                "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+            ),
+        ];
+        secrets.extend(previous.map(|p| ("RECORD_ENCRYPTION_KEY_PREVIOUS", p)));
+        let c = crate::config::parse_config(
+            |name| (name == "ORIGIN_URL").then(|| "https://origin.example".to_owned()),
+            |name| {
+                secrets
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+        );
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_ne!(c.record_key, base.record_key);
+        c
+    }
+
+    /// 32 bytes of 0x0b, in base64: the key after the test configuration's.
+    const NEW_KEY: &str = "CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws=";
+    /// The test configuration's record key, 32 bytes of 7.
+    const OLD_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+    #[test]
+    fn after_a_key_rotation_the_download_holds_records_under_both_keys() {
+        let store = MemoryStore::new(NOW);
+        let (_, cookie) = visitor_with_two_records(&store);
+        let rotating = rotated(NEW_KEY, Some(OLD_KEY));
+        let body = |config: &Config| -> serde_json::Value {
+            serde_json::from_str(
+                &block_on(download(&store, config, Some(&cookie)))
+                    .unwrap()
+                    .body,
+            )
+            .unwrap()
+        };
+        let methods = |v: &serde_json::Value| -> Vec<String> {
+            v["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["method"].as_str().unwrap_or("unreadable").to_owned())
+                .collect()
+        };
+        assert_eq!(methods(&body(&rotating)), ["accept_all", "reject_all"]);
+
+        // The previous key gone: listed as unreadable with their dates, never an error.
+        let gone = body(&rotated(NEW_KEY, None));
+        assert_eq!(methods(&gone), ["unreadable", "unreadable"]);
+        for record in gone["records"].as_array().unwrap() {
+            assert_eq!(record["unreadable"], true);
+            assert_eq!(record["at"], "2026-11-27T20:19:56.123Z", "{record}");
+        }
+    }
+
     #[test]
     fn no_valid_cookie_no_records() {
         let store = MemoryStore::new(NOW);
@@ -189,7 +256,9 @@ mod tests {
         let (_, cookie) = visitor_with_two_records(&store);
         store.fail(Op::List, "rec:", 0);
         let failed = block_on(download(&store, &config(), Some(&cookie))).unwrap_err();
-        assert!(matches!(failed, Failure::Unavailable(ref d) if d.contains("listing records")));
+        assert!(
+            matches!(failed, Failure::Unavailable(ref d) if d.contains("listing a visitor's records"))
+        );
         store.heal();
         store.fail(Op::Get, "rec:", 1);
         assert!(matches!(

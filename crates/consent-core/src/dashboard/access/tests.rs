@@ -822,3 +822,55 @@ fn the_development_identity_is_an_admin_at_localhost() {
         json!({"email": "developer@localhost", "role": "admin"})
     );
 }
+
+/// The isolate's key cache over an hour and a half of calls: `(ms, refresh, fetch result)`.
+#[test]
+fn kept_keys_expire_within_an_hour_and_failed_fetches_are_throttled_like_refreshes() {
+    let (one, two) = (jwks(JWKS_1), jwks(JWKS_2));
+    let mut cache = KeyCache::default();
+    let t0 = 1_000_000;
+    assert_eq!(cache.plan(t0, false), KeyPlan::Fetch, "nothing kept yet");
+    cache.fetched(t0, false, Some(&one));
+    assert_eq!(cache.plan(t0 + 1, false), KeyPlan::Use(one.clone()));
+    // A rotation right after the first fetch is picked up: the first fetch is no refresh.
+    assert_eq!(cache.plan(t0 + 1, true), KeyPlan::Fetch);
+    cache.fetched(t0 + 1, true, Some(&two));
+    // Made-up kids within the minute after a refresh: the kept keys, no fetch.
+    for dt in [2, 30_000, MIN_REFRESH_MS] {
+        assert_eq!(cache.plan(t0 + dt, true), KeyPlan::Use(two.clone()), "{dt}");
+    }
+    assert_eq!(cache.plan(t0 + 1 + MIN_REFRESH_MS, true), KeyPlan::Fetch);
+    // Kept keys are used for at most an hour, then fetched again even without a refresh.
+    assert_eq!(
+        cache.plan(t0 + KEYS_MAX_AGE_MS, false),
+        KeyPlan::Use(two.clone())
+    );
+    let expired = t0 + 1 + KEYS_MAX_AGE_MS;
+    assert_eq!(cache.plan(expired, false), KeyPlan::Fetch, "an hour old");
+    // That fetch fails: nothing is let in, and for a minute nothing is fetched again.
+    cache.fetched(expired, false, None);
+    assert_eq!(cache.plan(expired + 1, false), KeyPlan::Wait(60));
+    assert_eq!(cache.plan(expired + 59_500, true), KeyPlan::Wait(1));
+    assert_eq!(cache.plan(expired + MIN_REFRESH_MS, false), KeyPlan::Fetch);
+    cache.fetched(expired + MIN_REFRESH_MS, false, Some(&one));
+    assert_eq!(
+        cache.plan(expired + MIN_REFRESH_MS + 1, false),
+        KeyPlan::Use(one)
+    );
+}
+
+#[test]
+fn a_failed_first_fetch_is_throttled_too() {
+    let mut cache = KeyCache::default();
+    cache.fetched(0, false, None);
+    for now in [1, 1_000, MIN_REFRESH_MS - 1] {
+        assert!(matches!(cache.plan(now, false), KeyPlan::Wait(_)), "{now}");
+        assert!(matches!(cache.plan(now, true), KeyPlan::Wait(_)), "{now}");
+    }
+    assert_eq!(cache.plan(MIN_REFRESH_MS, false), KeyPlan::Fetch);
+    // A failed refresh with fresh keys kept: the kept keys, no new fetch for a minute.
+    let one = jwks(JWKS_1);
+    cache.fetched(MIN_REFRESH_MS, false, Some(&one));
+    cache.fetched(MIN_REFRESH_MS + 5, true, None);
+    assert_eq!(cache.plan(MIN_REFRESH_MS + 10, true), KeyPlan::Use(one));
+}
