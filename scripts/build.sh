@@ -10,12 +10,15 @@ cd "$ROOT"
 flags=(--release)
 [[ "${SIVO_NO_OPT:-}" == 1 ]] && flags+=(--no-opt)
 inputs_sha="$( { echo "${flags[*]} names=${SIVO_KEEP_NAMES:-}"; find src crates -type f \( -name '*.rs' -o -name '*.mjs' \) -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.toml Cargo.lock crates/*/Cargo.toml; } | sha256sum | cut -d' ' -f1)"
-# The build stamp /_consent/health reports: the commit (with "-dirty" when the tree differs
-# from it) and the time of this build. Only the bundling step below changes with it.
+# The build stamp /_consent/health reports: the commit (SIVO_VERSION when scripts/deploy.sh
+# sets it; else HEAD, with "-dirty" when tracked files differ from it) and the time of this
+# build. Only the bundling step below changes with it, so it is always current.
 build_stamp() {
   local commit=null
-  if git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
-    commit="$(git -C "$ROOT" rev-parse --short=12 HEAD)"
+  if [[ -n "${SIVO_VERSION:-}" ]]; then
+    commit="\"$SIVO_VERSION\""
+  elif git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+    commit="$(git -C "$ROOT" rev-parse HEAD)"
     git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
     commit="\"$commit\""
   fi

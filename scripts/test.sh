@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test the project has:
-#   lints (fmt, clippy host + wasm32) -> domain unit and property tests -> release build ->
+#   lints (fmt, clippy host + wasm32, actionlint) -> domain unit and property tests -> release build ->
 #   the worker in workerd with real KV and D1 and a loopback origin -> Chromium against
-#   wrangler dev -> the load test's and the benchmark's quick modes -> wrangler deploy --dry-run.
+#   wrangler dev -> the load test's and the benchmark's quick modes -> scripts/deploy.sh (dry runs,
+#   faults, a stub wrangler).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/setup.sh" --test
@@ -14,6 +15,9 @@ say "cargo clippy (host)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 say "cargo clippy (wasm32)"
 cargo clippy --workspace --target wasm32-unknown-unknown -q -- -D warnings
+
+say "actionlint (.github/workflows)"
+"$ACTIONLINT_BIN" -no-color .github/workflows/*.yml || die "actionlint found a problem in .github/workflows"
 
 say "domain tests (cargo test)"
 cargo test --workspace -q
@@ -33,8 +37,7 @@ node tests/load/load.mjs --quick > /dev/null || die "the load test found a 5xx, 
 say "benchmark, quick mode (keeps it from rotting; no timing is asserted; its output check must pass)"
 node bench/run.mjs --quick > /dev/null
 
-say "wrangler deploy --dry-run (production environment)"
-rm -rf .wrangler/dry-run
-wrangler deploy --dry-run --env production --outdir .wrangler/dry-run 2>&1 | grep -E "Total Upload|--dry-run|error" || die "wrangler deploy --dry-run failed"
+say "the deploy script (scripts/deploy.sh --dry-run for production and staging; each configuration fault; a stub wrangler and a loopback host)"
+node_test tests/deploy/*.test.mjs
 
 say "all tests passed"

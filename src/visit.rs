@@ -73,6 +73,10 @@ pub enum Header {
     Origin,
     /// `Cf-Access-Jwt-Assertion`: the dashboard's Access token.
     AccessToken,
+    /// `Sec-Purpose`: a prefetch or prerender is not a page view (read only for a page view).
+    SecPurpose,
+    /// `Purpose`: its older form.
+    Purpose,
 }
 
 impl Header {
@@ -84,6 +88,8 @@ impl Header {
             Self::SecFetchSite => "sec-fetch-site",
             Self::Origin => "origin",
             Self::AccessToken => "cf-access-jwt-assertion",
+            Self::SecPurpose => "sec-purpose",
+            Self::Purpose => "purpose",
         }
     }
 }

@@ -24,8 +24,10 @@ use consent_core::dashboard::audit::read::PageRequest;
 use consent_core::dashboard::audit::{AuditAction, AuditEvent};
 use consent_core::dashboard::look_up_allowed;
 use consent_core::dashboard::page::{dashboard_page, Viewer};
-use consent_core::dashboard::report::{DayRange, DecisionRow, PageViewRow, Report};
-use consent_core::dashboard::stats::{decisions_query, page_views_query, DIMENSIONS};
+use consent_core::dashboard::report::{DayRange, DecisionRow, ExcludedRow, PageViewRow, Report};
+use consent_core::dashboard::stats::{
+    decisions_query, page_views_query, DIMENSIONS, EXCLUDED_QUERY,
+};
 use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
 use consent_core::paths;
@@ -199,11 +201,23 @@ async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
             );
         }
     }
-    // Eight grouped queries, one round trip.
-    let results = db
+    // The pages counted apart, by day: last.
+    statements.push(
+        db.prepare(EXCLUDED_QUERY)
+            .bind(&[range.from.clone().into(), range.to.clone().into()])
+            .map_err(|e| Failure::Internal(e.to_string()))?,
+    );
+    // Nine grouped queries, one round trip.
+    let mut results = db
         .batch(statements)
         .await
         .map_err(|e| Failure::Unavailable(format!("statistics: {e}")))?;
+    let excluded = match results.pop() {
+        Some(rows) => rows
+            .results::<ExcludedRow>()
+            .map_err(|e| Failure::Internal(e.to_string()))?,
+        None => Vec::new(),
+    };
     let (mut views, mut decisions) = (Vec::new(), Vec::new());
     for pair in results.chunks(2) {
         let [v, d] = pair else { continue };
@@ -216,7 +230,7 @@ async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
                 .map_err(|e| Failure::Internal(e.to_string()))?,
         );
     }
-    Ok(Report::build(range, &views, &decisions))
+    Ok(Report::build(range, &views, &decisions).with_excluded(&excluded))
 }
 
 async fn dashboard(

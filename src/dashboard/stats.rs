@@ -1,18 +1,23 @@
 //! Counting page views and decisions into D1 without costing a page view anything: page
-//! views are summed in the isolate (`consent_core::dashboard::stats::PageViewTally`) and
-//! written as one batch at most every `STATS_FLUSH_SECONDS`, after the response, through
-//! `ctx.waitUntil`; a failed write is logged and its counts go with the next one. A decision is
-//! one upsert, also after the response. Statistics never slow or break a page.
+//! views (and the pages that are not, `consent_core::dashboard::stats::classify`) are summed
+//! in the isolate (`PageViewTally`); the request that finds no batch open opens one and,
+//! through its own `ctx.waitUntil`, waits `STATS_FLUSH_SECONDS` after its response and writes
+//! everything counted by then as one batch, so every count reaches D1 within that time whether
+//! or not more traffic follows. A failed write is logged and its counts go with the next batch.
+//! A decision is one upsert, also after the response. Statistics never slow or break a page.
 
 use crate::isolate;
+use crate::visit::{Header, Visit};
+use consent_core::clock::day;
 use consent_core::config::Config;
 use consent_core::dashboard::stats::{
-    page_view, page_view_params, DecisionCount, PageView, ACTIVITY_UPSERT, DECISIONS_UPSERT,
-    PAGE_VIEWS_UPSERT, STATS_FAILED_KEY,
+    classify, page_view, page_view_params, Batch, Counted, DecisionCount, Flush, PageViewKind,
+    ACTIVITY_UPSERT, DECISIONS_UPSERT, EXCLUDED_UPSERT, PAGE_VIEWS_UPSERT, STATS_FAILED_KEY,
 };
 use consent_core::failure::Failure;
 use consent_core::log::{event_line, Level};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use worker::d1::D1Database;
 use worker::{Context, Env};
 
@@ -25,34 +30,64 @@ pub enum Tally {
     /// Nothing (the worker's own routes, non-HTML, errors).
     #[default]
     Nothing,
-    /// A rewritten HTML page.
+    /// A rewritten HTML page: a page view if [`classify`] says so.
     PageView,
     /// A recorded decision.
     Decision(DecisionCount),
 }
 
-/// Counts what `tally` says, and schedules a write when one is due.
-pub fn count(tally: Tally, visit: &crate::visit::Visit, config: &Config, env: &Env, ctx: &Context) {
+/// Counts what `tally` says of an answer with `status`, finished at `now`, and schedules its
+/// write when this request is the one to.
+pub fn count(
+    tally: Tally,
+    status: u16,
+    now: u64,
+    visit: &Visit,
+    config: &Config,
+    env: &Env,
+    ctx: &Context,
+) {
     match tally {
         Tally::Nothing => {}
         Tally::PageView => {
-            let view = page_view(
-                visit.now,
-                visit.consent.log_label(),
-                visit.country.as_deref(),
-                visit.lang,
-                visit.user_agent.as_deref(),
+            let kind = classify(
+                &visit.method,
+                status,
+                visit.header(Header::SecPurpose).as_deref(),
+                visit.header(Header::Purpose).as_deref(),
+                || isolate::is_bot(visit.user_agent.as_deref()),
             );
-            let due = isolate::with(|i| {
-                let mut t = i.page_views.borrow_mut();
-                t.count(view);
-                t.due(visit.now, config.dashboard.stats_flush_seconds)
-                    .then(|| t.take(visit.now))
+            let counted = match kind {
+                PageViewKind::Nothing => return,
+                PageViewKind::Excluded(why) => Counted::Excluded(day(visit.now), why),
+                PageViewKind::View => Counted::View(page_view(
+                    visit.now,
+                    visit.consent.log_label(),
+                    visit.country.as_deref(),
+                    visit.lang,
+                    visit.user_agent.as_deref(),
+                )),
+            };
+            let flush = isolate::with(|i| {
+                i.page_views
+                    .borrow_mut()
+                    .count(counted, now, config.dashboard.stats_flush_seconds)
             });
-            if let Some(rows) = due {
-                let env = env.clone();
-                let now = visit.now;
-                ctx.wait_until(async move { flush(&env, rows, now).await });
+            match flush {
+                Flush::Joined => {}
+                Flush::Now(batch) => {
+                    let env = env.clone();
+                    ctx.wait_until(async move { flush_batch(&env, batch).await });
+                }
+                Flush::After(seconds) => {
+                    let env = env.clone();
+                    ctx.wait_until(async move {
+                        // A timer the runtime refuses: write at once rather than never.
+                        let _ = sleep(seconds.saturating_mul(1000)).await;
+                        let batch = isolate::with(|i| i.page_views.borrow_mut().take());
+                        flush_batch(&env, batch).await;
+                    });
+                }
             }
         }
         Tally::Decision(decision) => {
@@ -67,8 +102,15 @@ pub fn count(tally: Tally, visit: &crate::visit::Visit, config: &Config, env: &E
     }
 }
 
-async fn flush(env: &Env, rows: Vec<(PageView, u64)>, now: u64) {
-    if let Err(e) = write_page_views(env, &rows, now).await {
+/// Writes one batch; on failure logs it and puts its counts back, to go with the next batch
+/// (the open one, or the one the next count opens).
+async fn flush_batch(env: &Env, batch: Batch) {
+    if batch.is_empty() {
+        return;
+    }
+    // The time of the write: the banner was last shown at most STATS_FLUSH_SECONDS before.
+    let now = crate::platform::now_ms();
+    if let Err(e) = write_page_views(env, &batch, now).await {
         log_failure(
             env,
             now,
@@ -76,8 +118,31 @@ async fn flush(env: &Env, rows: Vec<(PageView, u64)>, now: u64) {
             &e,
         )
         .await;
-        isolate::with(|i| i.page_views.borrow_mut().restore(rows));
+        isolate::with(|i| i.page_views.borrow_mut().restore(batch));
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `setTimeout` (a global in Workers; `catch`: a refusal is an error, not a
+    /// trap).
+    #[wasm_bindgen(js_name = setTimeout, catch)]
+    fn set_timeout(handler: &js_sys::Function, ms: u32) -> Result<JsValue, JsValue>;
+}
+
+/// Waits `ms` milliseconds: a promise the runtime's timer resolves (no Rust closure kept
+/// alive across the wait).
+async fn sleep(ms: u32) -> Result<(), JsValue> {
+    let mut refused = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Err(e) = set_timeout(&resolve, ms) {
+            refused = Some(e);
+        }
+    });
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    JsFuture::from(promise).await.map(|_| ())
 }
 
 /// The statistics and audit log's database.
@@ -94,13 +159,17 @@ pub fn d1_failed(e: &worker::Error) -> Failure {
     Failure::Unavailable(format!("D1: {e}"))
 }
 
-async fn write_page_views(env: &Env, rows: &[(PageView, u64)], now: u64) -> Result<(), Failure> {
+async fn write_page_views(env: &Env, batch: &Batch, now: u64) -> Result<(), Failure> {
     let db = database(env)?;
-    let mut statements = Vec::with_capacity(rows.len() + 1);
-    if rows.iter().any(|(view, _)| view.consent == "undecided") {
+    let mut statements = Vec::with_capacity(batch.views.len() + batch.excluded.len() + 1);
+    if batch
+        .views
+        .iter()
+        .any(|(view, _)| view.consent == "undecided")
+    {
         statements.push(activity(&db, "banner", now)?);
     }
-    for (view, n) in rows {
+    for (view, n) in &batch.views {
         let (day, consent, country, lang, device, views) = page_view_params(view, *n);
         #[allow(clippy::cast_precision_loss)] // a count far below 2^53
         let views = views as f64;
@@ -112,6 +181,19 @@ async fn write_page_views(env: &Env, rows: &[(PageView, u64)], now: u64) -> Resu
                 country.into(),
                 lang.into(),
                 device.into(),
+                JsValue::from_f64(views),
+            ])
+            .map_err(|e| d1_failed(&e))?;
+        statements.push(statement);
+    }
+    for (day, why, n) in &batch.excluded {
+        #[allow(clippy::cast_precision_loss)] // a count far below 2^53
+        let views = *n as f64;
+        let statement = db
+            .prepare(EXCLUDED_UPSERT)
+            .bind(&[
+                day.as_str().into(),
+                why.as_str().into(),
                 JsValue::from_f64(views),
             ])
             .map_err(|e| d1_failed(&e))?;

@@ -378,7 +378,10 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
     await decide({ action: 'reject_all' }, 'en', DESKTOP);
     await decide({ action: 'save', analytics: 'on' }, 'en', DESKTOP);
     await decide({ action: 'save', analytics: 'on', marketing: 'on' }, 'es', IPAD, { 'sec-gpc': '1' });
-    // Neither the dashboard nor the consent routes count as page views.
+    // Neither the dashboard nor the consent routes count as page views; a known bot's page and
+    // a prefetch are counted apart.
+    await page('en', 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)');
+    await w.fetch('/page', { headers: { 'user-agent': DESKTOP, 'sec-purpose': 'prefetch', 'accept-encoding': 'identity' } }).then((r) => r.text());
     await w.fetch('/_consent/state');
     await w.fetch('/image.png').then((r) => r.arrayBuffer());
 
@@ -394,7 +397,7 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
     stats = await (await get(w, `${ROUTES.json}?${range}`, { token })).json();
 
     assert.deepEqual([stats.from, stats.to], [daysAgo(6), today()]);
-    assert.deepEqual(stats.page_views, { total: 10, undecided: 5, rejected: 2, analytics: 3, marketing: 3 });
+    assert.deepEqual(stats.page_views, { total: 10, undecided: 5, rejected: 2, analytics: 3, marketing: 3, excluded: { bots: 1, prefetch: 1 } });
     assert.deepEqual(stats.decisions, { total: 5, accept_all: 2, reject_all: 1, save: 2, analytics: 4, marketing: 2, gpc: 1 });
     assert.deepEqual(stats.coverage, { analytics: 0.3, marketing: 0.3 });
 
@@ -429,6 +432,7 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
     const html = await (await get(w, `${ROUTES.dashboard}?${range}`, { token, headers: { accept: 'text/html', 'accept-language': 'en' } })).text();
     assert.match(html, /<span>Page views<\/span><strong>10<\/strong>/);
     assert.match(html, /GA4 saw 30 % of page views/);
+    assert.match(html, /Not page views, counted apart \(GA4 would not count them either\): known bots 1, prefetches and prerenders 1\./);
 
     for (const bad of ['from=2026-13-01', 'to=2026-02-30', 'from=yesterday', `from=${today()}&to=${daysAgo(1)}`, `from=${daysAgo(400)}&to=${today()}`]) {
       for (const path of VIEWER_ROUTES) {

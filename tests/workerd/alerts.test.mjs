@@ -116,8 +116,9 @@ test('the banner shown for ALERT_SILENCE_HOURS with no decision is an alert; a d
   const hook = await startWebhook();
   const w = await startWorker({ origin: origin.url, vars: { ALERT_WEBHOOK_URL: hook.url, ALERT_SILENCE_HOURS: '6' } });
   try {
-    // A page view with the banner (undecided) and a decision, as the worker counts them.
-    assert.equal((await w.fetch('/page', { headers: { accept: 'text/html' } })).status, 200);
+    // A page view with the banner (undecided) and a decision, as the worker counts them (a
+    // browser's user agent: the test client's own is a known bot's, not a page view).
+    assert.equal((await w.fetch('/page', { headers: { accept: 'text/html', 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' } })).status, 200);
     const now = Date.now();
     const activity = async () => Object.fromEntries((await w.db().prepare('SELECT kind, at FROM activity').all()).results.map((r) => [r.kind, r.at]));
     await waitFor(async () => (await activity()).banner, 'the banner page view writes its activity');

@@ -20,7 +20,7 @@ test('health answers 200 with the configuration summary and no secret', async ()
   assert.deepEqual(body.problems, []);
   assert.deepEqual(body.degraded_because, []);
   assert.equal(body.database.schema, 'current');
-  assert.match(body.version.commit, /^[0-9a-f]{12}(-dirty)?$/, 'the commit scripts/build.sh stamped');
+  assert.match(body.version.commit, /^[0-9a-f]{40}(-dirty)?$/, 'the commit scripts/build.sh stamped');
   assert.ok(Math.abs(Date.parse(body.version.built_at) - Date.now()) < 30 * 86400e3, `a build time: ${body.version.built_at}`);
   const text = JSON.stringify(body);
   assert.ok(!text.includes('test-signing-key') && !text.includes(site.origin.url));

@@ -130,7 +130,8 @@ pub struct DashboardSettings {
     pub viewers: String,
     /// `DASHBOARD_ADMINS`, likewise.
     pub admins: String,
-    /// `STATS_FLUSH_SECONDS`: how long page views wait in an isolate before they are written.
+    /// `STATS_FLUSH_SECONDS`: how long page views wait in an isolate before they are written
+    /// (0 to [`MAX_STATS_FLUSH_SECONDS`]; 0: at once).
     pub stats_flush_seconds: u32,
 }
 
@@ -143,9 +144,11 @@ impl DashboardSettings {
 }
 
 /// The default of `STATS_FLUSH_SECONDS`.
-pub const DEFAULT_STATS_FLUSH_SECONDS: u32 = 30;
-/// The longest `STATS_FLUSH_SECONDS`: an isolate evicted before it writes loses what it held.
-pub const MAX_STATS_FLUSH_SECONDS: u32 = 300;
+pub const DEFAULT_STATS_FLUSH_SECONDS: u32 = 20;
+/// The longest `STATS_FLUSH_SECONDS`: the request that opens a batch waits this long after its
+/// response, inside its `waitUntil`, which the platform keeps for at most 30 s; 25 leaves the
+/// write its time.
+pub const MAX_STATS_FLUSH_SECONDS: u32 = 25;
 
 /// The D1 schema as the health route finds it: the newest migration applied (wrangler's
 /// `d1_migrations` table) against the newest the worker was built with.
@@ -1091,11 +1094,32 @@ mod tests {
             parse(&[("ORIGIN_URL", "demo")], &[]).health(&facts(true))["dashboard"],
             "development"
         );
-        let slow = parse(&[("STATS_FLUSH_SECONDS", "9999")], &[]);
+    }
+
+    #[test]
+    fn stats_flush_seconds_fits_in_the_waituntil_of_the_request_that_opens_a_batch() {
         assert_eq!(
-            slow.dashboard.stats_flush_seconds,
-            DEFAULT_STATS_FLUSH_SECONDS
+            parse(&[("STATS_FLUSH_SECONDS", "25")], &[])
+                .dashboard
+                .stats_flush_seconds,
+            25,
+            "the longest a request's waitUntil can wait and still write"
         );
+        assert_eq!(parse(&[], &[]).dashboard.stats_flush_seconds, 20);
+        for slow in ["26", "30", "9999", "-1", "twenty"] {
+            let c = parse(&[("STATS_FLUSH_SECONDS", slow)], &[]);
+            assert_eq!(
+                c.dashboard.stats_flush_seconds, DEFAULT_STATS_FLUSH_SECONDS,
+                "{slow}"
+            );
+            assert!(
+                c.problems
+                    .iter()
+                    .any(|p| p.setting == "STATS_FLUSH_SECONDS" && p.message.contains("0 to 25")),
+                "{slow}: {:?}",
+                c.problems
+            );
+        }
     }
 
     #[test]

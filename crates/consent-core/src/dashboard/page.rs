@@ -99,12 +99,17 @@ fn big_numbers(lang: Lang, report: &Report) -> String {
             .replace("{pct}", &percent(c.coverage.analytics))
             .replace("{factor}", &factor)
     };
+    let apart = c.page_views.excluded.unwrap_or_default();
+    let excluded = t
+        .dash_excluded
+        .replace("{bots}", &apart.bots.to_string())
+        .replace("{prefetch}", &apart.prefetch.to_string());
     format!(
         concat!(
             r#"<section class="card" aria-labelledby="totals"><h2 id="totals" class="sr-only">{views}</h2><div class="big">"#,
             r#"<p><span>{views}</span><strong>{v}</strong></p><p><span>{decisions}</span><strong>{d}</strong></p>"#,
             r#"<p><span>{ga4}</span><strong>{a}</strong></p><p><span>{ads}</span><strong>{m}</strong></p></div>"#,
-            r#"<p class="read">{read}</p></section>"#
+            r#"<p class="read">{read}</p><p class="read" id="excluded">{excluded}</p></section>"#
         ),
         views = e(t.dash_page_views),
         v = c.page_views.total,
@@ -115,6 +120,7 @@ fn big_numbers(lang: Lang, report: &Report) -> String {
         ads = e(t.dash_coverage_ads),
         m = percent(c.coverage.marketing),
         read = e(&read),
+        excluded = e(&excluded),
     )
 }
 
@@ -364,7 +370,7 @@ fn rows_of<T>(items: impl IntoIterator<Item = T>, row: impl Fn(T) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dashboard::report::{DayRange, DecisionRow, PageViewRow};
+    use crate::dashboard::report::{DayRange, DecisionRow, ExcludedRow, PageViewRow};
 
     fn report() -> Report {
         let range =
@@ -411,6 +417,30 @@ mod tests {
             "GA4 vio el 41 % de las páginas vistas: multiplica las páginas vistas de GA4 por 2,4"
         ));
         assert!(!en.contains("Development mode"));
+        assert!(en.contains(
+            r#"<p class="read" id="excluded">Not page views, counted apart (GA4 would not count them either): known bots 0, prefetches and prerenders 0.</p>"#
+        ));
+        let excluded = report().with_excluded(&[
+            ExcludedRow {
+                label: "2026-11-26".into(),
+                reason: "bot".into(),
+                n: 12,
+            },
+            ExcludedRow {
+                label: "2026-11-27".into(),
+                reason: "prefetch".into(),
+                n: 3,
+            },
+        ]);
+        let es = dashboard_page(Lang::Es, &excluded, viewer);
+        assert!(
+            es.contains("bots conocidos 12, precargas y prerenderizados 3."),
+            "{es}"
+        );
+        assert!(
+            es.contains("<span>Páginas vistas</span><strong>100</strong>"),
+            "not in the page views"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `stats::decisions_query` return.
 
 use crate::clock::{day, parse_day, EpochMillis, DAY_MS};
+use crate::dashboard::stats::Excluded;
 use crate::failure::Failure;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -109,6 +110,26 @@ pub struct DecisionRow {
     pub n: u64,
 }
 
+/// One row of `stats::EXCLUDED_QUERY`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ExcludedRow {
+    /// The day.
+    pub label: String,
+    /// `bot` or `prefetch` (`stats::Excluded::as_str`).
+    pub reason: String,
+    /// Pages.
+    pub n: u64,
+}
+
+/// Pages the worker rewrote that were not page views, counted apart (`stats::Excluded`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ExcludedViews {
+    /// Known bots.
+    pub bots: u64,
+    /// Prefetches and prerenders.
+    pub prefetch: u64,
+}
+
 /// Page views by the consent in effect. `analytics` and `marketing` count every view where
 /// that purpose was granted, so a view with both counts in both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -123,6 +144,10 @@ pub struct PageViews {
     pub analytics: u64,
     /// Marketing granted (Ads can see it).
     pub marketing: u64,
+    /// The pages that were not page views, outside `total`: counted by day only, so present
+    /// for the whole range and each day, absent from the other breakdowns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<ExcludedViews>,
 }
 
 /// Decisions recorded, by method and by what they granted.
@@ -262,14 +287,45 @@ impl Report {
                     total.add_decisions(row);
                 }
             }
+            if i == 0 {
+                for c in groups.values_mut() {
+                    c.page_views.excluded = Some(ExcludedViews::default());
+                }
+            }
             let groups = groups.into_iter().map(|(k, c)| (k, c.finish())).collect();
             breakdowns.push((*key, groups));
         }
+        total.page_views.excluded = Some(ExcludedViews::default());
         Self {
             range,
             total: total.finish(),
             breakdowns,
         }
+    }
+
+    /// Adds the excluded pages (`stats::EXCLUDED_QUERY`'s rows) to the whole range and to
+    /// their days.
+    #[must_use]
+    pub fn with_excluded(mut self, rows: &[ExcludedRow]) -> Self {
+        let add = |views: &mut PageViews, row: &ExcludedRow| {
+            let excluded = views.excluded.get_or_insert_with(ExcludedViews::default);
+            let reason = row.reason.as_str();
+            if reason == Excluded::Bot.as_str() {
+                excluded.bots += row.n;
+            } else if reason == Excluded::Prefetch.as_str() {
+                excluded.prefetch += row.n;
+            }
+        };
+        for row in rows {
+            add(&mut self.total.page_views, row);
+            if let Some((_, days)) = self.breakdowns.iter_mut().find(|(k, _)| *k == "date") {
+                add(
+                    &mut days.entry(row.label.clone()).or_default().page_views,
+                    row,
+                );
+            }
+        }
+        self
     }
 
     /// The contract's `stats.json`.
@@ -421,7 +477,8 @@ mod tests {
                 undecided: 50,
                 rejected: 10,
                 analytics: 40,
-                marketing: 30
+                marketing: 30,
+                excluded: Some(ExcludedViews::default()),
             }
         );
         assert!(
@@ -462,6 +519,69 @@ mod tests {
             "{csv}"
         );
         assert_eq!(csv.lines().count(), 3);
+    }
+
+    #[test]
+    fn excluded_pages_are_counted_apart_for_the_range_and_each_day_only() {
+        let ex = |label: &str, reason: &str, n| ExcludedRow {
+            label: label.into(),
+            reason: reason.into(),
+            n,
+        };
+        let report = sample().with_excluded(&[
+            ex("2026-11-26", "bot", 7),
+            ex("2026-11-27", "bot", 2),
+            ex("2026-11-27", "prefetch", 3),
+            ex("2026-11-27", "unknown", 99),
+        ]);
+        let t = report.total.page_views;
+        assert_eq!(
+            t.excluded,
+            Some(ExcludedViews {
+                bots: 9,
+                prefetch: 3
+            })
+        );
+        assert_eq!(t.total, 100, "not page views");
+        assert!(
+            (report.total.coverage.analytics - 0.4).abs() < 1e-9,
+            "nor in coverage"
+        );
+        let days = report.by("date");
+        assert_eq!(
+            days.iter()
+                .map(|(_, c)| c.page_views.excluded)
+                .collect::<Vec<_>>(),
+            [
+                Some(ExcludedViews {
+                    bots: 7,
+                    prefetch: 0
+                }),
+                Some(ExcludedViews {
+                    bots: 2,
+                    prefetch: 3
+                })
+            ]
+        );
+        let json = report.to_json();
+        assert_eq!(
+            json["page_views"]["excluded"],
+            serde_json::json!({ "bots": 9, "prefetch": 3 })
+        );
+        assert_eq!(json["by_day"][1]["page_views"]["excluded"]["prefetch"], 3);
+        assert!(
+            json["by_country"][0]["page_views"]
+                .get("excluded")
+                .is_none(),
+            "counted by day only: no made-up zero for a country"
+        );
+        let none = sample().to_json();
+        assert_eq!(
+            none["page_views"]["excluded"],
+            serde_json::json!({ "bots": 0, "prefetch": 0 }),
+            "zero when nothing was excluded"
+        );
+        assert_eq!(none["by_day"][1]["page_views"]["excluded"]["bots"], 0);
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub(super) const TEXTS: Texts = Texts {
     dash_coverage_ads: "Ads coverage",
     dash_coverage_read: "GA4 saw {pct} of page views: multiply GA4's page views by {factor} for an estimate of the real traffic.",
     dash_no_views: "No page views were counted in this period.",
+    dash_excluded: "Not page views, counted apart (GA4 would not count them either): known bots {bots}, prefetches and prerenders {prefetch}.",
     dash_per_day: "Coverage per day",
     dash_per_day_read: "Each day's share of page views that GA4 (solid line) and Ads (dashed line) could see. A drop after a change to the banner or the policy shows its effect.",
     dash_optin: "Opt-in rate per purpose",

@@ -95,6 +95,7 @@ pub(super) const TEXTS: Texts = Texts {
     dash_coverage_ads: "Cobertura de Ads",
     dash_coverage_read: "GA4 vio el {pct} de las páginas vistas: multiplica las páginas vistas de GA4 por {factor} para estimar el tráfico real.",
     dash_no_views: "No se contó ninguna página vista en este periodo.",
+    dash_excluded: "No son páginas vistas y se cuentan aparte (GA4 tampoco las contaría): bots conocidos {bots}, precargas y prerenderizados {prefetch}.",
     dash_per_day: "Cobertura por día",
     dash_per_day_read: "Parte de las páginas vistas de cada día que GA4 (línea continua) y Ads (línea discontinua) pudieron ver. Una caída tras un cambio del banner o de la política muestra su efecto.",
     dash_optin: "Tasa de aceptación por finalidad",

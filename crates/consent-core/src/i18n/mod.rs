@@ -266,6 +266,8 @@ pub struct Texts {
     pub dash_coverage_read: &'static str,
     /// No page views.
     pub dash_no_views: &'static str,
+    /// The pages that were not page views, counted apart ({bots}, {prefetch}).
+    pub dash_excluded: &'static str,
     /// Coverage per day.
     pub dash_per_day: &'static str,
     /// How to read the per-day chart.
