@@ -392,8 +392,8 @@ impl Page {
     /// The request's one log line and its one statistics call, whichever path served it:
     /// `status` is the response's, `now` the time its head was ready (`Date.now()`, read by
     /// the entry, not through an import). What is counted (a rewritten page that is a page
-    /// view or a page counted apart, a decision) is written to D1 after the response, through
-    /// `ctx`.
+    /// view or a page counted apart, a decision, refused dashboard requests) is written to D1
+    /// after the response, through `ctx`.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Date.now(): a whole, positive number of ms
     pub fn finish(&self, status: u16, now: f64, env: &JsValue, ctx: &JsValue) {
         let outcome = self.outcome.borrow();
@@ -411,6 +411,8 @@ impl Page {
                 &ctx,
             );
         }
+        // Refused dashboard requests counted in this isolate are written when their minute ends.
+        crate::dashboard::schedule_counted(now as u64, env, ctx);
     }
 }
 

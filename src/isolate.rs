@@ -1,7 +1,9 @@
 //! Everything the worker keeps per isolate, in one place: an isolate's bindings never change,
 //! so what is read or built from them once serves every later request it handles. Nothing
-//! here is a visitor's: the page views are counts, the keys are public.
+//! here is a visitor's: the page views are counts, the keys are public, and refused dashboard
+//! requests are counted by truncated IP only.
 
+use crate::dashboard::AuditState;
 use consent_core::config::Config;
 use consent_core::dashboard::access::KeyCache;
 use consent_core::dashboard::stats::{bot_pattern, PageViewTally};
@@ -28,6 +30,8 @@ pub struct Isolate {
     pub access_keys: RefCell<KeyCache>,
     /// Whether D1's schema was found to have the newest migration (`crate::health`).
     pub schema_current: Cell<bool>,
+    /// The audit log's turn, last head and counted refusals (`crate::dashboard::audit`).
+    pub audit: AuditState,
     /// Whether the site's CSP was logged as forbidding what the worker adds
     /// (`crate::gate`): once per isolate.
     pub csp_forbidding_noted: Cell<bool>,

@@ -1,11 +1,14 @@
 //! The marketing dashboard under `/_consent/admin` (README, "For marketing: the consent
-//! dashboard"): every request proves who it is ([`access`]), every export, look-up and refusal
-//! is appended to the audit log ([`mod@audit`]), and the numbers come from D1 in one batch of
+//! dashboard"): every request proves who it is ([`access`]), every export, look-up, read of the
+//! log and refusal is appended to the audit log ([`mod@audit`]; refused anonymous requests
+//! counted a minute at a time per network), and the numbers come from D1 in one batch of
 //! grouped queries; page views and decisions are counted by [`stats`].
 
 mod access;
 mod audit;
 pub mod stats;
+
+pub use audit::{schedule_counted, AuditState};
 
 use crate::failure::WorkerError;
 use crate::proof::KvRecords;
@@ -14,10 +17,11 @@ use crate::served::Served;
 use crate::visit::{Header, Visit};
 use access::identify;
 use consent_core::clock::rfc3339;
-use consent_core::config::Config;
+use consent_core::config::{Config, SecretBytes};
 use consent_core::consent::ConsentId;
 use consent_core::dashboard::access::{Identity, Role};
-use consent_core::dashboard::audit::{audit_key, verify_chain, AuditAction, AuditEvent};
+use consent_core::dashboard::audit::read::PageRequest;
+use consent_core::dashboard::audit::{AuditAction, AuditEvent};
 use consent_core::dashboard::look_up_allowed;
 use consent_core::dashboard::page::{dashboard_page, Viewer};
 use consent_core::dashboard::report::{DayRange, DecisionRow, ExcludedRow, PageViewRow, Report};
@@ -109,7 +113,10 @@ pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served,
 }
 
 /// Logs a refused attempt (best effort: a refusal is answered even if the log fails) and
-/// returns the failure to answer with.
+/// returns the failure to answer with. An anonymous one is written at once if it is its
+/// network's first this minute, and otherwise counted, to be written with the rest of its
+/// minute as one entry (`consent_core::dashboard::audit::refusals`): a flood of them cannot
+/// grow the log or hold up the appends of audited actions.
 async fn refused(
     env: &Env,
     config: &Config,
@@ -119,8 +126,15 @@ async fn refused(
     failure: Failure,
 ) -> WorkerError {
     let target = format!("{} ({reason})", visit.path);
+    let logged = if identity.is_some() || audit::note_refusal(&visit.network(), visit.now, &target)
+    {
+        log_action(env, config, visit, identity, AuditAction::Refused, &target).await
+    } else {
+        audit::write_counted(env, config.audit_key.as_ref(), visit.now, false).await;
+        Ok(())
+    };
     // Best effort: a refusal is answered as what it is even when it cannot be logged.
-    if let Err(e) = log_action(env, config, visit, identity, AuditAction::Refused, &target).await {
+    if let Err(e) = logged {
         let line = event_line(
             visit.now,
             Level::Error,
@@ -132,8 +146,17 @@ async fn refused(
     failure.into()
 }
 
-/// Appends one audit entry, keyed with the record key (no record key: no audit log, so no
-/// audited action).
+/// The audit log's key (`AUDIT_LOG_KEY`).
+///
+/// # Errors
+/// [`Failure::NotConfigured`] without it: no audit log, so no audited action.
+fn audit_key(config: &Config) -> Result<&SecretBytes, Failure> {
+    config.audit_key.as_ref().ok_or(Failure::NotConfigured(
+        "audit log key missing (AUDIT_LOG_KEY)",
+    ))
+}
+
+/// Appends one audit entry, after what this isolate counted in minutes that are over.
 async fn log_action(
     env: &Env,
     config: &Config,
@@ -142,6 +165,8 @@ async fn log_action(
     action: AuditAction,
     target: &str,
 ) -> Result<(), Failure> {
+    let key = audit_key(config)?;
+    audit::write_counted(env, Some(key), visit.now, false).await;
     let ip = visit.network();
     let at = rfc3339(visit.now);
     let event = AuditEvent {
@@ -151,15 +176,9 @@ async fn log_action(
         action,
         target,
         ip: &ip,
+        count: 1,
     };
-    let key = config
-        .record_key
-        .as_ref()
-        .map(|k| audit_key(k.expose()))
-        .ok_or_else(|| {
-            Failure::Unavailable("the audit log needs RECORD_ENCRYPTION_KEY".to_owned())
-        })?;
-    audit::append(env, &event, &key).await.map(|_| ())
+    audit::append(env, &event, key.expose()).await.map(|_| ())
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -309,33 +328,28 @@ async fn records(
     Ok(Served::ok(json(&body.to_string(), &[])?))
 }
 
+/// A page of the audit log (`?before=<seq>&limit=<n>`), newest first, with the chain's state
+/// as this read found it (`consent_core::dashboard::audit::read`). What this isolate counted is
+/// written first and the read itself is logged, so both are on the first page.
 async fn audit(
     env: &Env,
     config: &Config,
     visit: &Visit,
     identity: &Identity,
 ) -> Result<Served, WorkerError> {
+    let page = PageRequest::from_query(&visit.search)?;
+    let key = audit_key(config)?;
+    audit::write_counted(env, Some(key), visit.now, true).await;
+    let target = page.target(paths::ADMIN_AUDIT);
     log_action(
         env,
         config,
         visit,
         Some(identity),
         AuditAction::AuditRead,
-        paths::ADMIN_AUDIT,
+        &target,
     )
     .await?;
-    let key = config
-        .record_key
-        .as_ref()
-        .map(|k| audit_key(k.expose()))
-        .ok_or(Failure::NotConfigured("record key missing"))?;
-    let mut entries = audit::all(env).await?;
-    let verified = verify_chain(&entries, &key);
-    entries.reverse();
-    let body = serde_json::json!({
-        "chain": if verified.is_ok() { "verified" } else { "broken" },
-        "broken_at": verified.err(),
-        "entries": entries,
-    });
+    let body = audit::read(env, &page, key.expose()).await?;
     Ok(Served::ok(json(&body.to_string(), &[])?))
 }

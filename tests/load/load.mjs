@@ -47,6 +47,7 @@ const OUT = path.join(ROOT, 'test-artifacts', 'load');
 const BUILD = path.join(ROOT, 'build');
 const SIGNING_KEY = 'load-signing-key-0123456789-abcdefghijklmnop';
 const RECORD_KEY = Buffer.alloc(32, 3).toString('base64');
+const AUDIT_LOG_KEY = Buffer.alloc(32, 9).toString('base64');
 const GOOGLE = /googletagmanager\.com|google-analytics\.com/;
 
 const log = (...args) => console.error('[load]', ...args);
@@ -113,7 +114,7 @@ async function startWorker(origin, kvDir, logCounts) {
       cf: { country: 'ES' },
       bindings: {
         ORIGIN: origin, ORIGIN_URL: origin, GA4_MEASUREMENT_ID: 'G-LOAD1234', GTM_CONTAINER_ID: '', POLICY_VERSION: '1',
-        CONSENT_MAX_AGE_DAYS: '365', RECORD_RETENTION_DAYS: '1460', CONSENT_SIGNING_KEY: SIGNING_KEY, RECORD_ENCRYPTION_KEY: RECORD_KEY,
+        CONSENT_MAX_AGE_DAYS: '365', RECORD_RETENTION_DAYS: '1460', CONSENT_SIGNING_KEY: SIGNING_KEY, RECORD_ENCRYPTION_KEY: RECORD_KEY, AUDIT_LOG_KEY,
         // As wrangler.toml: page views flushed to D1 at most every 30 s; the dashboard closed.
         STATS_FLUSH_SECONDS, ACCESS_TEAM_DOMAIN: '', ACCESS_AUD: '', DASHBOARD_VIEWERS: '', DASHBOARD_ADMINS: '',
       },

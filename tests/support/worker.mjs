@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SIGNING_KEY = 'test-signing-key-0123456789-abcdefghijklmnop';
 export const RECORD_KEY = Buffer.alloc(32, 7).toString('base64');
+/** The audit log's own key (32 bytes, base64), unrelated to RECORD_KEY. */
+export const AUDIT_LOG_KEY = Buffer.alloc(32, 9).toString('base64');
 
 /** The path the KV fault wrapper answers on (only with `kvFaults`), never reaching the worker. */
 export const KV_FAULTS_PATH = '/__sivo_test/kv-faults';
@@ -19,7 +21,8 @@ export const KV_FAULTS_PATH = '/__sivo_test/kv-faults';
 // delete, the methods the `worker` crate looks up), each of which rejects on command. The real
 // namespace underneath is untouched, so `kv()` still reads what actually got written.
 // POST KV_FAULTS_PATH {put, get, list, delete}: each `true` (every call fails), `{after: n}` (the
-// first n calls from now succeed, then every call fails) or `false`; the answer counts the calls.
+// first n calls from now succeed, then every call fails) or `false`; the answer counts the calls
+// and lists the keys (a list's prefix) each method was called with.
 const KV_FAULTS_WRAPPER = `
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import Worker from './index.js';
@@ -27,13 +30,15 @@ const OPS = ['get', 'getWithMetadata', 'put', 'list', 'delete'];
 let faults = {};
 let calls = {};
 let failed = {};
+let keys = {};
 function reset(spec) {
   faults = { ...spec, getWithMetadata: spec.get };
-  for (const op of OPS) { calls[op] = 0; failed[op] = 0; }
+  for (const op of OPS) { calls[op] = 0; failed[op] = 0; keys[op] = []; }
 }
 reset({});
-function failing(op) {
+function failing(op, key) {
   calls[op] += 1;
+  keys[op].push(String(key));
   const f = faults[op];
   const fail = f === true || (typeof f === 'object' && f !== null && calls[op] > f.after);
   if (fail) failed[op] += 1;
@@ -43,7 +48,7 @@ function wrap(kv) {
   const faulty = {};
   for (const op of OPS) {
     faulty[op] = async (...args) => {
-      if (failing(op)) throw new Error('KV ' + op + ' failed (injected fault)');
+      if (failing(op, op === 'list' ? args[0]?.prefix : args[0])) throw new Error('KV ' + op + ' failed (injected fault)');
       return kv[op](...args);
     };
   }
@@ -52,7 +57,7 @@ function wrap(kv) {
 export default class extends WorkerEntrypoint {
   async fetch(request) {
     if (new URL(request.url).pathname === '${KV_FAULTS_PATH}') {
-      const before = { calls: { ...calls }, failed: { ...failed } };
+      const before = { calls: { ...calls }, failed: { ...failed }, keys: structuredClone(keys) };
       if (request.method === 'POST') reset(await request.json());
       return Response.json(before);
     }
@@ -64,8 +69,8 @@ export default class extends WorkerEntrypoint {
 
 /**
  * Starts the worker. `vars` override the configuration; by default the origin is `origin`
- * (without one, `ORIGIN_URL = "demo"`, served on a loopback host only) and both secrets are
- * set, as in production. `kvFaults: true` puts CONSENT_KV behind a wrapper that fails its
+ * (without one, `ORIGIN_URL = "demo"`, served on a loopback host only) and the three secrets
+ * are set, as in production. `kvFaults: true` puts CONSENT_KV behind a wrapper that fails its
  * calls on command (see `kvFaults()` below). `migrateUpTo` applies the migrations up to that
  * file name only (`'0'`: none).
  */
@@ -102,6 +107,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
         STATS_FLUSH_SECONDS: '0',
         CONSENT_SIGNING_KEY: SIGNING_KEY,
         RECORD_ENCRYPTION_KEY: RECORD_KEY,
+        AUDIT_LOG_KEY,
         ...vars,
       },
       handleStructuredLogs: (log) => logs.push(log),
@@ -156,7 +162,7 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
     /**
      * With `kvFaults`: sets which KV calls fail from now on, e.g. `{ put: true }` or
      * `{ delete: { after: 1 } }` (`{}` heals), and returns the calls counted since the last
-     * setting, `{ calls, failed }` by method. Without an argument, only reads the counts.
+     * setting, `{ calls, failed, keys }` by method. Without an argument, only reads the counts.
      */
     async kvFaults(spec) {
       if (!kvFaults) throw new Error('start the worker with kvFaults: true');
@@ -170,8 +176,9 @@ export async function startWorker({ origin, vars = {}, kvDir, kv = true, d1 = tr
 }
 
 /**
- * Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does: each file's
- * statements end with a semicolon at the end of a line (a trigger's inner statements do not).
+ * Applies migrations/*.sql in order, as `wrangler d1 migrations apply` does: each file once
+ * (recorded in `d1_migrations`, as wrangler records them), its statements ending with a
+ * semicolon at the end of a line (a trigger's inner statements do not).
  */
 export async function applyMigrations(db, { upTo } = {}) {
   const dir = path.join(ROOT, 'migrations');

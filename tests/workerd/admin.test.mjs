@@ -11,6 +11,7 @@ import path from 'node:path';
 import { keyId } from '../../scripts/lib/records.mjs';
 import { startOrigin } from '../support/origin.mjs';
 import { startWorker, RECORD_KEY } from '../support/worker.mjs';
+import { entryHash } from '../support/audit.mjs';
 import { consentCookie, postForm, recordsOf, signedCookie } from '../support/consent.mjs';
 import { daysAgo, today } from '../support/days.mjs';
 import {
@@ -154,12 +155,16 @@ test('no token: 401 sign_in_required on every route, as JSON for a program and a
 test('every refused token: 403 forbidden on every route, each for its own reason, audited', async () => {
   const tokens = badTokens();
   assert.deepEqual(Object.keys(tokens).sort(), Object.keys(REFUSAL_REASONS).sort());
-  const lastEntry = () => worker.db().prepare('SELECT who, role, action, target FROM audit_log ORDER BY seq DESC LIMIT 1').first();
-  for (const [name, token] of Object.entries(tokens)) {
-    for (const path of EVERY_ROUTE) {
-      await assertError(await get(worker, path, { token }), 403, 'forbidden', `${path} with ${name}`);
-      const entry = await lastEntry();
-      assert.deepEqual([entry.who, entry.role, entry.action], ['anonymous', 'none', 'refused'], `${name} on ${path}`);
+  // Each attempt from a network of its own: a network's first refusal of a minute is written at
+  // once (the rest of its minute are counted: see "a flood of refused requests…").
+  const lastEntry = (ip) => worker.db().prepare('SELECT who, role, action, target, count FROM audit_log WHERE ip = ?1 ORDER BY seq DESC LIMIT 1').bind(ip).first();
+  for (const [t, [name, token]] of Object.entries(tokens).entries()) {
+    for (const [r, path] of EVERY_ROUTE.entries()) {
+      const network = `10.${t}.${r}.0`;
+      const headers = { 'cf-connecting-ip': `10.${t}.${r}.7` };
+      await assertError(await get(worker, path, { token, headers }), 403, 'forbidden', `${path} with ${name}`);
+      const entry = await lastEntry(network);
+      assert.deepEqual([entry.who, entry.role, entry.action, entry.count], ['anonymous', 'none', 'refused', 1], `${name} on ${path}`);
       assert.ok(entry.target.startsWith(`${path} (`), `${name}: ${entry.target}`);
       assert.match(entry.target, REFUSAL_REASONS[name], `${name} on ${path} is refused for its own reason`);
     }
@@ -441,25 +446,6 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
   }
 });
 
-/** The audit log's key: HMAC-SHA256(record key, context), as audit.rs derives it. */
-const AUDIT_KEY = crypto.createHmac('sha256', Buffer.from(RECORD_KEY, 'base64')).update('sivo-consent audit log key\n').digest();
-
-/** The keyed hash of an audit entry, as crates/consent-core/src/dashboard/audit.rs computes it. */
-function entryHash(e) {
-  const parts = [];
-  const u64 = (n) => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt(n));
-    return b;
-  };
-  parts.push(u64(e.seq));
-  for (const field of [e.at, e.who, e.role, e.action, e.target, e.ip, e.prev_hash]) {
-    const bytes = Buffer.from(field, 'utf8');
-    parts.push(u64(bytes.length), bytes);
-  }
-  return crypto.createHmac('sha256', AUDIT_KEY).update(Buffer.concat(parts)).digest('hex');
-}
-
 test('the audit log: exports, look-ups and refusals, newest first, truncated IPs, a verified chain; a changed row breaks it', async () => {
   const w = await startDashboard(certs);
   try {
@@ -474,7 +460,7 @@ test('the audit log: exports, look-ups and refusals, newest first, truncated IPs
     await assertError(await get(w, ROUTES.json, { headers: { 'cf-connecting-ip': '192.0.2.200' } }), 401, 'sign_in_required', 'no token');
     await assertError(await get(w, ROUTES.audit, { token: viewer, headers: { 'cf-connecting-ip': '203.0.113.9' } }), 403, 'forbidden', 'viewer on audit');
     await assertError(await get(w, ROUTES.records, { token: expired, headers: { 'cf-connecting-ip': '203.0.113.10' } }), 403, 'forbidden', 'expired');
-    await assertError(await get(w, ROUTES.csv, { token: tokenFor(OUTSIDER), headers: { 'cf-connecting-ip': '203.0.113.11' } }), 403, 'forbidden', 'outsider');
+    await assertError(await get(w, ROUTES.csv, { token: tokenFor(OUTSIDER), headers: { 'cf-connecting-ip': '198.51.100.11' } }), 403, 'forbidden', 'outsider');
 
     const res = await get(w, ROUTES.audit, { token: admin, headers: { 'cf-connecting-ip': '203.0.113.77' } });
     assert.equal(res.status, 200);
@@ -484,17 +470,20 @@ test('the audit log: exports, look-ups and refusals, newest first, truncated IPs
     const log = JSON.parse(text);
     assert.equal(log.chain, 'verified');
     assert.equal(log.broken_at, null);
-    const pick = ({ seq, who, role, action, target, ip }) => ({ seq, who, role, action, target, ip });
+    assert.deepEqual(log.head, { status: 'matches', seq: 8 }, 'the head kept in KV is the newest entry');
+    assert.deepEqual([log.total, log.before, log.limit, log.next_before], [8, null, 100, null]);
+    const pick = ({ seq, who, role, action, target, ip, count }) => ({ seq, who, role, action, target, ip, count });
     assert.deepEqual(log.entries.map(pick), [
-      { seq: 8, who: ADMIN, role: 'admin', action: 'audit_read', target: ROUTES.audit, ip: '203.0.113.0' },
-      { seq: 7, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.csv} (identity in neither DASHBOARD_ADMINS nor DASHBOARD_VIEWERS)`, ip: '203.0.113.0' },
-      { seq: 6, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.records} (Access token expired)`, ip: '203.0.113.0' },
-      { seq: 5, who: VIEWER, role: 'viewer', action: 'refused', target: `${ROUTES.audit} (admin route)`, ip: '203.0.113.0' },
-      { seq: 4, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.json} (no Cloudflare Access token)`, ip: '192.0.2.0' },
-      { seq: 3, who: ADMIN, role: 'admin', action: 'records_lookup', target: SOME_ID, ip: '198.51.100.0' },
-      { seq: 2, who: VIEWER, role: 'viewer', action: 'export_csv', target: range, ip: '2001:db8:abcd::' },
-      { seq: 1, who: VIEWER, role: 'viewer', action: 'export_json', target: range, ip: '203.0.113.0' },
+      { seq: 8, who: ADMIN, role: 'admin', action: 'audit_read', target: ROUTES.audit, ip: '203.0.113.0', count: 1 },
+      { seq: 7, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.csv} (identity in neither DASHBOARD_ADMINS nor DASHBOARD_VIEWERS)`, ip: '198.51.100.0', count: 1 },
+      { seq: 6, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.records} (Access token expired)`, ip: '203.0.113.0', count: 1 },
+      { seq: 5, who: VIEWER, role: 'viewer', action: 'refused', target: `${ROUTES.audit} (admin route)`, ip: '203.0.113.0', count: 1 },
+      { seq: 4, who: 'anonymous', role: 'none', action: 'refused', target: `${ROUTES.json} (no Cloudflare Access token)`, ip: '192.0.2.0', count: 1 },
+      { seq: 3, who: ADMIN, role: 'admin', action: 'records_lookup', target: SOME_ID, ip: '198.51.100.0', count: 1 },
+      { seq: 2, who: VIEWER, role: 'viewer', action: 'export_csv', target: range, ip: '2001:db8:abcd::', count: 1 },
+      { seq: 1, who: VIEWER, role: 'viewer', action: 'export_json', target: range, ip: '203.0.113.0', count: 1 },
     ]);
+    assert.deepEqual(JSON.parse(await w.kv().get('audit:head')), { seq: 8, hash: log.entries[0].hash }, 'the head in KV: a position and a hash, nothing personal');
     const oldestFirst = [...log.entries].reverse();
     oldestFirst.forEach((e, i) => {
       assert.equal(e.prev_hash, i === 0 ? '0'.repeat(64) : oldestFirst[i - 1].hash, `entry ${e.seq} names the one before`);
@@ -513,7 +502,7 @@ test('the audit log: exports, look-ups and refusals, newest first, truncated IPs
     assert.equal(intact.chain, 'verified');
 
     // An attacker with database access drops the trigger and rewrites an entry: the chain breaks there.
-    await db.prepare('DROP TRIGGER audit_log_no_update').run();
+    await db.prepare('DROP TRIGGER audit_log_append_only_update').run();
     await db.prepare(`UPDATE audit_log SET target = '${'f'.repeat(32)}' WHERE seq = 3`).run();
     const broken = await (await get(w, ROUTES.audit, { token: admin })).json();
     assert.equal(broken.chain, 'broken');
@@ -523,7 +512,7 @@ test('the audit log: exports, look-ups and refusals, newest first, truncated IPs
     assert.equal(broken.entries[0].action, 'audit_read', 'and reading it is still logged');
 
     // Removing an entry leaves a gap in the positions: found too.
-    await db.prepare('DROP TRIGGER audit_log_no_delete').run();
+    await db.prepare('DROP TRIGGER audit_log_append_only_delete').run();
     await db.prepare(`UPDATE audit_log SET target = '${SOME_ID}' WHERE seq = 3`).run();
     assert.equal((await (await get(w, ROUTES.audit, { token: admin })).json()).chain, 'verified', 'put back, it verifies again');
     await db.prepare('DELETE FROM audit_log WHERE seq = 5').run();
@@ -668,8 +657,9 @@ test('an export or a look-up whose audit entry cannot be written is refused, and
     await w.kvFaults({});
     const admin = tokenFor(ADMIN);
     await assertError(await get(w, `/_consent/admin/records/${id}`, { token: admin }), 503, 'unavailable', 'look-up');
-    const { calls } = await w.kvFaults();
-    assert.deepEqual([calls.get, calls.getWithMetadata, calls.list], [0, 0, 0], 'no record was read');
+    const { calls, keys } = await w.kvFaults();
+    assert.deepEqual(keys.get, ['audit:head'], 'only the audit log\'s head was read, no record');
+    assert.deepEqual([calls.getWithMetadata, calls.list], [0, 0], 'no record was read');
     await assertError(await get(w, ROUTES.json, { token: admin }), 503, 'unavailable', 'JSON export');
     await assertError(await get(w, ROUTES.csv, { token: admin }), 503, 'unavailable', 'CSV export');
     await assertError(await get(w, ROUTES.audit, { token: admin }), 503, 'unavailable', 'audit read');

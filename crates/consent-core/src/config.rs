@@ -104,6 +104,9 @@ pub struct Config {
     /// `RECORD_ENCRYPTION_KEY_PREVIOUS`: the record key before the current one, kept during a
     /// rotation to open older records, never to seal. `None` when unset or unusable.
     pub record_key_previous: Option<SecretBytes>,
+    /// `AUDIT_LOG_KEY`, exactly 32 bytes, the audit log's own (never the record key); `None`
+    /// when missing or unusable: the audited dashboard actions are refused.
+    pub audit_key: Option<SecretBytes>,
     /// The marketing dashboard's settings.
     pub dashboard: DashboardSettings,
     /// `ALERT_WEBHOOK_URL` (a secret: the URL is the credential); `None`: no summary or
@@ -264,6 +267,8 @@ pub const MAX_RECORD_RETENTION_DAYS: u32 = 3650;
 const DEV_SIGNING_KEY: &[u8] = b"sivo-consent development signing key - never deploy";
 /// Development-only record key (32 bytes), accepted only with the demo origin.
 const DEV_RECORD_KEY: [u8; 32] = *b"sivo-consent dev record key 32by";
+/// Development-only audit log key (32 bytes), accepted only with the demo origin.
+const DEV_AUDIT_KEY: [u8; 32] = *b"sivo-consent dev audit key 32byt";
 
 /// Reads every setting through `var` (plain vars) and `secret` (secrets); each returns
 /// `None` when the setting is absent.
@@ -303,12 +308,7 @@ pub fn parse_config(
     );
     let dev = origin.is_development();
     let signing_key = parse_signing_key(secret("CONSENT_SIGNING_KEY"), dev, &mut problems);
-    let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, &mut problems);
-    let record_key_previous = parse_previous_record_key(
-        secret("RECORD_ENCRYPTION_KEY_PREVIOUS"),
-        record_key.as_ref(),
-        &mut problems,
-    );
+    let (record_key, record_key_previous, audit_key) = parse_keys(&secret, dev, &mut problems);
     let dashboard = parse_dashboard(&var, &mut problems);
     let alert_webhook = parse_webhook(secret("ALERT_WEBHOOK_URL"), &mut problems);
     let alerts = parse_alert_settings(&var, &mut problems);
@@ -322,6 +322,7 @@ pub fn parse_config(
         signing_key,
         record_key,
         record_key_previous,
+        audit_key,
         dashboard,
         alert_webhook,
         alerts,
@@ -645,6 +646,32 @@ fn parse_record_key(
     }
 }
 
+/// `RECORD_ENCRYPTION_KEY`, `RECORD_ENCRYPTION_KEY_PREVIOUS` and `AUDIT_LOG_KEY`, which must
+/// be neither of the others.
+fn parse_keys(
+    secret: &impl Fn(&str) -> Option<String>,
+    dev: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> (
+    Option<SecretBytes>,
+    Option<SecretBytes>,
+    Option<SecretBytes>,
+) {
+    let record_key = parse_record_key(secret("RECORD_ENCRYPTION_KEY"), dev, problems);
+    let previous = parse_previous_record_key(
+        secret("RECORD_ENCRYPTION_KEY_PREVIOUS"),
+        record_key.as_ref(),
+        problems,
+    );
+    let audit_key = parse_audit_key(
+        secret("AUDIT_LOG_KEY"),
+        dev,
+        [record_key.as_ref(), previous.as_ref()],
+        problems,
+    );
+    (record_key, previous, audit_key)
+}
+
 /// `RECORD_ENCRYPTION_KEY_PREVIOUS`: optional, the current key's format. Malformed: an error,
 /// and ignored (records sealed under it are listed unreadable). The current key again: a
 /// warning (it opens nothing the current key does not).
@@ -672,6 +699,54 @@ fn parse_previous_record_key(
     }
 }
 
+/// `AUDIT_LOG_KEY`: required in production, its own. A record key (current or previous) in its
+/// place is refused: whoever holds that one could rebuild the chain.
+fn parse_audit_key(
+    raw: Option<String>,
+    dev: bool,
+    record_keys: [Option<&SecretBytes>; 2],
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SecretBytes> {
+    const SETTING: &str = "AUDIT_LOG_KEY";
+    const OFF: &str = "the dashboard's audited actions (exports, record look-ups, reading the audit log) are refused";
+    match non_empty(raw) {
+        Some(key) => match base64::engine::general_purpose::STANDARD.decode(key.as_bytes()) {
+            Ok(bytes) if !dev && bytes == DEV_AUDIT_KEY => {
+                problems.push(error(SETTING, format!("is the development key, which is published in the source: generate one (README, Configuration); {OFF}")));
+                None
+            }
+            Ok(bytes)
+                if record_keys
+                    .iter()
+                    .flatten()
+                    .any(|r| r.expose() == bytes.as_slice()) =>
+            {
+                problems.push(error(SETTING, format!("must not be a record key (RECORD_ENCRYPTION_KEY or RECORD_ENCRYPTION_KEY_PREVIOUS): whoever holds that one could rebuild the chain; use its own (`openssl rand -base64 32`); {OFF}")));
+                None
+            }
+            Ok(bytes) if bytes.len() == 32 => Some(SecretBytes(bytes)),
+            _ => {
+                problems.push(error(
+                    SETTING,
+                    format!("must be 32 bytes in base64 (`openssl rand -base64 32`); {OFF}"),
+                ));
+                None
+            }
+        },
+        None if dev => {
+            problems.push(warning(SETTING, "not set: using the development key"));
+            Some(SecretBytes(DEV_AUDIT_KEY.to_vec()))
+        }
+        None => {
+            problems.push(error(
+                SETTING,
+                format!("not set: run `wrangler secret put AUDIT_LOG_KEY`; {OFF}"),
+            ));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,6 +754,7 @@ mod tests {
 
     const KEY32: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
     const SIGN: &str = "a-signing-key-of-at-least-32-characters!";
+    const AUDIT32: &str = "YXVkaXQgbG9nIGtleSBvZiB0aGVzZSB0ZXN0cyAzMmI="; // 32 bytes
 
     fn parse(vars: &[(&str, &str)], secrets: &[(&str, &str)]) -> Config {
         let vars: HashMap<String, String> = vars
@@ -741,6 +817,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", SIGN),
                 ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("AUDIT_LOG_KEY", AUDIT32),
             ],
         );
         let mut f = facts(false);
@@ -761,17 +838,23 @@ mod tests {
     fn a_deployed_worker_refuses_the_development_keys_as_secrets() {
         let dev_record = base64::engine::general_purpose::STANDARD.encode(DEV_RECORD_KEY);
         let dev_signing = String::from_utf8_lossy(DEV_SIGNING_KEY).into_owned();
+        let dev_audit = base64::engine::general_purpose::STANDARD.encode(DEV_AUDIT_KEY);
         let c = parse(
             &[("ORIGIN_URL", "route")],
             &[
                 ("CONSENT_SIGNING_KEY", &dev_signing),
                 ("RECORD_ENCRYPTION_KEY", &dev_record),
+                ("AUDIT_LOG_KEY", &dev_audit),
             ],
         );
-        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
         assert_eq!(
             settings_with_problems(&c),
-            ["CONSENT_SIGNING_KEY", "RECORD_ENCRYPTION_KEY"]
+            [
+                "CONSENT_SIGNING_KEY",
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
+            ]
         );
         assert_eq!(c.health(&facts(false))["status"], "degraded");
         // Locally, with the demo, they are what it runs on anyway.
@@ -850,11 +933,16 @@ mod tests {
         assert_eq!(c.policy_version, "1");
         assert_eq!(c.consent_max_age_days, 365);
         assert_eq!(c.record_retention_days, 1460);
-        assert!(c.signing_key.is_some() && c.record_key.is_some());
+        assert!(c.signing_key.is_some() && c.record_key.is_some() && c.audit_key.is_some());
         assert!(c.problems.iter().all(|p| p.severity == Severity::Warning));
         assert_eq!(
             settings_with_problems(&c),
-            ["ORIGIN_URL", "CONSENT_SIGNING_KEY", "RECORD_ENCRYPTION_KEY"]
+            [
+                "ORIGIN_URL",
+                "CONSENT_SIGNING_KEY",
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
+            ]
         );
     }
 
@@ -862,10 +950,11 @@ mod tests {
     fn a_deployed_worker_never_gets_development_keys() {
         let c = parse(&[("ORIGIN_URL", "route")], &[]);
         assert_eq!(c.origin, Origin::Route);
-        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
         assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
         let c = parse(&[("ORIGIN_URL", "https://origin.sivocenter.com")], &[]);
-        assert!(c.signing_key.is_none() && c.record_key.is_none());
+        assert!(c.signing_key.is_none() && c.record_key.is_none() && c.audit_key.is_none());
     }
 
     #[test]
@@ -882,6 +971,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", SIGN),
                 ("RECORD_ENCRYPTION_KEY", KEY32),
+                ("AUDIT_LOG_KEY", AUDIT32),
             ],
         );
         assert_eq!(c.problems, []);
@@ -901,6 +991,53 @@ mod tests {
             Some(SIGN.as_bytes().to_vec())
         );
         assert_eq!(c.record_key.map(|k| k.expose().len()), Some(32));
+        assert_eq!(
+            c.audit_key.map(|k| k.expose().to_vec()),
+            Some(b"audit log key of these tests 32b".to_vec())
+        );
+    }
+
+    #[test]
+    fn the_audit_log_key_is_its_own_and_required_in_production() {
+        let production = |secrets: &[(&str, &str)]| parse(&[("ORIGIN_URL", "route")], secrets);
+        let c = production(&[
+            ("RECORD_ENCRYPTION_KEY", KEY32),
+            ("CONSENT_SIGNING_KEY", SIGN),
+        ]);
+        assert!(c.audit_key.is_none(), "no development key in production");
+        assert_eq!(settings_with_problems(&c), ["AUDIT_LOG_KEY"]);
+        assert_eq!(c.problems[0].severity, Severity::Error);
+        assert_eq!(c.health(&facts(false))["status"], "degraded");
+        let same = production(&[("RECORD_ENCRYPTION_KEY", KEY32), ("AUDIT_LOG_KEY", KEY32)]);
+        assert!(
+            same.audit_key.is_none(),
+            "the record key is refused as the audit key"
+        );
+        let previous = production(&[
+            ("RECORD_ENCRYPTION_KEY", AUDIT32),
+            ("RECORD_ENCRYPTION_KEY_PREVIOUS", KEY32),
+            ("AUDIT_LOG_KEY", KEY32),
+        ]);
+        assert!(
+            previous.audit_key.is_none(),
+            "so is the previous record key"
+        );
+        assert!(same
+            .problems
+            .iter()
+            .any(|p| p.setting == "AUDIT_LOG_KEY" && p.message.contains("must not be")));
+        for bad in ["c2hvcnQ=", "not base64!"] {
+            assert!(
+                production(&[("AUDIT_LOG_KEY", bad)]).audit_key.is_none(),
+                "{bad}"
+            );
+        }
+        let own = production(&[("RECORD_ENCRYPTION_KEY", KEY32), ("AUDIT_LOG_KEY", AUDIT32)]);
+        assert!(own.audit_key.is_some());
+        assert_ne!(
+            own.audit_key.map(|k| k.expose().to_vec()),
+            own.record_key.map(|k| k.expose().to_vec())
+        );
     }
 
     #[test]
@@ -999,6 +1136,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", "short"),
                 ("RECORD_ENCRYPTION_KEY", "not base64!"),
+                ("AUDIT_LOG_KEY", "c2hvcnQ="),
             ],
         );
         assert_eq!(
@@ -1022,7 +1160,8 @@ mod tests {
                 "CONSENT_MAX_AGE_DAYS",
                 "RECORD_RETENTION_DAYS",
                 "CONSENT_SIGNING_KEY",
-                "RECORD_ENCRYPTION_KEY"
+                "RECORD_ENCRYPTION_KEY",
+                "AUDIT_LOG_KEY"
             ]
         );
         assert!(c.problems.iter().all(|p| p.severity == Severity::Error));
@@ -1070,6 +1209,7 @@ mod tests {
                 ("CONSENT_SIGNING_KEY", SIGN),
                 ("RECORD_ENCRYPTION_KEY", KEY32),
                 ("RECORD_ENCRYPTION_KEY_PREVIOUS", previous),
+                ("AUDIT_LOG_KEY", AUDIT32),
             ]
         };
         let unset = parse(&production, &secrets(""));
@@ -1126,6 +1266,7 @@ mod tests {
             &[
                 ("CONSENT_SIGNING_KEY", "tiny-secret"),
                 ("RECORD_ENCRYPTION_KEY", "dG9vIHNob3J0IGtleQ=="),
+                ("AUDIT_LOG_KEY", "YXVkaXQgdG9vIHNob3J0"),
             ],
         );
         let shown = format!(
@@ -1134,6 +1275,9 @@ mod tests {
             serde_json::to_string(&c.problems).unwrap_or_default()
         );
         assert!(!shown.contains("tiny-secret") && !shown.contains("dG9vIHNob3J0IGtleQ=="));
+        assert!(!shown.contains("YXVkaXQgdG9vIHNob3J0"));
+        let c = parse(&[], &[("AUDIT_LOG_KEY", AUDIT32)]);
+        assert!(!format!("{c:?}").contains("audit log key of these tests"));
         let c = parse(&[], &[("CONSENT_SIGNING_KEY", SIGN)]);
         assert!(!format!("{c:?}").contains(SIGN));
     }

@@ -325,7 +325,7 @@ pub fn page_view(
 /// route compares it with the newest migration wrangler recorded as applied
 /// (`d1_migrations`), so a deploy that skipped `wrangler d1 migrations apply` says
 /// `degraded` rather than `ok`. A test fails when a migration is added and this is not.
-pub const LATEST_MIGRATION: &str = "0004_activity.sql";
+pub const LATEST_MIGRATION: &str = "0005_audit_log.sql";
 
 /// Records that the banner was shown (`?1 = 'banner'`) or answered (`'decision'`) at `?2`
 /// (ms), for `alerts::run_alerts`: the later time wins.

@@ -181,6 +181,11 @@ mod tests {
                 crate::consent::decide::tests::SIGNING,
             ),
             ("RECORD_ENCRYPTION_KEY", current),
+            // The audit log's own key (32 bytes of 0x09), unrelated to the record keys.
+            (
+                "AUDIT_LOG_KEY",
+                "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+            ),
         ];
         secrets.extend(previous.map(|p| ("RECORD_ENCRYPTION_KEY_PREVIOUS", p)));
         let c = crate::config::parse_config(
