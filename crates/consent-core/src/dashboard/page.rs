@@ -293,7 +293,7 @@ const LINE_W: f64 = 400.0;
 /// The plot's left edge (room for "100 %").
 const PLOT_X: f64 = 56.0;
 /// The plot's height.
-const PLOT_H: f64 = 180.0;
+const PLOT_H: f64 = 220.0;
 /// Labels.
 const FONT: f64 = 17.0;
 /// One legend row.

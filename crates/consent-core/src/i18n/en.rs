@@ -97,7 +97,7 @@ pub(super) const TEXTS: Texts = Texts {
     dash_no_views: "No page views were counted in this period.",
     dash_excluded: "Not page views, counted apart (GA4 would not count them either): known bots {bots}, prefetches and prerenders {prefetch}.",
     dash_per_day: "Coverage per day",
-    dash_per_day_read: "Each day's share of page views that GA4 (solid line) and Ads (dashed line) could see. A drop after a change to the banner or the policy shows its effect.",
+    dash_per_day_read: "Each day's share of page views that GA4 (solid line) and Ads (dashed line) could see. A drop after a change to the banner or the policy shows its effect; a gap is a day without page views (no data, not 0 %).",
     dash_optin: "Opt-in rate per purpose",
     dash_optin_read: "Of {n} decisions, {a} granted analytics and {m} marketing; {g} came from browsers sending Global Privacy Control, which refuses marketing.",
     dash_gpc: "Global Privacy Control",

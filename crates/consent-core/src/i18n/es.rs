@@ -97,7 +97,7 @@ pub(super) const TEXTS: Texts = Texts {
     dash_no_views: "No se contó ninguna página vista en este periodo.",
     dash_excluded: "No son páginas vistas y se cuentan aparte (GA4 tampoco las contaría): bots conocidos {bots}, precargas y prerenderizados {prefetch}.",
     dash_per_day: "Cobertura por día",
-    dash_per_day_read: "Parte de las páginas vistas de cada día que GA4 (línea continua) y Ads (línea discontinua) pudieron ver. Una caída tras un cambio del banner o de la política muestra su efecto.",
+    dash_per_day_read: "Parte de las páginas vistas de cada día que GA4 (línea continua) y Ads (línea discontinua) pudieron ver. Una caída tras un cambio del banner o de la política muestra su efecto; un hueco es un día sin páginas vistas (sin datos, no 0 %).",
     dash_optin: "Tasa de aceptación por finalidad",
     dash_optin_read: "De {n} decisiones, {a} aceptaron análisis y {m} marketing; {g} llegaron de navegadores con Global Privacy Control, que rechaza el marketing.",
     dash_gpc: "Global Privacy Control",
