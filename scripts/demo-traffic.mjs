@@ -1,12 +1,50 @@
 #!/usr/bin/env node
-// Sends realistic demo traffic to a running worker (scripts/dev.sh) so the dashboard at
-// /_consent/admin has something to show: a few hundred page views and decisions, in a mix of
-// languages, devices and choices, as browsers would send them (the local runtime reports one
-// country for every request, so the country table has one row locally).
-//   node scripts/demo-traffic.mjs [--url http://127.0.0.1:8787] [--visitors 300]
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+// Demo traffic for the dashboard at /_consent/admin of a running worker (scripts/dev.sh).
+// Today: a few hundred page views and decisions, in a mix of languages, devices and choices,
+// sent to the worker as browsers would send them, so the worker counts them (the local runtime
+// reports one country for every request). With --days N, first the N − 1 days before today as
+// the worker would have counted them (scripts/lib/demo-history.mjs: several countries, devices
+// and languages, a weekly rhythm, a dip in the accept rate after a policy change), written
+// straight into the local D1 with `wrangler d1 execute --local` (requests are counted on the
+// day they arrive, so past days cannot be sent). Running it twice adds to the counts.
+//   node scripts/demo-traffic.mjs [--days 60] [--url http://127.0.0.1:8787] [--visitors 300]
+//                                [--persist-to DIR (wrangler dev's --persist-to, if it had one)]
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { history, historySql } from './lib/demo-history.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = {};
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const [key, value] = argv[i].replace(/^--/, '').split(/=(.*)/s);
+  args[key] = value ?? (argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true');
+}
 const base = (args.url || process.env.DEMO_URL || 'http://127.0.0.1:8787').replace(/\/$/, '');
 const visitors = Number(args.visitors || 300);
+const days = Number(args.days || 1);
+if (!Number.isInteger(days) || days < 1 || days > 400) {
+  console.error('--days: a whole number of days from 1 to 400, today included');
+  process.exit(2);
+}
+
+if (days > 1) {
+  const past = history({ days: days - 1 });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sivo-demo-')), 'history.sql');
+  fs.writeFileSync(file, historySql(past).join('\n'));
+  const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+  execFileSync(process.execPath, [wrangler, 'd1', 'execute', 'CONSENT_DB', '--local', '--file', file, ...(args['persist-to'] ? ['--persist-to', args['persist-to']] : [])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_UPDATE_NOTIFIER: '1' },
+  });
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  const sum = (map) => [...map.values()].reduce((a, b) => a + b, 0);
+  console.log(`wrote ${days - 1} past days to the local D1: ${sum(past.pageViews)} page views, ${sum(past.decisions)} decisions; policy change on ${past.policyChange}`);
+}
 
 const AGENTS = {
   mobile: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148',

@@ -188,49 +188,58 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
-    let range = DayRange::from_query(&visit.search, visit.now)?;
-    let db = database(env)?;
+/// The statements of one range: page views and decisions per dimension, then the pages
+/// counted apart.
+fn range_statements(
+    db: &worker::D1Database,
+    range: &DayRange,
+) -> Result<Vec<worker::D1PreparedStatement>, WorkerError> {
+    let bind = |sql: &str| {
+        db.prepare(sql)
+            .bind(&[range.from.clone().into(), range.to.clone().into()])
+            .map_err(|e| Failure::Internal(e.to_string()))
+    };
     let mut statements = Vec::new();
     for (column, _) in DIMENSIONS {
-        for sql in [page_views_query(column), decisions_query(column)] {
-            statements.push(
-                db.prepare(sql)
-                    .bind(&[range.from.clone().into(), range.to.clone().into()])
-                    .map_err(|e| Failure::Internal(e.to_string()))?,
-            );
-        }
+        statements.push(bind(&page_views_query(column))?);
+        statements.push(bind(&decisions_query(column))?);
     }
-    // The pages counted apart, by day: last.
-    statements.push(
-        db.prepare(EXCLUDED_QUERY)
-            .bind(&[range.from.clone().into(), range.to.clone().into()])
-            .map_err(|e| Failure::Internal(e.to_string()))?,
-    );
-    // Nine grouped queries, one round trip.
-    let mut results = db
-        .batch(statements)
-        .await
-        .map_err(|e| Failure::Unavailable(format!("statistics: {e}")))?;
-    let excluded = match results.pop() {
-        Some(rows) => rows
-            .results::<ExcludedRow>()
-            .map_err(|e| Failure::Internal(e.to_string()))?,
+    statements.push(bind(EXCLUDED_QUERY)?);
+    Ok(statements)
+}
+
+/// One range's report from its statements' results, in [`range_statements`] order.
+fn range_report(range: DayRange, results: &[worker::D1Result]) -> Result<Report, WorkerError> {
+    let internal = |e: worker::Error| Failure::Internal(e.to_string());
+    let (pairs, excluded) = results.split_at(results.len().saturating_sub(1));
+    let excluded = match excluded.first() {
+        Some(rows) => rows.results::<ExcludedRow>().map_err(internal)?,
         None => Vec::new(),
     };
     let (mut views, mut decisions) = (Vec::new(), Vec::new());
-    for pair in results.chunks(2) {
+    for pair in pairs.chunks(2) {
         let [v, d] = pair else { continue };
-        views.push(
-            v.results::<PageViewRow>()
-                .map_err(|e| Failure::Internal(e.to_string()))?,
-        );
-        decisions.push(
-            d.results::<DecisionRow>()
-                .map_err(|e| Failure::Internal(e.to_string()))?,
-        );
+        views.push(v.results::<PageViewRow>().map_err(internal)?);
+        decisions.push(d.results::<DecisionRow>().map_err(internal)?);
     }
     Ok(Report::build(range, &views, &decisions).with_excluded(&excluded))
+}
+
+/// The report of the asked range and of the equally long range just before it (for the
+/// comparison): eighteen grouped queries, one round trip.
+async fn report(env: &Env, visit: &Visit) -> Result<Report, WorkerError> {
+    let range = DayRange::from_query(&visit.search, visit.now)?;
+    let previous = range.previous();
+    let db = database(env)?;
+    let mut statements = range_statements(&db, &range)?;
+    let per_range = statements.len();
+    statements.extend(range_statements(&db, &previous)?);
+    let results = db
+        .batch(statements)
+        .await
+        .map_err(|e| Failure::Unavailable(format!("statistics: {e}")))?;
+    let (now, before) = results.split_at(per_range.min(results.len()));
+    Ok(range_report(range, now)?.with_previous(range_report(previous, before)?))
 }
 
 async fn dashboard(

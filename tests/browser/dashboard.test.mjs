@@ -1,8 +1,10 @@
 // The marketing dashboard in Chromium against wrangler dev on the demo site (README, "For
 // marketing: the consent dashboard"): with Access unset and the demo origin it opens as the
-// development identity. After some demo traffic (scripts/demo-traffic.mjs): the page at
-// 1280×800 and 390×844 in English and Spanish, screenshots, axe, the big numbers, every
-// chart's title and table, no sideways scroll on a phone, and the CSV and JSON downloads.
+// development identity. After 60 days of demo traffic (scripts/demo-traffic.mjs --days 60:
+// 59 days of history written into the local D1, today sent through the worker): the page at
+// 1280×800 and 390×844 in English and Spanish, screenshots (test-artifacts/), axe, the big
+// numbers and the banner's figures with the change from the previous period, every chart's
+// title, axes, legend and table, no sideways scroll on a phone, print, and the downloads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -21,6 +23,7 @@ const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const PORT = 8796;
 const VISITORS = 60;
+const DAYS = 60;
 const LOCALES = { en: 'en-GB', es: 'es-ES' };
 const VIEWPORTS = { 1280: { width: 1280, height: 800 }, 390: { width: 390, height: 844 } };
 const DEV_NOTICE = { en: /^Development mode:/, es: /^Modo de desarrollo:/ };
@@ -37,12 +40,13 @@ before(async () => {
   await run('wrangler', ['d1', 'migrations', 'apply', 'CONSENT_DB', '--local', '--persist-to', persistTo], { cwd: ROOT, env: process.env });
   // Page views written at once, not after the default 30 s in the isolate.
   server = await startDevServer({ port: PORT, persistTo, vars: { STATS_FLUSH_SECONDS: '0' } });
-  const sent = await run(process.execPath, [path.join(ROOT, 'scripts/demo-traffic.mjs'), `--url=${server.url}`, `--visitors=${VISITORS}`], { cwd: ROOT });
+  const sent = await run(process.execPath, [path.join(ROOT, 'scripts/demo-traffic.mjs'), '--days', String(DAYS), '--persist-to', persistTo, `--url=${server.url}`, `--visitors=${VISITORS}`], { cwd: ROOT });
   traffic = sent.stdout.trim();
   // Wait until the counts have landed in D1.
   for (let i = 0; i < 100; i++) {
     const stats = await (await fetch(`${server.url}${ADMIN}/stats.json`)).json();
-    if (stats.page_views.total > 0 && stats.decisions.total > 0) break;
+    const todays = stats.by_day.at(-1);
+    if (todays.page_views.total > 0 && todays.decisions.total > 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await launchBrowser();
@@ -67,14 +71,35 @@ async function openDashboard(lang, viewport, { bypassCSP = false } = {}) {
   return { context, page, problems };
 }
 
-test('demo traffic reached the statistics', async (t) => {
+test('demo traffic: 60 days worth reading, today counted by the worker', async (t) => {
   t.diagnostic(traffic);
-  const stats = await (await fetch(`${server.url}${ADMIN}/stats.json`)).json();
-  t.diagnostic(`page views ${JSON.stringify(stats.page_views)}, decisions ${JSON.stringify(stats.decisions)}, coverage ${JSON.stringify(stats.coverage)}`);
-  assert.ok(stats.page_views.total >= VISITORS, `at least one page view per visitor: ${stats.page_views.total}`);
-  assert.ok(stats.decisions.total > 0);
-  assert.equal(stats.by_day.length, 30);
-  assert.equal(stats.by_day.at(-1).page_views.total, stats.page_views.total, 'all of it today');
+  const stats = await (await fetch(`${server.url}${ADMIN}/stats.json?from=${daysAgo(DAYS - 1)}&to=${today()}`)).json();
+  t.diagnostic(`page views ${JSON.stringify(stats.page_views)}, decisions ${JSON.stringify(stats.decisions)}, coverage ${JSON.stringify(stats.coverage)}, banner ${JSON.stringify(stats.banner)}`);
+  assert.equal(stats.by_day.length, DAYS);
+  assert.ok(stats.by_day.every((d) => d.page_views.total > 0 && d.decisions.total > 0), 'every day has traffic');
+  const todays = stats.by_day.at(-1);
+  assert.ok(todays.page_views.total >= VISITORS, `today's page views were sent through the worker: ${todays.page_views.total}`);
+  assert.ok(stats.by_country.length >= 5, `several countries: ${stats.by_country.map((c) => c.country)}`);
+  assert.deepEqual(stats.by_device.map((d) => d.device).sort(), ['desktop', 'mobile', 'tablet']);
+  assert.deepEqual(stats.by_language.map((d) => d.language).sort(), ['en', 'es']);
+  // A weekly rhythm: weekends quieter than weekdays (history only: today is the worker's).
+  const past = stats.by_day.slice(0, -1);
+  const mean = (days) => days.reduce((s, d) => s + d.page_views.total, 0) / days.length;
+  const weekend = past.filter((d) => [0, 6].includes(new Date(`${d.date}T00:00:00Z`).getUTCDay()));
+  const weekdays = past.filter((d) => ![0, 6].includes(new Date(`${d.date}T00:00:00Z`).getUTCDay()));
+  assert.ok(mean(weekend) < 0.8 * mean(weekdays), `weekends ${mean(weekend).toFixed(0)} against weekdays ${mean(weekdays).toFixed(0)}`);
+  // A dip in the accept rate after the policy change (20 days ago), recovering.
+  const change = traffic.match(/policy change on (\d{4}-\d{2}-\d{2})/)?.[1];
+  assert.ok(change, traffic);
+  const at = past.findIndex((d) => d.date === change);
+  const accept = (days) => days.reduce((s, d) => s + d.decisions.accept_all, 0) / days.reduce((s, d) => s + d.banner.decisions, 0);
+  const [before, after] = [accept(past.slice(at - 7, at)), accept(past.slice(at, at + 4))];
+  t.diagnostic(`accept rate the week before the change ${before.toFixed(3)}, its first days ${after.toFixed(3)}`);
+  assert.ok(after < before - 0.08, 'the dip shows');
+  // The default view compares with the 30 days before, which hold history too.
+  const defaults = await (await fetch(`${server.url}${ADMIN}/stats.json`)).json();
+  assert.equal(defaults.by_day.length, 30);
+  assert.ok(defaults.previous.page_views.total > 0 && defaults.previous.banner.accept_rate !== null);
 });
 
 for (const lang of Object.keys(LOCALES)) {
@@ -89,13 +114,18 @@ for (const lang of Object.keys(LOCALES)) {
         assert.match((await notice.innerText()).trim(), DEV_NOTICE[lang]);
         assert.match(await page.locator('main').innerText(), /developer@localhost/);
 
-        const bigNumbers = await page.locator('.big p').evaluateAll((ps) => ps.map((p) => [p.querySelector('span').textContent, p.querySelector('strong').textContent]));
+        const bigNumbers = await page.locator('.big p').evaluateAll((ps) => ps.map((p) => [p.querySelector('span').textContent, p.querySelector('strong').textContent, p.querySelector('small')?.textContent ?? '']));
         t.diagnostic(`big numbers: ${JSON.stringify(bigNumbers)}`);
-        assert.equal(bigNumbers.length, 4);
+        assert.equal(bigNumbers.length, 8, 'page views, decisions, both coverages; impressions, interaction, no choice, accept rate');
         const views = Number(bigNumbers[0][1]);
         assert.ok(views > 0, `non-zero page views: ${bigNumbers[0][1]}`);
         assert.ok(Number(bigNumbers[1][1]) > 0, 'non-zero decisions');
-        assert.match(bigNumbers[2][1], /^\d+ %$/);
+        for (const i of [2, 3, 5, 6, 7]) {
+          assert.match(bigNumbers[i][1], /^\d+ %$/);
+          // The change from the previous period, in words with an arrow, not colour alone.
+          assert.match(bigNumbers[i][2], lang === 'en' ? /^(▲ up|▼ down) \d+\.\d points from \d+ %$|^= unchanged/ : /^(▲ sube|▼ baja) \d+,\d puntos desde \d+ %$|^= sin cambios/, bigNumbers[i][2]);
+        }
+        assert.match(await page.locator('#reference').innerText(), /Didomi.*77[.,]6 %/);
 
         const charts = await page.locator('main svg').evaluateAll((svgs) => svgs.map((svg) => {
           const section = svg.closest('section');
@@ -110,7 +140,7 @@ for (const lang of Object.keys(LOCALES)) {
             width: svg.getBoundingClientRect().width,
           };
         }));
-        assert.equal(charts.length, 3, 'coverage per day, opt-in and methods');
+        assert.equal(charts.length, 4, 'coverage per day, consent per day, opt-in and methods');
         for (const c of charts) {
           assert.ok(c.heading && c.title === c.heading, `a chart titled like its heading: ${JSON.stringify(c)}`);
           assert.equal(c.role, 'img');
@@ -119,6 +149,17 @@ for (const lang of Object.keys(LOCALES)) {
           assert.ok(c.rows >= 2, `the table has a header and rows: ${c.rows}`);
           assert.ok(c.width <= viewport.width, `the chart fits: ${c.width}`);
         }
+        // The line charts' axes, legends, reference line and point titles.
+        for (const id of ['per-day', 'consent-per-day']) {
+          const svg = page.locator(`section[aria-labelledby="${id}-title"] svg`);
+          const texts = await svg.locator('text').allTextContents();
+          for (const tick of ['0 %', '50 %', '100 %']) assert.ok(texts.includes(tick), `${id}: the axis says ${tick}: ${texts}`);
+          const month = lang === 'en' ? /^\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)$/ : /^\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic)$/;
+          assert.ok(texts.filter((x) => month.test(x)).length >= 3, `${id}: dates in the page's language: ${texts}`);
+          assert.ok(await svg.locator('g.legend').count() >= 2, `${id}: a legend`);
+          assert.ok((await svg.locator('circle > title').count()) >= 30, `${id}: a title per point`);
+        }
+        assert.match((await page.locator('section[aria-labelledby="consent-per-day-title"] svg text').allTextContents()).join(' '), /Didomi 2024/);
         const perDay = page.locator('section[aria-labelledby="per-day-title"] details');
         await perDay.locator('summary').click();
         assert.ok(await perDay.locator('table').isVisible(), 'the table opens');
@@ -164,6 +205,12 @@ for (const lang of Object.keys(LOCALES)) {
         }
 
         await screenshot(page, `dashboard-${width}-${lang}`, { fullPage: true });
+        // In print: the charts still fit the page.
+        await page.emulateMedia({ media: 'print' });
+        const printed = await page.locator('main svg').evaluateAll((svgs) => svgs.map((svg) => svg.getBoundingClientRect().width));
+        assert.ok(printed.every((w) => w > 200 && w <= viewport.width), `printed chart widths ${printed}`);
+        await screenshot(page, `dashboard-${width}-${lang}-print`, { fullPage: true });
+        await page.emulateMedia({ media: 'screen' });
 
         await page.addScriptTag({ content: AXE });
         const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }));

@@ -357,7 +357,7 @@ test('the demo origin with Access unset opens as the development identity on a l
   }
 });
 
-test('exact counts: page views by consent, decisions by method, coverage, every day, device and language; the CSV agrees', async () => {
+test('exact counts: page views by consent, decisions by method, coverage, the banner, opt-in, every day, device and language, the previous period; the CSV agrees', async () => {
   const w = await startDashboard(certs);
   try {
     const page = (lang, ua, cookie) =>
@@ -400,14 +400,24 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
     assert.deepEqual(stats.page_views, { total: 10, undecided: 5, rejected: 2, analytics: 3, marketing: 3, excluded: { bots: 1, prefetch: 1 } });
     assert.deepEqual(stats.decisions, { total: 5, accept_all: 2, reject_all: 1, save: 2, analytics: 4, marketing: 2, gpc: 1 });
     assert.deepEqual(stats.coverage, { analytics: 0.3, marketing: 0.3 });
+    // 5 page views carried the banner; 5 decisions were made on it, 2 of them "Accept all".
+    assert.deepEqual(stats.banner, { impressions: 5, decisions: 5, interaction_rate: 1, no_choice_rate: 0, accept_rate: 0.4 });
+    assert.deepEqual(stats.opt_in, { analytics: 0.8, marketing: 0.4 });
 
     assert.deepEqual(stats.by_day.map((d) => d.date), [6, 5, 4, 3, 2, 1, 0].map(daysAgo), 'every day of the range, in order');
     for (const day of stats.by_day.slice(0, -1)) {
       assert.equal(day.page_views.total + day.decisions.total, 0, `${day.date} is empty`);
-      assert.deepEqual(day.coverage, { analytics: 0, marketing: 0 }, 'no NaN on an empty day');
+      assert.deepEqual(day.coverage, { analytics: null, marketing: null }, 'no data on an empty day: null, not 0 (nor NaN)');
+      assert.deepEqual(day.banner, { impressions: 0, decisions: 0, interaction_rate: null, no_choice_rate: null, accept_rate: null });
+      assert.deepEqual(day.opt_in, { analytics: null, marketing: null });
     }
     const last = stats.by_day.at(-1);
-    assert.deepEqual([last.page_views, last.decisions, last.coverage], [stats.page_views, stats.decisions, stats.coverage], 'today holds everything');
+    assert.deepEqual([last.page_views, last.decisions, last.coverage, last.banner, last.opt_in], [stats.page_views, stats.decisions, stats.coverage, stats.banner, stats.opt_in], 'today holds everything');
+    // The previous period: the seven days before, with the same keys, empty here.
+    assert.deepEqual([stats.previous.from, stats.previous.to, stats.previous.by_day.length], [daysAgo(13), daysAgo(7), 7]);
+    assert.deepEqual(stats.previous.coverage, { analytics: null, marketing: null });
+    assert.equal(stats.previous.banner.accept_rate, null);
+    assert.equal(stats.previous.previous, undefined, 'one period back, not a chain');
 
     const by = (rows, key) => Object.fromEntries(rows.map((r) => [r[key], [r.page_views.total, r.decisions.total]]));
     assert.deepEqual(by(stats.by_device, 'device'), { mobile: [4, 2], tablet: [1, 1], desktop: [5, 2] });
@@ -418,10 +428,10 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
 
     const csv = await (await get(w, `${ROUTES.csv}?${range}`, { token })).text();
     const lines = csv.trim().split('\n');
-    assert.equal(lines[0], 'date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc');
+    assert.equal(lines[0], 'date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc,banner_impressions,banner_decisions,interaction_rate,no_choice_rate,accept_rate,optin_analytics,optin_marketing');
     assert.equal(lines.length, 8, 'a header and seven days');
-    assert.equal(lines.at(-1), `${today()},10,5,2,3,3,0.3000,0.3000,5,2,1,2,4,2,1`);
-    assert.equal(lines[1], `${daysAgo(6)},0,0,0,0,0,0.0000,0.0000,0,0,0,0,0,0,0`);
+    assert.equal(lines.at(-1), `${today()},10,5,2,3,3,0.3000,0.3000,5,2,1,2,4,2,1,5,5,1.0000,0.0000,0.4000,0.8000,0.4000`);
+    assert.equal(lines[1], `${daysAgo(6)},0,0,0,0,0,,,0,0,0,0,0,0,0,0,0,,,,,`, 'no data: empty fields, not 0');
 
     const defaults = await (await get(w, ROUTES.json, { token })).json();
     assert.deepEqual([defaults.from, defaults.to, defaults.by_day.length], [daysAgo(29), today(), 30], 'the last 30 days by default');
@@ -433,6 +443,21 @@ test('exact counts: page views by consent, decisions by method, coverage, every 
     assert.match(html, /<span>Page views<\/span><strong>10<\/strong>/);
     assert.match(html, /GA4 saw 30 % of page views/);
     assert.match(html, /Not page views, counted apart \(GA4 would not count them either\): known bots 1, prefetches and prerenders 1\./);
+    assert.match(html, /<span>Accepted all, of those who chose<\/span><strong>40 %<\/strong><small class="change">no comparison: no data before<\/small>/);
+
+    // History in the previous period, as the worker writes it: the comparison reads it.
+    await w.db().batch([
+      w.db().prepare("INSERT INTO page_views (day, consent, country, lang, device, views) VALUES (?1, 'all', 'ES', 'es', 'mobile', 10), (?1, 'undecided', 'ES', 'es', 'mobile', 10)").bind(daysAgo(10)),
+      w.db().prepare("INSERT INTO decisions (day, method, analytics, marketing, gpc, country, lang, device, decisions) VALUES (?1, 'accept_all', 1, 1, 0, 'ES', 'es', 'mobile', 4), (?1, 'reject_all', 0, 0, 0, 'ES', 'es', 'mobile', 1)").bind(daysAgo(10)),
+    ]);
+    const compared = await (await get(w, `${ROUTES.json}?${range}`, { token })).json();
+    assert.deepEqual([compared.previous.page_views.total, compared.previous.coverage, compared.previous.banner], [20, { analytics: 0.5, marketing: 0.5 }, { impressions: 10, decisions: 5, interaction_rate: 0.5, no_choice_rate: 0.5, accept_rate: 0.8 }]);
+    assert.equal(compared.previous.by_day.find((d) => d.date === daysAgo(10)).page_views.total, 20);
+    assert.equal(compared.page_views.total, 10, 'the current period unchanged');
+    const comparedHtml = await (await get(w, `${ROUTES.dashboard}?${range}`, { token, headers: { accept: 'text/html', 'accept-language': 'en' } })).text();
+    assert.match(comparedHtml, /<span>Accepted all, of those who chose<\/span><strong>40 %<\/strong><small class="change">▼ down 40\.0 points from 80 %<\/small>/);
+    assert.match(comparedHtml, /<span>GA4 coverage<\/span><strong>30 %<\/strong><small class="change">▼ down 20\.0 points from 50 %<\/small>/);
+    assert.match(comparedHtml, /Compared with the previous period, /);
 
     for (const bad of ['from=2026-13-01', 'to=2026-02-30', 'from=yesterday', `from=${today()}&to=${daysAgo(1)}`, `from=${daysAgo(400)}&to=${today()}`]) {
       for (const path of VIEWER_ROUTES) {

@@ -1,8 +1,11 @@
 //! The dashboard's numbers for a date range (README, "For marketing: the consent dashboard"): page
 //! views by the consent in effect, decisions by method and grant, and coverage — the share
 //! of page views GA4 (analytics) and Ads (marketing) can see — in total and by day, country,
-//! language and device. Built from the grouped rows `stats::page_views_query` and
-//! `stats::decisions_query` return.
+//! language and device; the banner's figures (impressions, interaction, no choice, accept
+//! rate); opt-in per purpose; and the same report for the equally long range just before.
+//! Built from the grouped rows `stats::page_views_query` and `stats::decisions_query` return.
+//! A rate whose denominator is 0 is `None` (`null` in the JSON, empty in the CSV), never 0:
+//! no data is not 0 %.
 
 use crate::clock::{day, parse_day, EpochMillis, DAY_MS};
 use crate::dashboard::stats::Excluded;
@@ -73,6 +76,21 @@ impl DayRange {
         (0..=(to - from) / DAY_MS)
             .map(|i| day(from + i * DAY_MS))
             .collect()
+    }
+
+    /// The equally long range just before this one (for the comparison with the previous
+    /// period).
+    #[must_use]
+    pub fn previous(&self) -> Self {
+        let (Some(from), Some(to)) = (parse_day(&self.from), parse_day(&self.to)) else {
+            return self.clone();
+        };
+        let len = to - from + DAY_MS;
+        let prev_to = from.saturating_sub(DAY_MS);
+        Self {
+            from: day(prev_to.saturating_sub(len - DAY_MS)),
+            to: day(prev_to),
+        }
     }
 
     /// The range as a query string, for links.
@@ -169,13 +187,38 @@ pub struct Decisions {
     pub gpc: u64,
 }
 
-/// The share of page views each tool can see, 0 to 1.
+/// The share of page views each tool can see, 0 to 1; `None` without page views.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Coverage {
     /// GA4.
-    pub analytics: f64,
+    pub analytics: Option<f64>,
     /// Google Ads.
-    pub marketing: f64,
+    pub marketing: Option<f64>,
+}
+
+/// What the banner drew: the figures every consent platform shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Banner {
+    /// Page views that carried the banner (consent `undecided`).
+    pub impressions: u64,
+    /// Decisions made from the banner: accept all, reject all, customise and save.
+    pub decisions: u64,
+    /// `decisions ÷ impressions`; `None` without impressions.
+    pub interaction_rate: Option<f64>,
+    /// The share of impressions that ended in no choice: `1 − interaction_rate`, at least 0.
+    pub no_choice_rate: Option<f64>,
+    /// "Accept all" ÷ banner decisions: the consent rate among those who chose (Didomi's
+    /// "consent rate"); `None` without banner decisions.
+    pub accept_rate: Option<f64>,
+}
+
+/// The share of decisions that granted each purpose; `None` without decisions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct OptIn {
+    /// Analytics.
+    pub analytics: Option<f64>,
+    /// Marketing.
+    pub marketing: Option<f64>,
 }
 
 /// The counts of one group (the whole range, a day, a country, …).
@@ -187,6 +230,10 @@ pub struct Counts {
     pub decisions: Decisions,
     /// Coverage.
     pub coverage: Coverage,
+    /// The banner's figures.
+    pub banner: Banner,
+    /// Opt-in per purpose.
+    pub opt_in: OptIn,
 }
 
 impl Counts {
@@ -221,23 +268,33 @@ impl Counts {
     }
 
     fn finish(mut self) -> Self {
+        let (v, d) = (self.page_views, self.decisions);
         self.coverage = Coverage {
-            analytics: share(self.page_views.analytics, self.page_views.total),
-            marketing: share(self.page_views.marketing, self.page_views.total),
+            analytics: share(v.analytics, v.total),
+            marketing: share(v.marketing, v.total),
+        };
+        let banner_decisions = d.accept_all + d.reject_all + d.save;
+        let interaction_rate = share(banner_decisions, v.undecided);
+        self.banner = Banner {
+            impressions: v.undecided,
+            decisions: banner_decisions,
+            interaction_rate,
+            no_choice_rate: interaction_rate.map(|r| (1.0 - r).max(0.0)),
+            accept_rate: share(d.accept_all, banner_decisions),
+        };
+        self.opt_in = OptIn {
+            analytics: share(d.analytics, d.total),
+            marketing: share(d.marketing, d.total),
         };
         self
     }
 }
 
-/// `part / whole`, 0 when there is no whole.
+/// `part / whole`; `None` when there is no whole (no data is not 0 %).
 #[must_use]
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-pub fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
+pub fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// The numbers of one range.
@@ -249,6 +306,8 @@ pub struct Report {
     pub total: Counts,
     /// One entry per dimension of `stats::DIMENSIONS`: (JSON key, label → counts).
     pub breakdowns: Vec<(&'static str, BTreeMap<String, Counts>)>,
+    /// The same report for [`DayRange::previous`], when it was read.
+    pub previous: Option<Box<Report>>,
 }
 
 impl Report {
@@ -300,7 +359,15 @@ impl Report {
             range,
             total: total.finish(),
             breakdowns,
+            previous: None,
         }
+    }
+
+    /// Adds the report of the range just before, for the comparison.
+    #[must_use]
+    pub fn with_previous(mut self, previous: Report) -> Self {
+        self.previous = Some(Box::new(previous));
+        self
     }
 
     /// Adds the excluded pages (`stats::EXCLUDED_QUERY`'s rows) to the whole range and to
@@ -337,6 +404,8 @@ impl Report {
             "page_views": self.total.page_views,
             "decisions": self.total.decisions,
             "coverage": self.total.coverage,
+            "banner": self.total.banner,
+            "opt_in": self.total.opt_in,
         });
         for (key, groups) in &self.breakdowns {
             let rows: Vec<serde_json::Value> = groups
@@ -349,32 +418,44 @@ impl Report {
                 .collect();
             out[format!("by_{}", if *key == "date" { "day" } else { key })] = rows.into();
         }
+        if let Some(previous) = &self.previous {
+            out["previous"] = previous.to_json();
+        }
         out
     }
 
-    /// The days of the range as CSV, one row per day.
+    /// The days of the range as CSV, one row per day; a rate without a denominator is an
+    /// empty field.
     #[must_use]
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc\n");
+        let mut out = String::from("date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc,banner_impressions,banner_decisions,interaction_rate,no_choice_rate,accept_rate,optin_analytics,optin_marketing\n");
+        let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
         for (date, c) in self.by("date") {
-            let (v, d) = (c.page_views, c.decisions);
+            let (v, d, b) = (c.page_views, c.decisions, c.banner);
             let _ = writeln!(
                 out,
-                "{date},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{}",
+                "{date},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 v.total,
                 v.undecided,
                 v.rejected,
                 v.analytics,
                 v.marketing,
-                c.coverage.analytics,
-                c.coverage.marketing,
+                rate(c.coverage.analytics),
+                rate(c.coverage.marketing),
                 d.total,
                 d.accept_all,
                 d.reject_all,
                 d.save,
                 d.analytics,
                 d.marketing,
-                d.gpc
+                d.gpc,
+                b.impressions,
+                b.decisions,
+                rate(b.interaction_rate),
+                rate(b.no_choice_rate),
+                rate(b.accept_rate),
+                rate(c.opt_in.analytics),
+                rate(c.opt_in.marketing),
             );
         }
         out
@@ -481,9 +562,8 @@ mod tests {
                 excluded: Some(ExcludedViews::default()),
             }
         );
-        assert!(
-            (t.coverage.analytics - 0.4).abs() < 1e-9 && (t.coverage.marketing - 0.3).abs() < 1e-9
-        );
+        assert_eq!(t.coverage.analytics, Some(0.4));
+        assert_eq!(t.coverage.marketing, Some(0.3));
         assert_eq!(
             t.decisions,
             Decisions {
@@ -543,8 +623,9 @@ mod tests {
             })
         );
         assert_eq!(t.total, 100, "not page views");
-        assert!(
-            (report.total.coverage.analytics - 0.4).abs() < 1e-9,
+        assert_eq!(
+            report.total.coverage.analytics,
+            Some(0.4),
             "nor in coverage"
         );
         let days = report.by("date");
@@ -585,10 +666,94 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_range_has_no_coverage_rather_than_nan() {
+    fn an_empty_range_has_no_rates_rather_than_zero_or_nan() {
         let range = DayRange::from_query("", NOW).unwrap();
         let report = Report::build(range, &[], &[]);
         assert_eq!(report.total.coverage, Coverage::default());
-        assert_eq!(report.to_json()["coverage"]["analytics"], 0.0);
+        let json = report.to_json();
+        for rate in [
+            &json["coverage"]["analytics"],
+            &json["coverage"]["marketing"],
+            &json["banner"]["interaction_rate"],
+            &json["banner"]["no_choice_rate"],
+            &json["banner"]["accept_rate"],
+            &json["opt_in"]["analytics"],
+            &json["by_day"][3]["coverage"]["analytics"],
+        ] {
+            assert!(rate.is_null(), "{json}");
+        }
+        assert_eq!(json["banner"]["impressions"], 0);
+    }
+
+    #[test]
+    fn the_banner_figures_are_impressions_decisions_and_their_rates() {
+        let report = sample();
+        let b = report.total.banner;
+        assert_eq!((b.impressions, b.decisions), (50, 5));
+        assert_eq!(b.interaction_rate, Some(0.1));
+        assert!((b.no_choice_rate.unwrap() - 0.9).abs() < 1e-9);
+        assert_eq!(
+            b.accept_rate,
+            Some(0.6),
+            "3 accept all of 5 banner decisions"
+        );
+        assert_eq!(
+            report.total.opt_in,
+            OptIn {
+                analytics: Some(0.8),
+                marketing: Some(0.6)
+            }
+        );
+        let days = report.by("date");
+        assert_eq!(days[0].1.banner.accept_rate, Some(0.6), "per day too");
+        assert_eq!(
+            days[1].1.coverage,
+            Coverage::default(),
+            "a day without page views has no coverage, not 0"
+        );
+        assert_eq!(days[1].1.banner.interaction_rate, None);
+        let json = report.to_json();
+        assert_eq!(json["banner"]["decisions"], 5);
+        assert_eq!(json["by_day"][0]["opt_in"]["analytics"], 0.8);
+        assert!(json["by_day"][1]["coverage"]["analytics"].is_null());
+        assert!(json["by_day"][1]["opt_in"]["marketing"].is_null());
+        let csv = report.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",gpc,banner_impressions,banner_decisions,interaction_rate,no_choice_rate,accept_rate,optin_analytics,optin_marketing"));
+        assert!(
+            lines[1].ends_with(",1,50,5,0.1000,0.9000,0.6000,0.8000,0.6000"),
+            "{csv}"
+        );
+        assert_eq!(
+            lines[2], "2026-11-27,0,0,0,0,0,,,0,0,0,0,0,0,0,0,0,,,,,",
+            "no data: empty fields, not 0"
+        );
+    }
+
+    #[test]
+    fn the_previous_period_is_the_equally_long_range_just_before() {
+        let r = DayRange::from_query("from=2026-11-26&to=2026-11-27", NOW).unwrap();
+        let p = r.previous();
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str()),
+            ("2026-11-24", "2026-11-25")
+        );
+        let r = DayRange::from_query("from=2026-03-01&to=2026-03-01", NOW).unwrap();
+        assert_eq!(r.previous().days(), ["2026-02-28"]);
+        let r = DayRange::from_query("", NOW).unwrap();
+        let p = r.previous();
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str(), p.days().len()),
+            ("2026-09-29", "2026-10-28", 30)
+        );
+        let previous = Report::build(p, &[vec![pv("2026-10-01", "all", 10)]], &[vec![]]);
+        let json = sample().with_previous(previous).to_json();
+        assert_eq!(json["previous"]["from"], "2026-09-29");
+        assert_eq!(json["previous"]["to"], "2026-10-28");
+        assert_eq!(json["previous"]["coverage"]["analytics"], 1.0);
+        assert!(json["previous"]["banner"]["accept_rate"].is_null());
+        assert_eq!(json["previous"]["by_day"].as_array().unwrap().len(), 30);
+        assert!(json["previous"].get("previous").is_none());
+        assert!(sample().to_json().get("previous").is_none());
     }
 }

@@ -308,6 +308,44 @@ pub struct Texts {
     pub dash_tablet: &'static str,
     /// Device class.
     pub dash_desktop: &'static str,
+    /// "No data" for a rate without a denominator.
+    pub dash_no_data: &'static str,
+    /// The banner's figures (heading).
+    pub dash_banner: &'static str,
+    /// Banner impressions.
+    pub dash_impressions: &'static str,
+    /// Interaction rate.
+    pub dash_interaction: &'static str,
+    /// The share who never choose.
+    pub dash_no_choice: &'static str,
+    /// Accept rate among those who chose.
+    pub dash_accept_rate: &'static str,
+    /// How to read the banner's figures.
+    pub dash_banner_read: &'static str,
+    /// The published reference ({pct}).
+    pub dash_reference: &'static str,
+    /// The reference line's label ({pct}).
+    pub dash_reference_label: &'static str,
+    /// The previous period ({from}, {to}).
+    pub dash_previous: &'static str,
+    /// A rise in points ({points}, {before}).
+    pub dash_up: &'static str,
+    /// A fall in points ({points}, {before}).
+    pub dash_down: &'static str,
+    /// No change ({before}).
+    pub dash_same: &'static str,
+    /// No comparison possible.
+    pub dash_no_comparison: &'static str,
+    /// A count in the previous period ({n}).
+    pub dash_before_count: &'static str,
+    /// Consent per day (chart title).
+    pub dash_consent_per_day: &'static str,
+    /// How to read the consent chart.
+    pub dash_consent_per_day_read: &'static str,
+    /// Column and axis: the day.
+    pub dash_day: &'static str,
+    /// The vertical axis.
+    pub dash_share_axis: &'static str,
 }
 
 #[cfg(test)]
