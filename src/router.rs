@@ -27,7 +27,7 @@ pub async fn handle(
         return Err(Failure::NoOrigin.into());
     }
     if visit.path == paths::ADMIN || visit.path.starts_with("/_consent/admin/") {
-        return crate::dashboard::handle(env, config, visit).await;
+        return crate::dashboard::handle(request, env, config, visit).await;
     }
     let route = paths::route_of(&visit.path);
     let read = matches!(visit.method.as_str(), "GET" | "HEAD");

@@ -11,6 +11,7 @@ pub mod stats;
 pub use audit::{schedule_counted, AuditState};
 
 use crate::failure::WorkerError;
+use crate::platform::read_body;
 use crate::proof::KvRecords;
 use crate::respond::{html, json, own, OK};
 use crate::served::Served;
@@ -18,21 +19,25 @@ use crate::visit::{Header, Visit};
 use access::identify;
 use consent_core::clock::rfc3339;
 use consent_core::config::{Config, SecretBytes};
+use consent_core::consent::request::check_declared_length;
 use consent_core::consent::ConsentId;
 use consent_core::dashboard::access::{Identity, Role};
 use consent_core::dashboard::audit::read::PageRequest;
 use consent_core::dashboard::audit::{AuditAction, AuditEvent};
 use consent_core::dashboard::look_up_allowed;
 use consent_core::dashboard::page::{dashboard_page, Viewer};
+use consent_core::dashboard::privacy::{audit_page, consent_id_of_form, lookup_page, records_page};
 use consent_core::dashboard::report::{DayRange, DecisionRow, ExcludedRow, PageViewRow, Report};
 use consent_core::dashboard::stats::{
     decisions_query, page_views_query, DIMENSIONS, EXCLUDED_QUERY,
 };
 use consent_core::failure::Failure;
+use consent_core::failure::Presentation;
 use consent_core::log::{event_line, Level};
 use consent_core::paths;
 use consent_core::proof::records::{keys_of, open_all};
 use stats::database;
+use web_sys::Request;
 use worker::Env;
 
 /// What an admin route is.
@@ -42,6 +47,8 @@ enum AdminRoute {
     StatsJson,
     StatsCsv,
     Records(ConsentId),
+    /// The look-up form (`GET`) and its answer (`POST consent_id=<id>`).
+    Lookup,
     Audit,
 }
 
@@ -52,6 +59,7 @@ impl AdminRoute {
             paths::ADMIN_STATS_JSON => Ok(Self::StatsJson),
             paths::ADMIN_STATS_CSV => Ok(Self::StatsCsv),
             paths::ADMIN_AUDIT => Ok(Self::Audit),
+            paths::ADMIN_RECORDS => Ok(Self::Lookup),
             _ => path
                 .strip_prefix(paths::ADMIN_RECORDS_PREFIX)
                 .and_then(ConsentId::parse)
@@ -61,7 +69,7 @@ impl AdminRoute {
     }
 
     fn needs_admin(self) -> bool {
-        matches!(self, Self::Records(_) | Self::Audit)
+        matches!(self, Self::Records(_) | Self::Lookup | Self::Audit)
     }
 }
 
@@ -70,9 +78,20 @@ impl AdminRoute {
 /// # Errors
 /// No token (`401`), a refused one or a missing role (`403`), Access not configured
 /// (`503`), D1 or KV failing (`503`), a bad date range (`400`).
-pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served, WorkerError> {
+pub async fn handle(
+    request: &Request,
+    env: &Env,
+    config: &Config,
+    visit: &Visit,
+) -> Result<Served, WorkerError> {
     let route = AdminRoute::of(&visit.path)?;
-    if let AdminRoute::Records(_) = route {
+    // The look-up form itself reads and writes nothing: only its POST is guarded.
+    let guarded = match route {
+        AdminRoute::Records(_) => true,
+        AdminRoute::Lookup => visit.method == "POST",
+        _ => false,
+    };
+    if matches!(route, AdminRoute::Records(_) | AdminRoute::Lookup) {
         if !matches!(visit.method.as_str(), "GET" | "HEAD" | "POST") {
             return Err(Failure::MethodNotAllowed {
                 allow: "GET, HEAD, POST",
@@ -81,12 +100,14 @@ pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served,
         }
         let site = visit.header(Header::SecFetchSite);
         let origin = visit.header(Header::Origin);
-        if !look_up_allowed(
-            &visit.method,
-            site.as_deref(),
-            origin.as_deref(),
-            &visit.host,
-        ) {
+        if guarded
+            && !look_up_allowed(
+                &visit.method,
+                site.as_deref(),
+                origin.as_deref(),
+                &visit.host,
+            )
+        {
             return Err(Failure::CrossSite.into());
         }
     } else if !matches!(visit.method.as_str(), "GET" | "HEAD") {
@@ -108,6 +129,13 @@ pub async fn handle(env: &Env, config: &Config, visit: &Visit) -> Result<Served,
             export(env, config, visit, &identity, route).await
         }
         AdminRoute::Records(id) => records(env, config, visit, &identity, id).await,
+        AdminRoute::Lookup if visit.method == "POST" => {
+            check_declared_length(visit.header(Header::ContentLength).as_deref())
+                .map_err(|_| Failure::TooLarge)?;
+            let id = consent_id_of_form(&read_body(request).await?)?;
+            records(env, config, visit, &identity, id).await
+        }
+        AdminRoute::Lookup => Ok(Served::ok(html(&lookup_page(visit.lang))?)),
         AdminRoute::Audit => audit(env, config, visit, &identity).await,
     }
 }
@@ -334,6 +362,17 @@ async fn records(
         .await
         .map_err(|e| Failure::Unavailable(e.0))?;
     let body = serde_json::json!({ "consent_id": id, "records": records });
+    if wants_download(&visit.search) {
+        // Exactly what the visitor's own download (`GET /_consent/records`) gives.
+        let disposition = format!("attachment; filename=\"sivo-consent-{id}.json\"");
+        return Ok(Served::ok(json(
+            &body.to_string(),
+            &[("content-disposition", &disposition)],
+        )?));
+    }
+    if wants_page(visit) {
+        return Ok(Served::ok(html(&records_page(visit.lang, &body))?));
+    }
     Ok(Served::ok(json(&body.to_string(), &[])?))
 }
 
@@ -360,5 +399,21 @@ async fn audit(
     )
     .await?;
     let body = audit::read(env, &page, key.expose()).await?;
+    if wants_page(visit) {
+        return Ok(Served::ok(html(&audit_page(visit.lang, &body))?));
+    }
     Ok(Served::ok(json(&body.to_string(), &[])?))
+}
+
+/// A page for a browser (`Accept` naming `text/html`); JSON, as always, for anything else.
+fn wants_page(visit: &Visit) -> bool {
+    Presentation::for_request(visit.header(Header::Accept).as_deref(), true) == Presentation::Page
+}
+
+/// `?download`: the records as the visitor's own download file.
+fn wants_download(search: &str) -> bool {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .any(|p| p == "download" || p.starts_with("download="))
 }

@@ -222,3 +222,30 @@ test('the dashboard, with data, in English and Spanish', async () => {
     await demo.close();
   }
 });
+
+// The privacy team's pages (the look-up form, a visitor's records, the audit log), in both
+// languages, as the development identity (an admin) sees them on the demo origin.
+test('the privacy pages: the look-up form, the records and the audit log, in English and Spanish', async () => {
+  const demo = await startWorker({ origin: undefined });
+  try {
+    const cookie = (await postForm(demo, { action: 'accept_all' })).headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const { id } = await (await demo.fetch('/_consent/state', { headers: { cookie } })).json();
+    assert.match(id, /^[0-9a-f]{32}$/);
+    const own = { 'sec-fetch-site': 'same-origin' };
+    for (const lang of Object.keys(LANGS)) {
+      const headers = { 'accept-language': LANGS[lang], ...own };
+      const admin = 'http://127.0.0.1:8787/_consent/admin';
+      const form = await page(demo, `${admin}/records`, { headers });
+      assert.match(form, /<form[^>]*method="post"/);
+      await assertValid(`privacy-lookup-${lang}`, form);
+      const records = await page(demo, `${admin}/records/${id}`, { headers });
+      assert.match(records, /accept_all/, 'with its record');
+      await assertValid(`privacy-records-${lang}`, records);
+      const audit = await page(demo, `${admin}/audit?limit=2`, { headers });
+      assert.match(audit, /<table/, 'with its entries');
+      await assertValid(`privacy-audit-${lang}`, audit);
+    }
+  } finally {
+    await demo.close();
+  }
+});

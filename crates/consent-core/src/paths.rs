@@ -26,6 +26,8 @@ pub const ADMIN: &str = "/_consent/admin";
 pub const ADMIN_STATS_JSON: &str = "/_consent/admin/stats.json";
 /// `GET`: the range's statistics as CSV, one row per day.
 pub const ADMIN_STATS_CSV: &str = "/_consent/admin/stats.csv";
+/// The privacy team's look-up form (`GET`) and its answer (`POST consent_id=<id>`).
+pub const ADMIN_RECORDS: &str = "/_consent/admin/records";
 /// `GET <prefix><consent id>`: that id's records (admins).
 pub const ADMIN_RECORDS_PREFIX: &str = "/_consent/admin/records/";
 /// `GET`: the audit log (admins).

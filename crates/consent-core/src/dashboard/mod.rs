@@ -7,6 +7,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod page;
+pub mod privacy;
 pub mod report;
 pub mod stats;
 

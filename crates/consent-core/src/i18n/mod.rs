@@ -346,6 +346,78 @@ pub struct Texts {
     pub dash_day: &'static str,
     /// The vertical axis.
     pub dash_share_axis: &'static str,
+    /// The links between the dashboard and the privacy pages.
+    pub priv_nav: &'static str,
+    /// Title of the look-up form.
+    pub priv_lookup_title: &'static str,
+    /// The form's field.
+    pub priv_consent_id: &'static str,
+    /// Where the id comes from.
+    pub priv_lookup_help: &'static str,
+    /// The form's button.
+    pub priv_look_up: &'static str,
+    /// That every look-up is logged.
+    pub priv_audited: &'static str,
+    /// Title of the records page.
+    pub priv_records_title: &'static str,
+    /// `{id}`, `{n}`: whose records and how many.
+    pub priv_records_of: &'static str,
+    /// The download button.
+    pub priv_download: &'static str,
+    /// What the download is.
+    pub priv_download_read: &'static str,
+    /// No records for the id.
+    pub priv_no_records: &'static str,
+    /// `{n}`, `{at}`: one record's heading.
+    pub priv_record_heading: &'static str,
+    /// A record that does not open.
+    pub priv_unreadable: &'static str,
+    /// Heading of the second form.
+    pub priv_another: &'static str,
+    /// Title of the audit page.
+    pub priv_audit_title: &'static str,
+    /// The chain holds.
+    pub priv_chain_verified: &'static str,
+    /// `{seq}`: where the chain breaks.
+    pub priv_chain_broken: &'static str,
+    /// `{seq}`: where the cut begins.
+    pub priv_chain_truncated: &'static str,
+    /// `{seq}`: the head.
+    pub priv_head_matches: &'static str,
+    /// `{seq}`: the head.
+    pub priv_head_ahead: &'static str,
+    /// `{seq}`: the head.
+    pub priv_head_behind: &'static str,
+    /// `{seq}`: the head.
+    pub priv_head_differs: &'static str,
+    /// No head.
+    pub priv_head_absent: &'static str,
+    /// The head could not be read.
+    pub priv_head_unavailable: &'static str,
+    /// `{n}`: entries in the log.
+    pub priv_total: &'static str,
+    /// An empty page.
+    pub priv_no_entries: &'static str,
+    /// Column: position.
+    pub priv_col_seq: &'static str,
+    /// Column: when.
+    pub priv_col_at: &'static str,
+    /// Column: who.
+    pub priv_col_who: &'static str,
+    /// Column: action.
+    pub priv_col_action: &'static str,
+    /// Column: target.
+    pub priv_col_target: &'static str,
+    /// Column: network.
+    pub priv_col_ip: &'static str,
+    /// Column: count.
+    pub priv_col_count: &'static str,
+    /// Link to older entries.
+    pub priv_older: &'static str,
+    /// Link to the newest entries.
+    pub priv_newest: &'static str,
+    /// Label of the paging links.
+    pub priv_pages: &'static str,
 }
 
 #[cfg(test)]
