@@ -74,6 +74,9 @@ pub fn dashboard_page(lang: Lang, report: &Report, viewer: Viewer<'_>) -> String
             .replace("{who}", viewer.email)
             .replace("{role}", viewer.role))
     );
+    if viewer.role == "admin" {
+        body.push_str(&crate::dashboard::privacy::privacy_links(t));
+    }
     body.push_str(&range_form(t, report));
     body.push_str(&big_numbers(lang, report));
     body.push_str(&banner_numbers(lang, report));
@@ -935,6 +938,23 @@ mod tests {
         role: "viewer",
         development: false,
     };
+
+    #[test]
+    fn an_admin_sees_links_to_the_privacy_pages_a_viewer_does_not() {
+        let (report, _) = three_days();
+        let admin = Viewer {
+            role: "admin",
+            ..VIEWER
+        };
+        for lang in Lang::ALL {
+            let page = dashboard_page(lang, &report, admin);
+            assert!(page.contains(&format!(r#"<a href="{}">"#, paths::ADMIN_RECORDS)));
+            assert!(page.contains(&format!(r#"<a href="{}">"#, paths::ADMIN_AUDIT)));
+            let page = dashboard_page(lang, &report, VIEWER);
+            assert!(!page.contains(paths::ADMIN_RECORDS));
+            assert!(!page.contains(paths::ADMIN_AUDIT));
+        }
+    }
 
     #[test]
     #[allow(clippy::too_many_lines)]

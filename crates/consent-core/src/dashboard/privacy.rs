@@ -49,6 +49,20 @@ fn nav(t: &Texts) -> String {
     )
 }
 
+/// The dashboard's links to the privacy pages, for an admin.
+#[must_use]
+pub fn privacy_links(t: &Texts) -> String {
+    let e = escape_html;
+    format!(
+        r#"<nav aria-label="{label}"><p><a href="{records}">{lookup}</a> · <a href="{audit}">{log}</a></p></nav>"#,
+        label = e(t.priv_nav),
+        records = paths::ADMIN_RECORDS,
+        lookup = e(t.priv_lookup_title),
+        audit = paths::ADMIN_AUDIT,
+        log = e(t.priv_audit_title),
+    )
+}
+
 /// The look-up form: one field, posted to [`paths::ADMIN_RECORDS`].
 fn lookup_form(t: &Texts, value: &str) -> String {
     let e = escape_html;
