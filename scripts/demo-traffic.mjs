@@ -52,9 +52,10 @@ const AGENTS = {
   desktop: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36',
 };
 const PAGES = ['/', '/pricing.html', '/contact.html', '/privacy.html', '/cookies.html'];
-// A plausible spread: about half decide, most of those accept everything.
+// A new visitor's answer to the banner, spread as in the history's days before the policy
+// change: about six in ten decide, eight in ten of those accept everything.
 const CHOICES = [
-  ['none', 45], ['accept_all', 30], ['reject_all', 15], ['save_analytics', 7], ['save_marketing', 3],
+  ['none', 38], ['accept_all', 48], ['reject_all', 10], ['save_analytics', 3], ['save_marketing', 1],
 ];
 
 let seed = 20261129;
@@ -65,14 +66,20 @@ const pick = (weighted) => {
   return weighted[0][0];
 };
 
+// Cookies of visitors who decided earlier in the run: about a third of visitors come back with
+// one (their choice still in effect, no banner), as in the history (scripts/lib/demo-history.mjs),
+// so today's coverage is not read as a collapse beside the past days'.
+const returning = [];
+
 async function visit(i) {
   const device = pick([['mobile', 55], ['desktop', 38], ['tablet', 7]]);
   const lang = pick([['es-ES,es;q=0.9', 70], ['en-GB,en;q=0.9', 30]]);
   const gpc = random() < 0.05;
   const headers = { 'user-agent': AGENTS[device], 'accept-language': lang, 'cf-connecting-ip': `198.51.${i % 250}.${(i * 7) % 250}`, ...(gpc ? { 'sec-gpc': '1' } : {}) };
-  let cookie = '';
+  const back = returning.length > 0 && random() < 0.34;
+  let cookie = back ? returning[Math.floor(random() * returning.length)] : '';
   const views = 1 + Math.floor(random() * 4);
-  const choice = pick(CHOICES);
+  const choice = back ? 'none' : pick(CHOICES);
   for (let v = 0; v < views; v++) {
     const page = PAGES[Math.floor(random() * PAGES.length)];
     const res = await fetch(base + page, { headers: { ...headers, ...(cookie ? { cookie } : {}) } });
@@ -86,6 +93,7 @@ async function visit(i) {
         headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
       });
       cookie = (decided.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).filter((c) => c.startsWith('__Host-sivo_consent=')).join('; ');
+      if (cookie) returning.push(cookie);
     }
   }
   return views;
