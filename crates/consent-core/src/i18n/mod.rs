@@ -66,15 +66,31 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
     best.map_or(Lang::En, |(lang, _)| lang)
 }
 
-/// `q` values in thousandths; `None` when malformed.
+/// `q` values in thousandths, rounded; `None` when malformed or above 1. Read with integer
+/// arithmetic (digits, a point, digits), not as a float: a float parser links core's
+/// decimal-to-float tables, about 5 KB of the gzipped wasm, for three digits.
 fn parse_quality(raw: &str) -> Option<u16> {
-    let q: f32 = raw.trim().parse().ok()?;
-    if (0.0..=1.0).contains(&q) {
-        // In range 0..=1000 after the check above, so the cast is exact enough.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some((q * 1000.0).round() as u16)
-    } else {
-        None
+    let raw = raw.trim();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 1 || (whole == "1" && fraction.bytes().any(|b| b != b'0')) {
+        return None;
+    }
+    let digit = |i: usize| {
+        fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| u16::from(b - b'0'))
+    };
+    let thousandths = digit(0) * 100 + digit(1) * 10 + digit(2) + u16::from(digit(3) >= 5);
+    match whole {
+        "" => Some(thousandths),
+        "1" => Some(1000),
+        _ => None,
     }
 }
 
