@@ -30,7 +30,16 @@ extern "C" {
     /// The runtime's `fetch`, for the webhook.
     #[wasm_bindgen(js_name = fetch, catch)]
     fn fetch_with(url: &str, init: &Object) -> Result<Promise, JsValue>;
+
+    type AbortSignal;
+    /// A signal that aborts after `ms`.
+    #[wasm_bindgen(static_method_of = AbortSignal, js_name = timeout, catch)]
+    fn timeout(ms: f64) -> Result<JsValue, JsValue>;
 }
+
+/// How long a post may take before it counts as unreachable (and is tried on the next run):
+/// a webhook that never answers does not hold the run until the runtime ends it.
+const WEBHOOK_TIMEOUT_MS: f64 = 10_000.0;
 
 /// One scheduled run at `now` (ms).
 pub async fn run(env: &Env, now: u64) {
@@ -70,7 +79,9 @@ pub async fn run(env: &Env, now: u64) {
                 log(now, Level::Info, "posted to the alert webhook", post.alert);
             }
             Err(e) => {
-                // Unsent: the state does not change, so the next run tries again.
+                // Unsent: the state does not change, so the next run tries again. The URL is
+                // the webhook's credential: never in a log line, even inside a runtime error.
+                let e = e.replace(webhook.as_str(), "ALERT_WEBHOOK_URL");
                 log(
                     now,
                     Level::Error,
@@ -220,6 +231,11 @@ async fn send(webhook: &str, text: &str) -> Result<(), String> {
     set("method", &"POST".into()).map_err(|e| describe(&e))?;
     set("headers", &headers).map_err(|e| describe(&e))?;
     set("body", &webhook_body(text).into()).map_err(|e| describe(&e))?;
+    set(
+        "signal",
+        &AbortSignal::timeout(WEBHOOK_TIMEOUT_MS).map_err(|e| describe(&e))?,
+    )
+    .map_err(|e| describe(&e))?;
     let response: Response = async {
         JsFuture::from(fetch_with(webhook, &init)?)
             .await?

@@ -112,6 +112,42 @@ test('a webhook that does not answer is logged and the message retried on the ne
   }
 });
 
+test('a webhook that never answers is given up after 10 s, and one with nobody listening at once; neither logs the URL, both are retried', async () => {
+  // Takes the connection and never answers.
+  const hanging = http.createServer(() => {});
+  await new Promise((r) => hanging.listen(0, '127.0.0.1', r));
+  // A port nobody listens on: taken, then freed.
+  const closed = http.createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = closed.address().port;
+  await new Promise((r) => closed.close(r));
+  const token = 'not-a-real-token';
+  for (const [name, url] of [['hanging', `http://127.0.0.1:${hanging.address().port}/services/T000/B000/${token}`], ['closed', `http://127.0.0.1:${closedPort}/services/T000/B000/${token}`]]) {
+    const w = await startWorker({ origin: origin.url, vars: { ALERT_WEBHOOK_URL: url } });
+    try {
+      const now = Date.now();
+      await seed(w, now - DAY, { lastCoverage: 60, weekCoverage: 60 });
+      const started = Date.now();
+      await w.scheduled(now);
+      const took = Date.now() - started;
+      const failed = w.jsonLogs().filter((l) => l.level === 'error' && /alert webhook unreachable; retried next run/.test(l.msg));
+      assert.equal(failed.length, 1, `${name}: logged once: ${JSON.stringify(w.logs)}`);
+      assert.ok(!JSON.stringify(w.logs).includes(token), `${name}: the webhook URL is never logged: ${JSON.stringify(failed)}`);
+      if (name === 'hanging') {
+        assert.ok(took >= 9_000 && took < 30_000, `given up after the timeout, not held: ${took} ms`);
+        assert.match(failed[0].detail, /abort|time/i, failed[0].detail);
+      }
+      // Nothing was marked sent: the next run tries the summary again.
+      const state = await w.kv().get('alerts:state');
+      assert.ok(state === null || !JSON.parse(state).summary_day, `${name}: the summary is not marked sent: ${state}`);
+    } finally {
+      await w.close();
+    }
+  }
+  hanging.closeAllConnections();
+  await new Promise((r) => hanging.close(r));
+});
+
 test('the banner shown for ALERT_SILENCE_HOURS with no decision is an alert; a decision, or the banner not shown, is not', async () => {
   const hook = await startWebhook();
   const w = await startWorker({ origin: origin.url, vars: { ALERT_WEBHOOK_URL: hook.url, ALERT_SILENCE_HOURS: '6' } });
