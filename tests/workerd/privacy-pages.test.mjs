@@ -159,3 +159,15 @@ test('who and what are shown escaped, never as markup', async () => {
   assert.doesNotMatch(html, /<img src=x/);
   assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;@sivocenter.com'));
 });
+
+test('what a visitor sent (user agent, page) is shown on the records page escaped, never as markup', async () => {
+  const agent = 'Mozilla/5.0 <script>alert(1)</script><img src=x onerror=alert(2)>';
+  const res = await postForm(worker, { action: 'accept_all', return_to: '/"><svg onload=alert(3)>' }, { 'user-agent': agent });
+  const hostile = consentCookie(res);
+  const { id: hostileId } = await (await worker.fetch('/_consent/state', { headers: { cookie: hostile } })).json();
+  const records = JSON.parse(await (await ask(`${RECORDS}/${hostileId}`, { accept: 'application/json' })).text()).records;
+  assert.ok(JSON.stringify(records).includes('<script>alert(1)</script>'), 'the record keeps what was sent');
+  const html = await (await ask(`${RECORDS}/${hostileId}`)).text();
+  assert.doesNotMatch(html, /<script>alert|<img src=x|<svg onload/);
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;'), 'the user agent, escaped');
+});
