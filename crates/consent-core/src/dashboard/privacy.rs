@@ -126,13 +126,31 @@ fn record_card(t: &Texts, index: usize, record: &Value) -> String {
     }
     card.push_str("<dl class=\"fields\">");
     if let Some(fields) = record.as_object() {
-        for (name, value) in fields {
-            let _ = write!(
-                card,
-                "<dt>{}</dt><dd><code>{}</code></dd>",
-                e(name),
-                e(&text_of(value))
-            );
+        // The labelled fields in their order, then any other under its JSON name; each label
+        // with the JSON name beside it, so the page reads against the download.
+        let labelled = t
+            .priv_fields
+            .iter()
+            .filter_map(|&(name, label)| fields.get(name).map(|value| (name, Some(label), value)));
+        let others = fields
+            .iter()
+            .filter(|(name, _)| !t.priv_fields.iter().any(|(known, _)| known == name))
+            .map(|(name, value)| (name.as_str(), None, value));
+        for (name, label, value) in labelled.chain(others) {
+            match label {
+                Some(label) => {
+                    let _ = write!(
+                        card,
+                        r#"<dt>{} <span class="json-name">({})</span></dt>"#,
+                        e(label),
+                        e(name)
+                    );
+                }
+                None => {
+                    let _ = write!(card, "<dt>{}</dt>", e(name));
+                }
+            }
+            let _ = write!(card, "<dd><code>{}</code></dd>", e(&text_of(value)));
         }
     }
     card.push_str("</dl></section>");
@@ -354,6 +372,82 @@ mod tests {
             assert!(page.contains(&format!("{}{ID}?download", paths::ADMIN_RECORDS_PREFIX)));
             assert!(page.contains(&format!(r#"lang="{}""#, lang.tag())));
             assert!(!page.contains("<script"));
+        }
+    }
+
+    #[test]
+    fn a_records_fields_are_labelled_in_the_pages_language_in_order_with_their_json_names() {
+        let answer = json!({ "consent_id": ID, "records": [
+            { "user_agent": "Firefox", "at": "2026-12-01T10:00:00Z", "country": "ES", "future_field": 1 },
+        ]});
+        let es = records_page(Lang::Es, &answer);
+        let label =
+            |page: &str, text: &str| page.find(text).unwrap_or_else(|| panic!("{text} missing"));
+        let (at, country, agent, other) = (
+            label(
+                &es,
+                r#"<dt>Decidido el (UTC) <span class="json-name">(at)</span></dt>"#,
+            ),
+            label(
+                &es,
+                r#"<dt>País <span class="json-name">(country)</span></dt>"#,
+            ),
+            label(
+                &es,
+                r#"<dt>Navegador (user agent) <span class="json-name">(user_agent)</span></dt>"#,
+            ),
+            label(&es, "<dt>future_field</dt>"),
+        );
+        assert!(
+            at < country && country < agent && agent < other,
+            "the table's order, unknown fields last"
+        );
+        let en = records_page(Lang::En, &answer);
+        assert!(en.contains(r#"<dt>Country <span class="json-name">(country)</span></dt>"#));
+    }
+
+    #[test]
+    fn every_field_a_record_holds_has_a_label_in_both_languages() {
+        use crate::consent::{Choices, ConsentId, DecisionMethod};
+        use crate::proof::record::{ProofRecord, RecordContext, Requester};
+        let record = ProofRecord::new(
+            ConsentId::from_random([3; 16]),
+            Choices {
+                analytics: true,
+                marketing: false,
+            },
+            DecisionMethod::Save,
+            "1",
+            true,
+            1_795_810_796_123,
+            &RecordContext {
+                banner_sha256: "ab12",
+                worker_version: "0.1.0",
+                path: "/",
+                retention_days: 1460,
+                requester: Requester {
+                    lang: Lang::Es,
+                    country: Some("ES"),
+                    sec_gpc: Some("1"),
+                    client_ip: Some("203.0.113.77"),
+                    user_agent: Some("Firefox"),
+                },
+            },
+        );
+        let record = serde_json::to_value(&record).unwrap();
+        let fields = record.as_object().unwrap().keys().map(String::as_str);
+        // And what a download shows of a record that does not open (proof::records).
+        let unreadable = ["unreadable", "key", "at", "at_ms", "error", "key_id"];
+        for field in fields.chain(unreadable) {
+            for lang in Lang::ALL {
+                assert!(
+                    lang.texts()
+                        .priv_fields
+                        .iter()
+                        .any(|(name, _)| *name == field),
+                    "{lang:?}: no label for {field}"
+                );
+            }
         }
     }
 

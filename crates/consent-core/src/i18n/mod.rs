@@ -388,6 +388,10 @@ pub struct Texts {
     pub priv_record_heading: &'static str,
     /// A record that does not open.
     pub priv_unreadable: &'static str,
+    /// A record's fields as the records page names them, in the order shown: (the field's
+    /// name in the JSON, its label). A field not listed is shown after these under its JSON
+    /// name.
+    pub priv_fields: &'static [(&'static str, &'static str)],
     /// Heading of the second form.
     pub priv_another: &'static str,
     /// Title of the audit page.

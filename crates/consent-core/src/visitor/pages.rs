@@ -31,6 +31,8 @@ const PAGE_CSS: &str = concat!(
     ".big{display:flex;flex-wrap:wrap;gap:12px 32px}.big p{margin:0}.big span{display:block;font-size:14px;color:#4a4f63}.big strong{font-size:32px;color:#12264f}",
     ".read{color:#4a4f63}svg{width:100%;height:auto;display:block;margin:8px 0}svg.bars{max-width:480px}svg.line{max-width:520px}.big small{display:block;font-size:14px;color:#4a4f63}.range{border:0;padding:0;margin:0 0 8px}",
     "table.numbers th,table.numbers td{overflow-wrap:normal}",
+    // The privacy team's records: each field's label, its JSON name beside it in grey.
+    ".fields dt{font-weight:600;margin-top:6px}.fields dd{margin:0 0 0 16px}.json-name{font-weight:400;color:#4a4f63;font-size:14px}",
     ".sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}",
     // Print: white paper, no card cut across pages, the charts at their reading size.
     "@media print{body{background:#fff}header{background:none;color:#000;padding:0}header a{color:#000}.card{break-inside:avoid;border-color:#8a8fa3}}"
