@@ -408,32 +408,7 @@ mod tests {
 
     #[test]
     fn every_field_a_record_holds_has_a_label_in_both_languages() {
-        use crate::consent::{Choices, ConsentId, DecisionMethod};
-        use crate::proof::record::{ProofRecord, RecordContext, Requester};
-        let record = ProofRecord::new(
-            ConsentId::from_random([3; 16]),
-            Choices {
-                analytics: true,
-                marketing: false,
-            },
-            DecisionMethod::Save,
-            "1",
-            true,
-            1_795_810_796_123,
-            &RecordContext {
-                banner_sha256: "ab12",
-                worker_version: "0.1.0",
-                path: "/",
-                retention_days: 1460,
-                requester: Requester {
-                    lang: Lang::Es,
-                    country: Some("ES"),
-                    sec_gpc: Some("1"),
-                    client_ip: Some("203.0.113.77"),
-                    user_agent: Some("Firefox"),
-                },
-            },
-        );
+        let record = crate::proof::record::tests::record();
         let record = serde_json::to_value(&record).unwrap();
         let fields = record.as_object().unwrap().keys().map(String::as_str);
         // And what a download shows of a record that does not open (proof::records).

@@ -503,13 +503,14 @@ fn decrypt(body: &str, key: &[u8], aad: &[u8]) -> Result<ProofRecord, RecordErro
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const KEY: [u8; 32] = [9; 32];
     const NOW: u64 = 1_795_810_796_123;
 
-    fn record() -> ProofRecord {
+    /// A record with every optional field set (also for other modules' tests).
+    pub(crate) fn record() -> ProofRecord {
         ProofRecord::new(
             ConsentId::from_random([3; 16]),
             Choices {
