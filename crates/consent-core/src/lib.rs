@@ -14,7 +14,6 @@ pub mod visitor;
 pub mod clock;
 pub mod config;
 pub mod failure;
-pub mod fixed;
 pub mod html;
 pub mod i18n;
 pub mod ip;

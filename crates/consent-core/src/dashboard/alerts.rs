@@ -9,7 +9,6 @@
 
 use crate::clock::{day, rfc3339, EpochMillis, DAY_MS};
 use crate::dashboard::report::Counts;
-use crate::fixed::Fixed;
 use serde::{Deserialize, Serialize};
 
 /// The default of `ALERT_COVERAGE_DROP_POINTS`.
@@ -128,10 +127,8 @@ impl Alert {
     pub fn text(&self) -> String {
         match self {
             Alert::CoverageDrop { before, last } => format!(
-                "ALERT: GA4 coverage fell from {} % to {} % ({} points). Check that the banner shows and that the tag still loads after consent.",
-                Fixed(*before, 1),
-                Fixed(*last, 1),
-                Fixed(before - last, 1),
+                "ALERT: GA4 coverage fell from {before:.1} % to {last:.1} % ({:.1} points). Check that the banner shows and that the tag still loads after consent.",
+                before - last
             ),
             Alert::NoPageViews => "ALERT: no page view was counted yesterday, after traffic the seven days before. Check the worker's route and the statistics database.".to_owned(),
             Alert::Silence { hours } => format!(
@@ -167,16 +164,14 @@ fn signed_points(now: Option<f64>, before: Option<f64>) -> String {
             } else {
                 "unchanged"
             };
-            let d = Fixed(d, 1).to_string();
-            let sign = if d.starts_with('-') { "" } else { "+" };
-            format!("{arrow} {sign}{d} points")
+            format!("{arrow} {d:+.1} points")
         }
         _ => "no comparison".to_owned(),
     }
 }
 
 fn shown(p: Option<f64>) -> String {
-    p.map_or_else(|| "no data".to_owned(), |p| format!("{} %", Fixed(p, 1)))
+    p.map_or_else(|| "no data".to_owned(), |p| format!("{p:.1} %"))
 }
 
 /// The daily summary of `last_day` (`YYYY-MM-DD`) against the seven days before it, and the
@@ -201,13 +196,12 @@ pub fn daily_summary(
         _ => None,
     };
     let mut text = format!(
-        "sivo-consent, {last_day}: GA4 coverage {} ({} against the 7 days before, {}); {} page views; {} decisions (7-day average {}); banner interaction rate {} ({} against {}).",
+        "sivo-consent, {last_day}: GA4 coverage {} ({} against the 7 days before, {}); {} page views; {} decisions (7-day average {daily_decisions:.0}); banner interaction rate {} ({} against {}).",
         shown(cov),
         signed_points(cov, cov_before),
         shown(cov_before),
         last.page_views,
         last.decisions,
-        Fixed(daily_decisions, 0),
         shown(rate),
         signed_points(rate, rate_before),
         shown(rate_before),

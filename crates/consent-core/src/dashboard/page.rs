@@ -3,7 +3,6 @@
 //! title, a description, a plain-words line on how to read it and its numbers as a table.
 
 use crate::dashboard::report::{Counts, Report};
-use crate::fixed::Fixed;
 use crate::html::escape_html;
 use crate::i18n::{Lang, Texts};
 use crate::paths;
@@ -23,7 +22,7 @@ pub struct Viewer<'a> {
 /// `0.4123` as `41 %`.
 #[must_use]
 pub fn percent(share: f64) -> String {
-    format!("{} %", Fixed(share * 100.0, 0))
+    format!("{:.0} %", share * 100.0)
 }
 
 /// A rate as [`percent`], or "no data" when it has no denominator.
@@ -51,10 +50,7 @@ fn change(lang: Lang, now: Option<f64>, before: Option<f64>) -> String {
         t.dash_same
     };
     template
-        .replace(
-            "{points}",
-            &localise(lang, &Fixed(points.abs(), 1).to_string()),
-        )
+        .replace("{points}", &localise(lang, &format!("{:.1}", points.abs())))
         .replace("{before}", &percent(before))
 }
 
@@ -171,7 +167,7 @@ fn big_numbers(lang: Lang, report: &Report) -> String {
         None => t.dash_no_views.to_owned(),
         Some(analytics) => {
             let factor = if analytics > 0.0 {
-                localise(lang, &Fixed(1.0 / analytics, 1).to_string())
+                localise(lang, &format!("{:.1}", 1.0 / analytics))
             } else {
                 "∞".to_owned()
             };
@@ -350,10 +346,8 @@ fn legend(out: &mut String, rows: &[(&str, &str, &str)]) {
         let y = i as f64 * LEGEND_ROW + FONT;
         let _ = write!(
             out,
-            r##"<g class="legend"><line x1="0" y1="{ly}" x2="36" y2="{ly}" stroke="{colour}" stroke-width="3" stroke-dasharray="{dash}"/><text x="44" y="{y}" font-size="{font}" fill="#1a1a2e">{name}</text></g>"##,
-            ly = Fixed(y - FONT / 3.0, 1),
-            y = Fixed(y, 1),
-            font = Fixed(FONT, 0),
+            r##"<g class="legend"><line x1="0" y1="{ly:.1}" x2="36" y2="{ly:.1}" stroke="{colour}" stroke-width="3" stroke-dasharray="{dash}"/><text x="44" y="{y:.1}" font-size="{FONT}" fill="#1a1a2e">{name}</text></g>"##,
+            ly = y - FONT / 3.0,
             name = escape_html(name),
         );
     }
@@ -367,14 +361,11 @@ fn axes(out: &mut String, lang: Lang, plot: &Plot, days: &[&str]) {
         let y = plot.y(tick);
         let _ = write!(
             out,
-            r##"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{stroke}"/><text x="{tx}" y="{ty}" font-size="{font}" fill="#4a4f63" text-anchor="end">{label}</text>"##,
-            x1 = Fixed(PLOT_X, 0),
-            y = Fixed(y, 1),
-            x2 = Fixed(PLOT_X + plot.width, 1),
+            r##"<line x1="{PLOT_X}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="{stroke}"/><text x="{tx:.1}" y="{ty:.1}" font-size="{FONT}" fill="#4a4f63" text-anchor="end">{label}</text>"##,
+            x2 = PLOT_X + plot.width,
             stroke = if tick == 0.0 { "#8a8fa3" } else { "#e3e5ec" },
-            tx = Fixed(PLOT_X - 6.0, 1),
-            ty = Fixed(y + FONT / 3.0, 1),
-            font = Fixed(FONT, 0),
+            tx = PLOT_X - 6.0,
+            ty = y + FONT / 3.0,
             label = percent(tick),
         );
     }
@@ -397,12 +388,10 @@ fn axes(out: &mut String, lang: Lang, plot: &Plot, days: &[&str]) {
         let x = plot.x(i);
         let _ = write!(
             out,
-            r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#8a8fa3"/><text x="{x}" y="{ty}" font-size="{font}" fill="#4a4f63" text-anchor="{anchor}">{label}</text>"##,
-            x = Fixed(x, 1),
-            y1 = Fixed(plot.top + PLOT_H, 1),
-            y2 = Fixed(plot.top + PLOT_H + 5.0, 1),
-            ty = Fixed(plot.top + PLOT_H + 6.0 + FONT, 1),
-            font = Fixed(FONT, 0),
+            r##"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y2:.1}" stroke="#8a8fa3"/><text x="{x:.1}" y="{ty:.1}" font-size="{FONT}" fill="#4a4f63" text-anchor="{anchor}">{label}</text>"##,
+            y1 = plot.top + PLOT_H,
+            y2 = plot.top + PLOT_H + 5.0,
+            ty = plot.top + PLOT_H + 6.0 + FONT,
             label = escape_html(&short_day(lang, days[i])),
         );
     }
@@ -420,12 +409,12 @@ fn series_line(out: &mut String, lang: Lang, plot: &Plot, days: &[&str], line: &
             pen_down = false;
             continue;
         };
-        let (x, y) = (Fixed(plot.x(i), 1), Fixed(plot.y(*share), 1));
-        let _ = write!(path, "{}{x},{y}", if pen_down { "L" } else { "M" });
+        let (x, y) = (plot.x(i), plot.y(*share));
+        let _ = write!(path, "{}{x:.1},{y:.1}", if pen_down { "L" } else { "M" });
         pen_down = true;
         let _ = write!(
             points,
-            r#"<circle cx="{x}" cy="{y}" r="3.5" fill="{colour}"><title>{day}: {name} {pct}</title></circle>"#,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}"><title>{day}: {name} {pct}</title></circle>"#,
             colour = line.colour,
             day = escape_html(&short_day(lang, days.get(i).copied().unwrap_or_default())),
             name = escape_html(line.name),
@@ -483,10 +472,9 @@ fn line_chart(
     if let Some((share, _)) = reference {
         let _ = write!(
             out,
-            r##"<line class="reference" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="#6b7083" stroke-width="2" stroke-dasharray="2 4"/>"##,
-            x1 = Fixed(PLOT_X, 0),
-            y = Fixed(plot.y(share), 1),
-            x2 = Fixed(PLOT_X + plot.width, 1),
+            r##"<line class="reference" x1="{PLOT_X}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="#6b7083" stroke-width="2" stroke-dasharray="2 4"/>"##,
+            y = plot.y(share),
+            x2 = PLOT_X + plot.width,
         );
     }
     for line in series {
@@ -609,11 +597,11 @@ fn bars(t: &Texts, items: &[(&str, Option<f64>)]) -> String {
         let y = i as f64 * 44.0;
         let _ = write!(
             out,
-            r##"<text x="0" y="{ty}" font-size="15" fill="#1a1a2e">{label} · {pct}</text><rect x="0" y="{ry}" width="{w}" height="16" rx="3" fill="#12264f"/><rect x="0" y="{ry}" width="{full}" height="16" rx="3" fill="none" stroke="#8a8fa3"/>"##,
-            ty = Fixed(y + 16.0, 0),
-            ry = Fixed(y + 22.0, 0),
-            w = Fixed(share.unwrap_or(0.0).clamp(0.0, 1.0) * BARS_W, 1),
-            full = Fixed(BARS_W, 0),
+            r##"<text x="0" y="{ty:.0}" font-size="15" fill="#1a1a2e">{label} · {pct}</text><rect x="0" y="{ry:.0}" width="{w:.1}" height="16" rx="3" fill="#12264f"/><rect x="0" y="{ry:.0}" width="{full}" height="16" rx="3" fill="none" stroke="#8a8fa3"/>"##,
+            ty = y + 16.0,
+            ry = y + 22.0,
+            w = share.unwrap_or(0.0).clamp(0.0, 1.0) * BARS_W,
+            full = BARS_W,
             label = escape_html(label),
             pct = escape_html(&rate(t, *share)),
         );
@@ -719,8 +707,8 @@ fn chart_section(t: &Texts, chart: &Chart<'_>, svg_body: &str, table_rows: &str)
         id = chart.id,
         title = e(chart.title),
         class = chart.class,
-        w = Fixed(chart.width + 8.0, 1),
-        h = Fixed(chart.height + 8.0, 1),
+        w = chart.width + 8.0,
+        h = chart.height + 8.0,
         read = e(chart.read),
         body = svg_body,
         table = e(t.dash_table),

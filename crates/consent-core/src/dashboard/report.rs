@@ -10,7 +10,6 @@
 use crate::clock::{day, parse_day, EpochMillis, DAY_MS};
 use crate::dashboard::stats::Excluded;
 use crate::failure::Failure;
-use crate::fixed::Fixed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -430,7 +429,7 @@ impl Report {
     #[must_use]
     pub fn to_csv(&self) -> String {
         let mut out = String::from("date,page_views,undecided,rejected,analytics,marketing,coverage_analytics,coverage_marketing,decisions,accept_all,reject_all,save,decisions_analytics,decisions_marketing,gpc,banner_impressions,banner_decisions,interaction_rate,no_choice_rate,accept_rate,optin_analytics,optin_marketing\n");
-        let rate = |r: Option<f64>| r.map(|r| Fixed(r, 4).to_string()).unwrap_or_default();
+        let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
         for (date, c) in self.by("date") {
             let (v, d, b) = (c.page_views, c.decisions, c.banner);
             let _ = writeln!(

@@ -66,9 +66,9 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
     best.map_or(Lang::En, |(lang, _)| lang)
 }
 
-/// `q` values in thousandths, rounded; `None` when malformed or above 1. Read with integer
-/// arithmetic (digits, a point, digits), not as a float: a float parser links core's
-/// decimal-to-float tables, about 5 KB of the gzipped wasm, for three digits.
+/// `q` values in thousandths, rounded; `None` when malformed or above 1. Read as digits, a
+/// point and digits, not as a float: `str::parse::<f32>` linked core's decimal-to-float
+/// parser and its tables, 13.9 KB of the gzipped wasm (BENCHMARKS.md), for three digits.
 fn parse_quality(raw: &str) -> Option<u16> {
     let raw = raw.trim();
     let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
@@ -466,6 +466,37 @@ mod tests {
             Lang::Es,
             "a tie goes to the first"
         );
+    }
+
+    #[test]
+    fn quality_is_read_in_rounded_thousandths_and_a_sign_or_exponent_is_refused() {
+        for (raw, thousandths) in [
+            ("1", Some(1000)),
+            ("1.", Some(1000)),
+            ("1.000", Some(1000)),
+            ("1.0000", Some(1000)),
+            ("0", Some(0)),
+            ("0.5", Some(500)),
+            (".5", Some(500)),
+            ("00.25", Some(250)),
+            (" 0.8 ", Some(800)),
+            ("0.123", Some(123)),
+            ("0.1234", Some(123)),
+            ("0.1235", Some(124)),
+            ("0.9995", Some(1000)),
+            ("1.001", None),
+            ("2", None),
+            ("10", None),
+            ("-0.5", None),
+            ("+0.5", None),
+            ("0.5e1", None),
+            ("", None),
+            (".", None),
+            ("0..5", None),
+            ("abc", None),
+        ] {
+            assert_eq!(parse_quality(raw), thousandths, "{raw:?}");
+        }
     }
 
     #[test]
